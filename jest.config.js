@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  setupFiles: ['reflect-metadata'],
+  // Multi-process tests spawn real workers; a generous per-test timeout guards against hangs only.
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

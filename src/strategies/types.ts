@@ -1,0 +1,50 @@
+import type { RandomSource } from '../core/random';
+
+/**
+ * A sort key a store can serve from an index.
+ * - `priority`: the task's priority number (lower = more urgent).
+ * - `readyAt`: when the task became ready: its run-after time (its enqueue time unless it was delayed or is a retry).
+ * - `seq`: insertion order, the tie-breaker that makes every order total.
+ */
+export interface SortKey {
+  readonly field: 'priority' | 'readyAt' | 'seq';
+  readonly direction: 'asc' | 'desc';
+}
+
+/** Ready tasks of one priority level, as a store reports them for level-picking strategies. */
+export interface PriorityLevel {
+  readonly priority: number;
+  /** Queued tasks at this level (an upper bound of the ready ones: delayed tasks are included). */
+  readonly count: number;
+}
+
+/** A strategy that claims the first task of a fixed order (FIFO, LIFO, priority). */
+export interface OrderedStrategy {
+  readonly kind: 'ordered';
+  readonly name: string;
+  /** The total order of claims, most significant key first. Must end in a `seq` key. */
+  readonly order: readonly SortKey[];
+}
+
+/**
+ * A strategy that first draws a priority level, then claims within that level in `withinLevel` order.
+ * Stores call {@link LevelPickingStrategy.pickLevel} with the levels that hold queued tasks; a level
+ * that turns out to hold no ready task is removed and the draw repeated.
+ */
+export interface LevelPickingStrategy {
+  readonly kind: 'level-picking';
+  readonly name: string;
+  readonly withinLevel: readonly SortKey[];
+  /** Returns the chosen level's priority, or undefined when `levels` is empty. */
+  pickLevel(levels: readonly PriorityLevel[], random: RandomSource): number | undefined;
+}
+
+/**
+ * Decides which ready task a worker claims next. A strategy is policy, not SQL: each store turns it
+ * into its own indexed query.
+ */
+export type Strategy = OrderedStrategy | LevelPickingStrategy;
+
+/** The built-in strategy names. */
+export const BUILT_IN_STRATEGIES = ['fifo', 'lifo', 'priority', 'weighted-random'] as const;
+export type BuiltInStrategyName = (typeof BUILT_IN_STRATEGIES)[number];
