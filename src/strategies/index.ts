@@ -1,0 +1,6 @@
+export * from './types';
+export { fifo, lifo, priority } from './ordered';
+export { weightedRandom, drawLevel, defaultPriorityWeight } from './weighted-random';
+export type { PriorityWeight, WeightedRandomOptions } from './weighted-random';
+export { StrategyFactory, createStrategy } from './factory';
+export type { StrategyBuilder } from './factory';
