@@ -1,0 +1,42 @@
+import { assertPlainJson } from '../../src/core/json';
+import { InvalidInputError } from '../../src/core/errors';
+
+describe('assertPlainJson', () => {
+  it('accepts plain data and Dates', () => {
+    expect(() =>
+      assertPlainJson('parameters', { a: 1, b: 'x', c: [true, null, { d: new Date(0) }], e: Object.create(null) }),
+    ).not.toThrow();
+  });
+
+  it('accepts the same object twice when it is not a cycle', () => {
+    const shared = { x: 1 };
+    expect(() => assertPlainJson('parameters', { a: shared, b: shared })).not.toThrow();
+  });
+
+  class Money {
+    constructor(readonly cents: number) {}
+  }
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+
+  it.each([
+    ['a function', { fn: () => 1 }, 'parameters.fn'],
+    ['a cycle', cyclic, 'parameters.self'],
+    ['a BigInt', { n: BigInt(1) }, 'parameters.n'],
+    ['a class instance', { m: new Money(5) }, 'parameters.m'],
+    ['a symbol', { s: Symbol('x') }, 'parameters.s'],
+    ['NaN', { n: Number.NaN }, 'parameters.n'],
+    ['undefined in an array', [undefined], 'parameters[0]'],
+    ['a Map', { m: new Map() }, 'parameters.m'],
+  ])('refuses %s and names the path', (_label, value, path) => {
+    let caught: unknown;
+    try {
+      assertPlainJson('parameters', value);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidInputError);
+    expect((caught as InvalidInputError).field).toBe(path);
+    expect((caught as Error).message).toContain('accepted: plain JSON data');
+  });
+});
