@@ -1,0 +1,27 @@
+/** The legacy manager API (`src/manager`): registry, facade, in-memory executor and the mode seam. */
+export type { Run, RunStatus, TaskContext, TaskWork, RunExecutor } from './types';
+export { RUN_STATUSES } from './types';
+export {
+  RunRegistry,
+  cloneRun,
+  isActiveStatus,
+  isFinishedStatus,
+  type RunChangeKind,
+  type RunChangeListener,
+  type RunRegistryOptions,
+} from './run-registry';
+export { BackgroundTaskManager, validateRun, type BackgroundTaskManagerOptions } from './background-task-manager';
+export {
+  MemoryRunExecutor,
+  validateProgress,
+  describeThrown,
+  type MemoryRunExecutorOptions,
+  type ProgressReport,
+} from './memory-executor';
+export {
+  setDefaultExecutorFactory,
+  resetDefaultExecutorFactory,
+  createDefaultExecutor,
+  type ExecutorFactory,
+  type ExecutorFactoryContext,
+} from './executor-provider';

@@ -1,0 +1,272 @@
+import { SystemClock, type Clock } from '../core/clock';
+import { InvalidInputError, describeValue } from '../core/errors';
+import { createLogger, type Logger } from '../core/logger';
+import type { RunRegistry } from './run-registry';
+import type { Run, RunExecutor, TaskContext, TaskWork } from './types';
+
+/** Options of {@link MemoryRunExecutor}; all optional. */
+export interface MemoryRunExecutorOptions {
+  /** Where failures are logged; a shared `warn`-level logger by default. */
+  logger?: Logger;
+  /** Source of the lifecycle timestamps; the wall clock by default. */
+  clock?: Clock;
+  /**
+   * How many runs may execute at once; further runs wait in start order. Unlimited by default,
+   * which is the legacy behaviour (every run starts at once).
+   */
+  concurrency?: number;
+}
+
+/** The argument of {@link TaskContext.reportProgress}. */
+export type ProgressReport = Parameters<TaskContext['reportProgress']>[0];
+
+type Phase = 'waiting' | 'running' | 'settled';
+
+interface Entry {
+  readonly runId: string;
+  readonly work: TaskWork;
+  readonly controller: AbortController;
+  phase: Phase;
+  /** Set synchronously by cancel, before anything else, so a late result can never overwrite it. */
+  cancelled: boolean;
+  startedAtMs?: number;
+  readonly settled: Promise<void>;
+  resolveSettled(): void;
+}
+
+let sharedLogger: Logger | undefined;
+function defaultLogger(): Logger {
+  // One winston instance for every executor built without a logger, instead of one per manager.
+  sharedLogger ??= createLogger('warn');
+  return sharedLogger;
+}
+
+/**
+ * The legacy in-memory engine (`memory` mode): runs each work closure in this process and writes
+ * its lifecycle to the registry. It keeps no timers, so a process whose runs have settled can exit.
+ */
+export class MemoryRunExecutor implements RunExecutor {
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly concurrency: number;
+  /** Runs that are queued or running and not cancelled, by run id. */
+  private readonly active = new Map<string, Entry>();
+  /** Every run whose work has not settled yet (cancelled ones included): what waitAll waits for. */
+  private readonly unsettled = new Set<Entry>();
+  private readonly waiting: Entry[] = [];
+  private runningCount = 0;
+  private drainScheduled = false;
+
+  constructor(
+    private readonly registry: RunRegistry,
+    options: MemoryRunExecutorOptions = {},
+  ) {
+    this.logger = options.logger ?? defaultLogger();
+    this.clock = options.clock ?? new SystemClock();
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    if (!(concurrency === Number.POSITIVE_INFINITY || (Number.isSafeInteger(concurrency) && concurrency >= 1))) {
+      throw new InvalidInputError('concurrency', concurrency, 'a positive integer, or Infinity for no limit (default)');
+    }
+    this.concurrency = concurrency;
+  }
+
+  /**
+   * Schedules the run's work for a later turn of the event loop, so the caller (startTask) returns
+   * first and can still cancel the run before it begins.
+   */
+  start(run: Run, work: TaskWork): void {
+    let resolveSettled!: () => void;
+    const settled = new Promise<void>((resolve) => {
+      resolveSettled = resolve;
+    });
+    const entry: Entry = {
+      runId: run.runId,
+      work,
+      controller: new AbortController(),
+      phase: 'waiting',
+      cancelled: false,
+      settled,
+      resolveSettled,
+    };
+    this.active.set(run.runId, entry);
+    this.unsettled.add(entry);
+    this.waiting.push(entry);
+    this.scheduleDrain();
+  }
+
+  /** See BackgroundTaskManager.cancelTask. A run cancelled before it began never runs. */
+  async cancel(runId: string): Promise<boolean> {
+    const entry = this.active.get(runId);
+    if (entry === undefined) return false;
+    entry.cancelled = true;
+    this.active.delete(runId);
+    const now = this.clock.now();
+    this.safeUpdate(runId, {
+      status: 'cancelled',
+      completedAt: new Date(now),
+      // A run that never began gets 0 so that every finished run carries a duration.
+      durationSeconds: entry.startedAtMs === undefined ? 0 : (now - entry.startedAtMs) / 1000,
+    });
+    if (entry.phase === 'waiting') this.settle(entry);
+    try {
+      entry.controller.abort();
+    } catch (err) {
+      this.logger.warn('an abort listener of a cancelled run threw', { runId, error: describeThrown(err) });
+    }
+    await entry.settled;
+    return true;
+  }
+
+  /** Resolves once every run started so far, and any started while waiting, has settled. */
+  async waitAll(): Promise<void> {
+    while (this.unsettled.size > 0) {
+      await Promise.all([...this.unsettled].map((e) => e.settled));
+    }
+  }
+
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.runningCount < this.concurrency && this.waiting.length > 0) {
+      const entry = this.waiting.shift() as Entry;
+      // Cancelled while waiting: already settled and marked cancelled; it must never run.
+      if (entry.cancelled || entry.phase !== 'waiting') continue;
+      this.begin(entry);
+    }
+  }
+
+  private begin(entry: Entry): void {
+    entry.phase = 'running';
+    this.runningCount += 1;
+    const startedAt = this.clock.now();
+    entry.startedAtMs = startedAt;
+    this.safeUpdate(entry.runId, { status: 'running', startedAt: new Date(startedAt) });
+    const ctx: TaskContext = {
+      runId: entry.runId,
+      signal: entry.controller.signal,
+      reportProgress: (p) => this.reportProgress(entry, p),
+    };
+    let outcome: Promise<unknown>;
+    try {
+      outcome = Promise.resolve(entry.work(ctx));
+    } catch (err) {
+      // A work function that throws synchronously fails like one that rejects.
+      outcome = Promise.reject(err);
+    }
+    outcome.then(
+      () => this.finish(entry, { ok: true }),
+      (error: unknown) => this.finish(entry, { ok: false, error }),
+    );
+  }
+
+  private finish(entry: Entry, result: { ok: true } | { ok: false; error: unknown }): void {
+    try {
+      if (entry.cancelled) {
+        // The run was cancelled: its status stays `cancelled`, whatever the work produced.
+        if (!result.ok) this.logger.debug('cancelled run settled with an error', { runId: entry.runId, error: describeThrown(result.error) });
+        return;
+      }
+      const now = this.clock.now();
+      const timing = { completedAt: new Date(now), durationSeconds: (now - (entry.startedAtMs ?? now)) / 1000 };
+      if (result.ok) {
+        this.safeUpdate(entry.runId, { status: 'completed', exitCode: 0, ...timing });
+      } else {
+        const errorMessage = describeThrown(result.error);
+        this.safeUpdate(entry.runId, { status: 'failed', errorMessage, ...timing });
+        this.logger.error('run failed', {
+          runId: entry.runId,
+          error: errorMessage,
+          stack: result.error instanceof Error ? result.error.stack : undefined,
+        });
+      }
+    } catch {
+      // Only a throwing logger gets here; it must not become an unhandled rejection of the run.
+    } finally {
+      if (this.active.get(entry.runId) === entry) this.active.delete(entry.runId);
+      this.runningCount -= 1;
+      this.settle(entry);
+      this.drain();
+    }
+  }
+
+  private settle(entry: Entry): void {
+    entry.phase = 'settled';
+    this.unsettled.delete(entry);
+    entry.resolveSettled();
+  }
+
+  private reportProgress(entry: Entry, report: ProgressReport): void {
+    const patch = validateProgress(report);
+    // Progress reported after the run finished or was cancelled is ignored: the final state stands.
+    if (entry.cancelled || entry.phase !== 'running') return;
+    if (Object.keys(patch).length > 0) this.safeUpdate(entry.runId, patch);
+  }
+
+  /** Registry writes of the lifecycle must not turn into failures of the run or unhandled rejections. */
+  private safeUpdate(runId: string, patch: Partial<Run>): void {
+    try {
+      this.registry.updateRun(runId, patch);
+    } catch (err) {
+      this.logger.error('run registry update failed', { runId, status: patch.status, error: describeThrown(err) });
+    }
+  }
+}
+
+/**
+ * Checks a progress report and turns it into a registry patch.
+ * @throws InvalidInputError naming the field: `percent` must be a finite number in 0..100,
+ *   `itemsProcessed`/`itemsTotal` non-negative integers
+ */
+export function validateProgress(report: ProgressReport): Partial<Run> {
+  if (report === null || typeof report !== 'object') {
+    throw new InvalidInputError('progress', report, 'an object { percent?, itemsProcessed?, itemsTotal? }');
+  }
+  const patch: Partial<Run> = {};
+  const { percent, itemsProcessed, itemsTotal } = report;
+  if (percent !== undefined) {
+    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+      throw new InvalidInputError('percent', percent, 'a finite number from 0 to 100');
+    }
+    patch.progressPercent = percent;
+  }
+  if (itemsProcessed !== undefined) {
+    assertCount('itemsProcessed', itemsProcessed);
+    patch.itemsProcessed = itemsProcessed;
+  }
+  if (itemsTotal !== undefined) {
+    assertCount('itemsTotal', itemsTotal);
+    patch.itemsTotal = itemsTotal;
+  }
+  return patch;
+}
+
+function assertCount(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidInputError(field, value, 'a non-negative integer');
+  }
+}
+
+/** The message recorded for whatever a work threw or rejected with, Error or not. */
+export function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return describeValue(error);
+}

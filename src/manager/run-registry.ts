@@ -1,0 +1,212 @@
+import { SystemClock, type Clock } from '../core/clock';
+import { DuplicateRunError, InvalidInputError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { Run, RunStatus } from './types';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const FINISHED: ReadonlySet<RunStatus> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
+const ACTIVE: ReadonlySet<RunStatus> = new Set<RunStatus>(['queued', 'running']);
+
+/** What happened to a run in the registry; passed to {@link RunRegistry.subscribe} listeners. */
+export type RunChangeKind = 'added' | 'updated' | 'removed';
+
+/** Receives a copy of the run after each change (the run as it was, for `removed`). */
+export type RunChangeListener = (run: Run, kind: RunChangeKind) => void;
+
+/** Options of {@link RunRegistry}; all optional so `new RunRegistry()` keeps working. */
+export interface RunRegistryOptions {
+  /** Source of "now" for {@link RunRegistry.cleanupOldRuns}; the wall clock by default. */
+  clock?: Clock;
+  /** Where a throwing change listener is reported; listeners are silently isolated without one. */
+  logger?: Logger;
+}
+
+/** True for `completed`, `failed` and `cancelled`. */
+export function isFinishedStatus(status: RunStatus): boolean {
+  return FINISHED.has(status);
+}
+
+/** True for `queued` and `running`. */
+export function isActiveStatus(status: RunStatus): boolean {
+  return ACTIVE.has(status);
+}
+
+/**
+ * Copies plain data deeply (objects, arrays, Dates) so that no caller shares mutable state with
+ * the registry. Anything else (which validated parameters never contain) is kept by reference
+ * rather than throwing, because the registry itself accepts whatever the caller stores.
+ */
+function cloneData(value: unknown): unknown {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(cloneData);
+  if (value !== null && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = cloneData(v);
+    return out;
+  }
+  return value;
+}
+
+/** A deep copy of a run: Dates and parameters included. */
+export function cloneRun(run: Run): Run {
+  return cloneData(run) as Run;
+}
+
+/**
+ * Holds every run the application knows about (the legacy contract's `RunRegistry`).
+ * Reads return deep copies and writes store copies, so no caller can change a stored run except
+ * through {@link RunRegistry.updateRun}.
+ */
+export class RunRegistry {
+  private readonly runs = new Map<string, Run>();
+  private readonly listeners = new Set<RunChangeListener>();
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+
+  constructor(options: RunRegistryOptions = {}) {
+    this.clock = options.clock ?? new SystemClock();
+    this.logger = options.logger;
+  }
+
+  /**
+   * Stores a copy of the run.
+   * @throws DuplicateRunError when a run with the same `runId` is already present
+   * @throws InvalidInputError when `runId` is missing or empty
+   */
+  addRun(run: Run): void {
+    assertNonEmptyString('runId', run?.runId);
+    if (this.runs.has(run.runId)) throw new DuplicateRunError(run.runId);
+    const stored = cloneRun(run);
+    this.runs.set(run.runId, stored);
+    this.emit(stored, 'added');
+  }
+
+  /**
+   * Merges `patch` into the run and returns a copy of the result, or `undefined` for an unknown id.
+   * A key whose value is `undefined` removes that field; `runId` cannot be changed.
+   */
+  updateRun(runId: string, patch: Partial<Run>): Run | undefined {
+    const current = this.runs.get(runId);
+    if (current === undefined) return undefined;
+    const next = { ...current } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(cloneData(patch ?? {}) as Record<string, unknown>)) {
+      if (key === 'runId') continue;
+      if (value === undefined) delete next[key];
+      else next[key] = value;
+    }
+    const stored = next as unknown as Run;
+    this.runs.set(runId, stored);
+    this.emit(stored, 'updated');
+    return cloneRun(stored);
+  }
+
+  /** A copy of the run, or `undefined` for an unknown id. */
+  getRun(runId: string): Run | undefined {
+    const run = this.runs.get(runId);
+    return run === undefined ? undefined : cloneRun(run);
+  }
+
+  /** Runs whose status is `queued` or `running`. */
+  getActiveRuns(): Run[] {
+    return this.select((r) => ACTIVE.has(r.status));
+  }
+
+  /** Runs of one module (the `moduleId`). */
+  getRunsByModule(moduleId: string): Run[] {
+    return this.select((r) => r.moduleId === moduleId);
+  }
+
+  /** Runs with the given status. */
+  getRunsByStatus(status: RunStatus): Run[] {
+    return this.select((r) => r.status === status);
+  }
+
+  /**
+   * The `limit` newest runs by `createdAt`, newest first. Runs created at the same instant come
+   * newest-added first, so the order is stable.
+   * @throws InvalidInputError when `limit` is not a non-negative integer
+   */
+  getRecentRuns(limit = 50): Run[] {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new InvalidInputError('limit', limit, 'a non-negative integer (default 50)');
+    }
+    const all = [...this.runs.values()];
+    const indexed = all.map((run, index) => ({ run, index, at: timeOf(run.createdAt) }));
+    indexed.sort((a, b) => b.at - a.at || b.index - a.index);
+    return indexed.slice(0, limit).map((e) => cloneRun(e.run));
+  }
+
+  /**
+   * Removes finished runs (`completed`, `failed`, `cancelled`) whose `completedAt` is more than
+   * `days` days before now; runs without a `completedAt` are kept.
+   * @returns how many runs were removed
+   * @throws InvalidInputError when `days` is not a finite non-negative number
+   */
+  cleanupOldRuns(days = 30): number {
+    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
+      throw new InvalidInputError('days', days, 'a finite non-negative number of days (default 30)');
+    }
+    const cutoff = this.clock.now() - days * DAY_MS;
+    let removed = 0;
+    for (const [runId, run] of [...this.runs]) {
+      if (!FINISHED.has(run.status) || run.completedAt === undefined) continue;
+      if (timeOf(run.completedAt) < cutoff) {
+        this.runs.delete(runId);
+        removed += 1;
+        this.emit(run, 'removed');
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Calls `listener` after every change. Additive to the legacy contract: it lets the compat layer
+   * mirror status changes without the registry knowing about modes.
+   * @returns a function that removes the listener
+   */
+  subscribe(listener: RunChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** How many runs the registry holds. */
+  get size(): number {
+    return this.runs.size;
+  }
+
+  private select(predicate: (run: Run) => boolean): Run[] {
+    const out: Run[] = [];
+    for (const run of this.runs.values()) if (predicate(run)) out.push(cloneRun(run));
+    return out;
+  }
+
+  private emit(run: Run, kind: RunChangeKind): void {
+    if (this.listeners.size === 0) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(cloneRun(run), kind);
+      } catch (err) {
+        // A subscriber's bug must not undo a registry write or break the caller that made it.
+        this.logger?.error('run registry listener threw', { runId: run.runId, kind, error: String(err) });
+      }
+    }
+  }
+}
+
+/** Milliseconds of a stored date; stored runs may hold whatever the caller put in, so be lenient. */
+function timeOf(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' || typeof value === 'string') return new Date(value).getTime();
+  return Number.NaN;
+}
+
+/** @throws InvalidInputError naming `field` unless `value` is a non-empty string */
+export function assertNonEmptyString(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidInputError(field, value, 'a non-empty string');
+  }
+}
