@@ -1,0 +1,109 @@
+import { InvalidOptionError } from '../core/errors';
+import { parseDuration, type Duration } from '../core/duration';
+import type { Task, TaskProgress } from './types';
+
+/** What a handler receives besides its payload. */
+export interface HandlerContext<P = unknown> {
+  readonly taskId: number;
+  /** 1 for the first attempt; counts every claim of the task, including ones whose lease expired. */
+  readonly attempt: number;
+  /**
+   * Aborted when the task times out, is cancelled, its lease is lost, or the worker stops past its
+   * deadline. `signal.reason` says which. A handler that ignores it is not killed, but its result is
+   * no longer recorded once the attempt is over.
+   */
+  readonly signal: AbortSignal;
+  /** Records progress under the task's lease; resolves false when the lease was lost. */
+  reportProgress(progress: TaskProgress): Promise<boolean>;
+  /** The task as claimed. */
+  readonly task: Task<P>;
+}
+
+/**
+ * A task handler. Its resolved value is stored as the task's JSON result; a throw (or rejection)
+ * fails the attempt, skipping the remaining ones when the error has `retryable === false`.
+ */
+export type TaskHandler<P = unknown, R = unknown> = (payload: P, ctx: HandlerContext<P>) => Promise<R> | R;
+
+/** Per-type handler options. */
+export interface HandlerOptions {
+  /** Attempt time limit for tasks of this type that were enqueued without their own `timeout`. */
+  timeout?: Duration;
+}
+
+/** A registered handler with its resolved options. */
+export interface RegisteredHandler {
+  readonly type: string;
+  readonly handler: TaskHandler<unknown>;
+  /** Fallback attempt time limit in ms, or null for none. */
+  readonly timeoutMs: number | null;
+}
+
+const HANDLER_OPTION_KEYS: readonly string[] = ['timeout'];
+const TYPE_PATTERN_TEXT = 'a non-empty string of at most 200 characters';
+
+/**
+ * Handlers by task type. A worker claims only the types registered here, so a worker never leases
+ * a task it cannot run. Bound in the container as `TYPES.HandlerRegistry`.
+ */
+export class HandlerRegistry {
+  private readonly handlers = new Map<string, RegisteredHandler>();
+  /** Cached for the claim hot path; rebuilt on every change. */
+  private typeList: readonly string[] = [];
+
+  /**
+   * Registers the handler of one task type.
+   * @typeParam P the payload type tasks of this type are enqueued with
+   * @throws InvalidOptionError when the type is malformed or taken, the handler is not a function,
+   *   or an option is unknown or invalid
+   */
+  register<P = unknown, R = unknown>(type: string, handler: TaskHandler<P, R>, options: HandlerOptions = {}): this {
+    if (typeof type !== 'string' || type.length === 0 || type.length > 200) {
+      throw new InvalidOptionError('type', type, TYPE_PATTERN_TEXT);
+    }
+    if (this.handlers.has(type)) {
+      throw new InvalidOptionError('type', type, `a type not already registered (taken: ${this.types().join(', ')})`);
+    }
+    if (typeof handler !== 'function') {
+      throw new InvalidOptionError(`handler of ${type}`, handler, 'a function (payload, ctx) => Promise<result>');
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError(`options of ${type}`, options, `an object with keys ${HANDLER_OPTION_KEYS.join(', ')}`);
+    }
+    for (const key of Object.keys(options)) {
+      if (!HANDLER_OPTION_KEYS.includes(key)) {
+        throw new InvalidOptionError(`handler option ${key}`, (options as Record<string, unknown>)[key], `one of the keys ${HANDLER_OPTION_KEYS.join(', ')}`);
+      }
+    }
+    const timeoutMs = options.timeout === undefined ? null : parseDuration('timeout', options.timeout);
+    if (timeoutMs === 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration greater than 0');
+    this.handlers.set(type, { type, handler: handler as TaskHandler<unknown>, timeoutMs });
+    this.typeList = [...this.handlers.keys()];
+    return this;
+  }
+
+  /** Removes a type's handler; running workers stop claiming it at their next claim. */
+  unregister(type: string): boolean {
+    const removed = this.handlers.delete(type);
+    this.typeList = [...this.handlers.keys()];
+    return removed;
+  }
+
+  /** The handler of `type`, or undefined. */
+  get(type: string): RegisteredHandler | undefined {
+    return this.handlers.get(type);
+  }
+
+  has(type: string): boolean {
+    return this.handlers.has(type);
+  }
+
+  /** The registered types, in registration order. */
+  types(): readonly string[] {
+    return this.typeList;
+  }
+
+  get size(): number {
+    return this.handlers.size;
+  }
+}

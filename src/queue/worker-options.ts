@@ -1,0 +1,170 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SystemClock, type Clock } from '../core/clock';
+import { parseDuration, type Duration } from '../core/duration';
+import { InvalidOptionError } from '../core/errors';
+import { createLogger, type Logger } from '../core/logger';
+import { createStrategy } from '../strategies';
+import type { Strategy } from '../strategies/types';
+import type { TaskEvents } from './events';
+import type { Capabilities } from './types';
+
+/** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
+export interface PollIntervalOptions {
+  /** Default `'50ms'`. */
+  min?: Duration;
+  /** Default `'2s'`. */
+  max?: Duration;
+}
+
+/** Options of a {@link Worker}. Every key is validated; an unknown key is refused. */
+export interface WorkerOptions {
+  /** Default `${hostname}:${pid}:${random}`; must be unique among live workers. */
+  workerId?: string;
+  /** Queue to claim from. Default `'default'`. */
+  queue?: string;
+  /** Handlers running at once, integer 1..10,000. Default 10. */
+  concurrency?: number;
+  /** Claim order: a Strategy object or a built-in name. Default `'fifo'`. */
+  strategy?: Strategy | string;
+  /** What this worker offers; it claims only tasks whose `requires` these satisfy. Default `{}`. */
+  capabilities?: Capabilities;
+  /** Lease length from claim and from every heartbeat. Default `'30s'`. */
+  leaseDuration?: Duration;
+  /** Time between heartbeats; must be shorter than the lease. Default a third of the lease. */
+  heartbeatInterval?: Duration;
+  /** Idle polling backoff. Default `{ min: '50ms', max: '2s' }`. */
+  pollInterval?: PollIntervalOptions;
+  /** Default deadline of `stop()`. Default `'30s'`. */
+  shutdownTimeout?: Duration;
+  /** Default the system clock. */
+  clock?: Clock;
+  /** Default a winston logger at level `warn`. */
+  logger?: Logger;
+  /** When given, an `enqueued` event in this process wakes an idle worker at once. */
+  events?: TaskEvents;
+}
+
+/** Validated worker options, durations in ms. */
+export interface ResolvedWorkerOptions {
+  readonly workerId: string;
+  readonly queue: string;
+  readonly concurrency: number;
+  readonly strategy: Strategy;
+  readonly capabilities: Capabilities;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly pollMinMs: number;
+  readonly pollMaxMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events: TaskEvents | undefined;
+}
+
+const KEYS: readonly string[] = [
+  'workerId', 'queue', 'concurrency', 'strategy', 'capabilities', 'leaseDuration', 'heartbeatInterval',
+  'pollInterval', 'shutdownTimeout', 'clock', 'logger', 'events',
+];
+const POLL_KEYS: readonly string[] = ['min', 'max'];
+const MAX_CONCURRENCY = 10_000;
+
+function refuseUnknownKeys(field: string, value: object, accepted: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!accepted.includes(key)) {
+      throw new InvalidOptionError(`${field}${key}`, (value as Record<string, unknown>)[key], `one of the keys ${accepted.join(', ')}`);
+    }
+  }
+}
+
+function nonEmptyString(field: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
+    throw new InvalidOptionError(field, value, 'a non-empty string of at most 200 characters');
+  }
+  return value;
+}
+
+function positiveDuration(field: string, value: Duration | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = parseDuration(field, value);
+  if (parsed <= 0) throw new InvalidOptionError(field, value, 'a duration greater than 0, e.g. 500 or \'30s\'');
+  return parsed;
+}
+
+function resolveStrategy(value: unknown): Strategy {
+  if (value === undefined) return createStrategy('fifo');
+  if (typeof value === 'string') return createStrategy(value);
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  if (typeof value !== 'object' || (kind !== 'ordered' && kind !== 'level-picking')) {
+    throw new InvalidOptionError('strategy', value, "a Strategy object (kind 'ordered' or 'level-picking') or a built-in name such as 'fifo'");
+  }
+  return value as Strategy;
+}
+
+function resolveCapabilities(value: unknown): Capabilities {
+  if (value === undefined) return {};
+  const accepted = 'an object mapping string keys to string values, e.g. { region: \'us\' }';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError('capabilities', value, accepted);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new InvalidOptionError(`capabilities.${key}`, v, accepted);
+  }
+  return Object.freeze({ ...(value as Record<string, string>) });
+}
+
+function requireMethods<T>(field: string, value: unknown, methods: readonly string[], fallback: () => T): T {
+  if (value === undefined) return fallback();
+  const ok = value !== null && typeof value === 'object' && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (!ok) throw new InvalidOptionError(field, value, `an object with methods ${methods.join(', ')}`);
+  return value as T;
+}
+
+/** The default worker id: unique per process and per worker within it. */
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Validates worker options and fills in the defaults.
+ * @throws InvalidOptionError naming the field, the value and what is accepted
+ */
+export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('worker options', options, `an object with keys ${KEYS.join(', ')}`);
+  }
+  refuseUnknownKeys('worker option ', options, KEYS);
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new InvalidOptionError('concurrency', options.concurrency, `an integer from 1 to ${MAX_CONCURRENCY}`);
+  }
+  const leaseMs = positiveDuration('leaseDuration', options.leaseDuration, 30_000);
+  const heartbeatMs = positiveDuration('heartbeatInterval', options.heartbeatInterval, Math.max(1, Math.floor(leaseMs / 3)));
+  if (heartbeatMs >= leaseMs) {
+    throw new InvalidOptionError('heartbeatInterval', options.heartbeatInterval, `a duration shorter than leaseDuration (${leaseMs} ms)`);
+  }
+  const poll = options.pollInterval ?? {};
+  if (poll === null || typeof poll !== 'object') {
+    throw new InvalidOptionError('pollInterval', poll, "an object { min, max } of durations, e.g. { min: '50ms', max: '2s' }");
+  }
+  refuseUnknownKeys('pollInterval.', poll, POLL_KEYS);
+  const pollMinMs = positiveDuration('pollInterval.min', poll.min, 50);
+  const pollMaxMs = positiveDuration('pollInterval.max', poll.max, Math.max(2_000, pollMinMs));
+  if (pollMaxMs < pollMinMs) {
+    throw new InvalidOptionError('pollInterval.max', poll.max, `a duration not shorter than pollInterval.min (${pollMinMs} ms)`);
+  }
+  return {
+    workerId: nonEmptyString('workerId', options.workerId, defaultWorkerId()),
+    queue: nonEmptyString('queue', options.queue, 'default'),
+    concurrency,
+    strategy: resolveStrategy(options.strategy),
+    capabilities: resolveCapabilities(options.capabilities),
+    leaseMs,
+    heartbeatMs,
+    pollMinMs,
+    pollMaxMs,
+    shutdownTimeoutMs: options.shutdownTimeout === undefined ? 30_000 : parseDuration('shutdownTimeout', options.shutdownTimeout),
+    clock: requireMethods<Clock>('clock', options.clock, ['now'], () => new SystemClock()),
+    logger: requireMethods<Logger>('logger', options.logger, ['error', 'warn', 'info', 'debug'], () => createLogger('warn')),
+    events: options.events === undefined ? undefined : requireMethods<TaskEvents>('events', options.events, ['on'], () => options.events as TaskEvents),
+  };
+}

@@ -1,0 +1,352 @@
+import { hostname } from 'node:os';
+import { parseDuration } from '../core/duration';
+import { TaskbridgeError, TaskTimeoutError } from '../core/errors';
+import type { HandlerRegistry } from './handler-registry';
+import type { ClaimedTask, TaskProgress, TaskStore } from './types';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
+import {
+  Execution, LeaseLostError, TaskCancelledError, WorkerStoppedError, toAttemptError,
+  type StopOptions, type WorkerState,
+} from './worker-types';
+
+type SleepReason = 'idle' | 'slots' | 'error';
+const WRITE_RETRIES = 5;
+
+/**
+ * Claims tasks of the registered types from one queue and runs their handlers, at most
+ * `concurrency` at a time. One heartbeat timer extends every lease the worker holds; a task whose
+ * lease was lost, timed out or was cancelled has its handler's signal aborted, and a lost lease
+ * never writes. Any number of workers, in any number of processes, may share one store.
+ */
+export class Worker {
+  /** The validated options, durations in ms. */
+  readonly options: ResolvedWorkerOptions;
+  private state: WorkerState = 'idle';
+  private readonly running = new Set<Execution>();
+  private loopDone: Promise<void> = Promise.resolve();
+  private startPromise: Promise<void> | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private beating = false;
+  private unsubscribe: (() => void) | undefined;
+  private sleepReason: SleepReason | undefined;
+  private wakeFn: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private notified = false;
+  private pollDelay: number;
+  private errorDelay = 0;
+  private drained: (() => void) | undefined;
+
+  /**
+   * @param store the durable queue
+   * @param registry handlers by type; the worker claims only the types registered at claim time
+   * @throws InvalidOptionError for an unknown or invalid option
+   */
+  constructor(
+    private readonly store: TaskStore,
+    private readonly registry: HandlerRegistry,
+    options: WorkerOptions = {},
+  ) {
+    this.options = resolveWorkerOptions(options);
+    this.pollDelay = this.options.pollMinMs;
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  /** Where the worker is in its lifecycle. */
+  get status(): WorkerState {
+    return this.state;
+  }
+
+  /** Handlers currently counted against `concurrency` (including timed-out ones that have not returned). */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Registers the worker in the store and starts the claim loop; resolves once the loop runs.
+   * Calling it again returns the same promise.
+   * @throws TaskbridgeError `TASKBRIDGE_WORKER_STOPPED` when the worker was already stopped
+   */
+  start(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      return Promise.reject(new TaskbridgeError('TASKBRIDGE_WORKER_STOPPED', `Worker ${this.workerId} was stopped; accepted: a new Worker`));
+    }
+    this.startPromise ??= this.doStart();
+    return this.startPromise;
+  }
+
+  /** Wakes an idle worker at once, e.g. after an enqueue from elsewhere in this process. */
+  notify(): void {
+    if (this.sleepReason === 'idle') {
+      this.pollDelay = this.options.pollMinMs;
+      this.wake();
+    } else {
+      this.notified = true;
+    }
+  }
+
+  /**
+   * Stops gracefully: no new claims; claims not yet started are released; running handlers get
+   * until the deadline, after which their signals are aborted and their results dropped (their
+   * leases expire and another worker retries them). Resolves when nothing of the worker is left
+   * on the event loop. Idempotent.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    const timeoutMs = options.timeout === undefined ? this.options.shutdownTimeoutMs : parseDuration('timeout', options.timeout);
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    this.stopPromise ??= this.doStop(timeoutMs);
+    return this.stopPromise;
+  }
+
+  private async doStart(): Promise<void> {
+    const o = this.options;
+    this.state = 'starting';
+    await this.store.registerWorker({
+      workerId: o.workerId, pid: process.pid, hostname: hostname(), queue: o.queue,
+      concurrency: o.concurrency, strategy: o.strategy.name, capabilities: o.capabilities,
+    });
+    if (this.state !== 'starting') return; // stop() was called while registering
+    this.state = 'running';
+    if (o.events) {
+      this.unsubscribe = o.events.on('enqueued', ({ task }) => {
+        if (task.queue === o.queue && this.registry.has(task.type)) this.notify();
+      });
+    }
+    // Ref'd on purpose: a running worker keeps its process alive until stop().
+    this.heartbeatTimer = setInterval(() => void this.beat(), o.heartbeatMs);
+    this.loopDone = this.loop();
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
+    await this.startPromise?.catch(() => undefined);
+    this.state = 'stopping';
+    this.unsubscribe?.();
+    this.wake();
+    await this.loopDone;
+    if (this.running.size > 0) {
+      let deadline: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        deadline = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(deadline);
+      this.drained = undefined;
+    }
+    for (const execution of this.running) {
+      execution.state = 'abandoned';
+      execution.clearTimer();
+      execution.abort(new WorkerStoppedError(execution.taskId));
+      this.options.logger.warn('worker stopped before a handler finished; its lease will expire', {
+        workerId: this.workerId, taskId: execution.taskId,
+      });
+    }
+    this.running.clear();
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    try {
+      await this.store.unregisterWorker(this.workerId);
+    } catch (err) {
+      this.options.logger.warn('could not unregister worker', { workerId: this.workerId, error: String(err) });
+    }
+    this.state = 'stopped';
+  }
+
+  private async loop(): Promise<void> {
+    const o = this.options;
+    while (this.state === 'running') {
+      try {
+        const free = o.concurrency - this.running.size;
+        if (free <= 0) {
+          await this.sleep('slots');
+          continue;
+        }
+        const types = this.registry.types();
+        if (types.length === 0) {
+          await this.sleep('idle', o.pollMaxMs);
+          continue;
+        }
+        this.notified = false;
+        const claimed = await this.store.claim({
+          workerId: o.workerId, queue: o.queue, limit: free, leaseMs: o.leaseMs,
+          strategy: o.strategy, capabilities: o.capabilities, types,
+        });
+        this.errorDelay = 0;
+        if (this.state !== 'running') {
+          await this.handBack(claimed);
+          break;
+        }
+        for (let i = 0; i < claimed.length; i++) this.run(claimed[i]!);
+        if (claimed.length >= free) {
+          this.pollDelay = o.pollMinMs;
+          continue;
+        }
+        // Fewer than asked for: the queue is drained for this worker until an enqueue or the next poll.
+        const delay = claimed.length > 0 ? o.pollMinMs : this.pollDelay;
+        this.pollDelay = claimed.length > 0 ? o.pollMinMs : Math.min(o.pollMaxMs, this.pollDelay * 2);
+        await this.sleep('idle', delay);
+      } catch (err) {
+        this.errorDelay = this.errorDelay === 0 ? o.pollMinMs : Math.min(Math.max(o.pollMaxMs, 5_000), this.errorDelay * 2);
+        const retryable = (err as { retryable?: unknown })?.retryable === true;
+        this.options.logger[retryable ? 'warn' : 'error']('worker claim loop error; retrying', {
+          workerId: o.workerId, error: err instanceof Error ? err.message : String(err), retryInMs: this.errorDelay,
+        });
+        await this.sleep('error', this.errorDelay);
+      }
+    }
+  }
+
+  private sleep(reason: SleepReason, ms?: number): Promise<void> {
+    if (this.state !== 'running') return Promise.resolve();
+    if (reason === 'idle' && this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.sleepReason = reason;
+      this.wakeFn = resolve;
+      if (ms !== undefined) this.sleepTimer = setTimeout(() => this.wake(), ms);
+    });
+  }
+
+  private wake(): void {
+    const resolve = this.wakeFn;
+    if (!resolve) return;
+    this.wakeFn = undefined;
+    this.sleepReason = undefined;
+    if (this.sleepTimer !== undefined) {
+      clearTimeout(this.sleepTimer);
+      this.sleepTimer = undefined;
+    }
+    resolve();
+  }
+
+  private async handBack(claimed: readonly ClaimedTask[]): Promise<void> {
+    await Promise.all(claimed.map(({ task, token }) =>
+      this.store.release(task.id, token).catch((err: unknown) => {
+        this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: String(err) });
+      })));
+  }
+
+  private run(claimed: ClaimedTask): void {
+    const execution = new Execution(claimed, this.writeProgress);
+    this.running.add(execution);
+    const registered = this.registry.get(claimed.task.type);
+    if (!registered) {
+      // Unregistered between claim and start: hand it back rather than fail an attempt.
+      execution.state = 'abandoned';
+      void this.handBack([claimed]).then(() => this.release(execution));
+      return;
+    }
+    const timeoutMs = claimed.task.timeoutMs ?? registered.timeoutMs;
+    if (timeoutMs !== null && timeoutMs > 0) {
+      // Unref'd: the heartbeat timer already keeps a running worker's process alive.
+      execution.timer = setTimeout(() => this.onTimeout(execution, timeoutMs), timeoutMs).unref();
+    }
+    let outcome: unknown;
+    try {
+      outcome = registered.handler(claimed.task.payload, execution);
+    } catch (err) {
+      this.settle(execution, false, err);
+      return;
+    }
+    if (outcome !== null && typeof (outcome as PromiseLike<unknown>)?.then === 'function') {
+      (outcome as PromiseLike<unknown>).then((value) => this.settle(execution, true, value), (err) => this.settle(execution, false, err));
+    } else {
+      this.settle(execution, true, outcome);
+    }
+  }
+
+  private settle(execution: Execution, ok: boolean, value: unknown): void {
+    execution.settled = true;
+    execution.clearTimer();
+    const { taskId, token } = execution;
+    if (execution.state === 'running') {
+      if (ok) {
+        this.write(execution, 'complete', () => this.store.complete(taskId, token, value).then((done) => {
+          if (!done) this.options.logger.warn('lease lost before completion; result dropped', { workerId: this.workerId, taskId });
+        }));
+      } else {
+        const error = toAttemptError(value);
+        this.write(execution, 'fail', () => this.store.fail(taskId, token, error));
+      }
+    } else if (execution.state === 'cancel-requested') {
+      this.write(execution, 'acknowledgeCancel', () => this.store.acknowledgeCancel(taskId, token));
+    } else {
+      this.release(execution);
+    }
+  }
+
+  /** Issues a fenced write, retrying store errors marked retryable (busy, full) a few times. */
+  private write(execution: Execution, label: string, op: () => Promise<unknown>, attempt = 1): void {
+    op().then(() => this.release(execution), (err: unknown) => {
+      const retryable = (err as { retryable?: unknown })?.retryable === true;
+      if (retryable && attempt < WRITE_RETRIES && this.running.has(execution)) {
+        setTimeout(() => this.write(execution, label, op, attempt + 1), 10 * 2 ** attempt);
+        return;
+      }
+      this.options.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
+        workerId: this.workerId, taskId: execution.taskId, error: err instanceof Error ? err.message : String(err),
+      });
+      this.release(execution);
+    });
+  }
+
+  /** Drops one hold; the slot frees when the handler has settled and every write finished. */
+  private release(execution: Execution): void {
+    if (--execution.holds > 0) return;
+    if (!this.running.delete(execution)) return;
+    if (this.sleepReason === 'slots') this.wake();
+    if (this.drained && this.running.size === 0) this.drained();
+  }
+
+  private onTimeout(execution: Execution, timeoutMs: number): void {
+    execution.timer = undefined;
+    if (execution.settled || execution.state !== 'running') return;
+    execution.state = 'timed-out';
+    const error = new TaskTimeoutError(timeoutMs);
+    execution.abort(error);
+    // The handler may ignore its signal: record the failure now, keep the slot until it returns.
+    execution.holds++;
+    this.write(execution, 'fail', () => this.store.fail(execution.taskId, execution.token, { message: error.message, retryable: true }));
+  }
+
+  private readonly writeProgress = (execution: Execution, progress: TaskProgress): Promise<boolean> => {
+    if (!execution.writable || execution.settled) return Promise.resolve(false);
+    return this.store.reportProgress(execution.taskId, execution.token, progress);
+  };
+
+  /** One timer for every lease: extends them all, then refreshes the worker row. */
+  private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const live = [...this.running].filter((e) => e.writable && !e.settled);
+      await Promise.all(live.map((e) => this.store.heartbeat(e.taskId, e.token, this.options.leaseMs).then(
+        (outcome) => {
+          if (!e.writable || e.settled) return;
+          if (outcome === 'lost') {
+            e.state = 'lost';
+            e.clearTimer();
+            e.abort(new LeaseLostError(e.taskId));
+          } else if (outcome === 'cancel-requested' && e.state === 'running') {
+            e.state = 'cancel-requested';
+            e.clearTimer();
+            e.abort(new TaskCancelledError(e.taskId));
+          }
+        },
+        (err: unknown) => this.options.logger.warn('heartbeat failed; will retry at the next beat', { taskId: e.taskId, error: String(err) }),
+      )));
+      if (this.state === 'running') await this.store.touchWorker(this.workerId);
+    } catch (err) {
+      this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });
+    } finally {
+      this.beating = false;
+    }
+  }
+}
