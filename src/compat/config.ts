@@ -1,0 +1,162 @@
+import { ConfigError } from '../core/errors';
+import { parseDuration } from '../core/duration';
+import { LOG_LEVELS, type LogLevel } from '../core/logger';
+import { BUILT_IN_STRATEGIES, type BuiltInStrategyName } from '../strategies/types';
+
+/** The three modes of the flag. */
+export const MODES = ['memory', 'shadow', 'sqlite'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** What sqlite mode does when the database cannot be opened. */
+export const FALLBACKS = ['memory', 'refuse'] as const;
+export type Fallback = (typeof FALLBACKS)[number];
+
+/**
+ * Every key the flag understands, spelled as the environment variable. The object given to
+ * `createContainer(config)` uses the same keys; a key there wins over the environment.
+ */
+export const CONFIG_KEYS = [
+  'TASKBRIDGE_MODE',
+  'TASKBRIDGE_DB_PATH',
+  'TASKBRIDGE_STRATEGY',
+  'TASKBRIDGE_CONCURRENCY',
+  'TASKBRIDGE_SQLITE_MODULES',
+  'TASKBRIDGE_ROLLOUT_PERCENT',
+  'TASKBRIDGE_FALLBACK',
+  'TASKBRIDGE_LOG_LEVEL',
+  'TASKBRIDGE_LEASE',
+  'TASKBRIDGE_POLL_INTERVAL',
+  'TASKBRIDGE_MIRROR_FLUSH_DELAY',
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** Raw input: the environment, or the object handed to `createContainer`. Values may be typed. */
+export type ConfigInput = Partial<Record<ConfigKey, string | number | readonly string[] | undefined>>;
+
+/** The validated, typed configuration. Frozen. */
+export interface TaskbridgeConfig {
+  readonly mode: Mode;
+  /** SQLite file path, or `:memory:`. */
+  readonly dbPath: string;
+  readonly strategy: BuiltInStrategyName;
+  /** Runs executing at once in sqlite mode (per process). */
+  readonly concurrency: number;
+  /** Canary by module: only these moduleIds go to the queue. Empty: every module. */
+  readonly sqliteModules: readonly string[];
+  /** Canary by share: runs whose runId hashes below this percent go to the queue. */
+  readonly rolloutPercent: number;
+  readonly fallback: Fallback;
+  readonly logLevel: LogLevel;
+  /** Lease of a claimed run in sqlite mode; a crashed process's runs are retaken after it. */
+  readonly leaseMs: number;
+  /** How often an idle sqlite-mode worker looks for ready runs. */
+  readonly pollIntervalMs: number;
+  /** Longest delay between a registry change and its mirror write in shadow mode. */
+  readonly mirrorFlushDelayMs: number;
+}
+
+/** Defaults of every key, as documented in migration-guide.md. */
+export const CONFIG_DEFAULTS: TaskbridgeConfig = Object.freeze({
+  mode: 'memory',
+  dbPath: './data/taskbridge.db',
+  strategy: 'priority',
+  concurrency: 10,
+  sqliteModules: Object.freeze([]) as readonly string[],
+  rolloutPercent: 100,
+  fallback: 'refuse',
+  logLevel: 'info',
+  leaseMs: 30_000,
+  pollIntervalMs: 200,
+  mirrorFlushDelayMs: 50,
+});
+
+type Raw = string | number | readonly string[] | undefined;
+
+function pick(env: NodeJS.ProcessEnv | ConfigInput, overrides: ConfigInput, key: ConfigKey): Raw {
+  if (Object.prototype.hasOwnProperty.call(overrides, key) && overrides[key] !== undefined) return overrides[key];
+  const fromEnv = (env as Record<string, Raw>)[key];
+  // An empty variable is treated as unset, the way shells commonly clear a variable.
+  return typeof fromEnv === 'string' && fromEnv.trim() === '' ? undefined : fromEnv;
+}
+
+function oneOf<T extends string>(key: ConfigKey, raw: Raw, accepted: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  const text = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (typeof text === 'string' && (accepted as readonly string[]).includes(text)) return text as T;
+  throw new ConfigError(key, raw, accepted.join(', '));
+}
+
+function integer(key: ConfigKey, raw: Raw, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(key, raw, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function duration(key: ConfigKey, raw: Raw, min: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const accepted = `a duration of at least ${min} ms: milliseconds or a string such as '500ms', '30s', '5m'`;
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new ConfigError(key, raw, accepted);
+  let value: number;
+  try {
+    value = parseDuration(key, raw);
+  } catch {
+    throw new ConfigError(key, raw, accepted);
+  }
+  if (value < min) throw new ConfigError(key, raw, accepted);
+  return value;
+}
+
+function moduleList(key: ConfigKey, raw: Raw): readonly string[] {
+  if (raw === undefined) return Object.freeze([]);
+  const accepted = 'a comma-separated list of moduleIds, e.g. "reports,exports"';
+  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : undefined;
+  if (!items || items.some((m) => typeof m !== 'string')) throw new ConfigError(key, raw, accepted);
+  const list = items.map((m) => m.trim()).filter((m) => m !== '');
+  if (list.length === 0) throw new ConfigError(key, raw, accepted);
+  return Object.freeze([...new Set(list)]);
+}
+
+function dbPath(raw: Raw): string {
+  if (raw === undefined) return CONFIG_DEFAULTS.dbPath;
+  if (typeof raw !== 'string' || raw.trim() === '' || raw.includes('\0')) {
+    throw new ConfigError('TASKBRIDGE_DB_PATH', raw, 'a file path, or :memory:');
+  }
+  return raw.trim();
+}
+
+/**
+ * Builds the typed configuration from the environment and an optional override object.
+ * Keys in `overrides` win over `env`. Unknown keys in `overrides` are refused (a typo would
+ * otherwise silently leave the default in force). Other `TASKBRIDGE_*` environment variables
+ * are left alone: the CLI and workers may define their own.
+ * @throws ConfigError naming the variable, the value and the accepted values
+ */
+export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): TaskbridgeConfig {
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new ConfigError('config', overrides, `an object with the keys ${CONFIG_KEYS.join(', ')}`);
+  }
+  for (const key of Object.keys(overrides)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, (overrides as Record<string, unknown>)[key], `a known key: ${CONFIG_KEYS.join(', ')}`);
+  }
+  const get = (key: ConfigKey): Raw => pick(env, overrides, key);
+  const d = CONFIG_DEFAULTS;
+  return Object.freeze({
+    mode: oneOf('TASKBRIDGE_MODE', get('TASKBRIDGE_MODE'), MODES, d.mode),
+    dbPath: dbPath(get('TASKBRIDGE_DB_PATH')),
+    strategy: oneOf('TASKBRIDGE_STRATEGY', get('TASKBRIDGE_STRATEGY'), BUILT_IN_STRATEGIES, d.strategy),
+    concurrency: integer('TASKBRIDGE_CONCURRENCY', get('TASKBRIDGE_CONCURRENCY'), 1, 10_000, d.concurrency),
+    sqliteModules: moduleList('TASKBRIDGE_SQLITE_MODULES', get('TASKBRIDGE_SQLITE_MODULES')),
+    rolloutPercent: integer('TASKBRIDGE_ROLLOUT_PERCENT', get('TASKBRIDGE_ROLLOUT_PERCENT'), 0, 100, d.rolloutPercent),
+    fallback: oneOf('TASKBRIDGE_FALLBACK', get('TASKBRIDGE_FALLBACK'), FALLBACKS, d.fallback),
+    logLevel: oneOf('TASKBRIDGE_LOG_LEVEL', get('TASKBRIDGE_LOG_LEVEL'), LOG_LEVELS, d.logLevel),
+    leaseMs: duration('TASKBRIDGE_LEASE', get('TASKBRIDGE_LEASE'), 100, d.leaseMs),
+    pollIntervalMs: duration('TASKBRIDGE_POLL_INTERVAL', get('TASKBRIDGE_POLL_INTERVAL'), 1, d.pollIntervalMs),
+    mirrorFlushDelayMs: duration('TASKBRIDGE_MIRROR_FLUSH_DELAY', get('TASKBRIDGE_MIRROR_FLUSH_DELAY'), 0, d.mirrorFlushDelayMs),
+  });
+}
+
+/** True when the configuration sends only part of the runs to the queue (a canary). */
+export function isCanary(config: TaskbridgeConfig): boolean {
+  return config.sqliteModules.length > 0 || config.rolloutPercent < 100;
+}
