@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { TaskbridgeError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
+
+/** A backup or restore whose copy did not verify; the destination was left untouched (or removed). */
+export class BackupVerificationError extends TaskbridgeError {
+  constructor(readonly file: string, readonly problems: readonly string[]) {
+    super('TASKBRIDGE_BACKUP_INVALID', `Verification of ${file} failed: ${problems.join('; ')}`);
+  }
+}
+
+/** Progress of a page copy, as reported to {@link BackupOptions.onProgress}. */
+export interface CopyProgress {
+  readonly totalPages: number;
+  readonly copiedPages: number;
+}
+
+/** Options of {@link backupDatabase}. */
+export interface BackupOptions {
+  /** Called after every step of the page copy (e.g. to draw a progress bar). */
+  onProgress?: (progress: CopyProgress) => void;
+  /** Pages copied per step; smaller steps hold the source lock for shorter moments. Default 256. */
+  pagesPerStep?: number;
+  logger?: Logger;
+}
+
+/** What a verified backup holds. */
+export interface BackupResult {
+  readonly source: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly pages: number;
+  readonly durationMs: number;
+  /** Row counts of the snapshot, equal in the source (at the snapshot) and in the copy. */
+  readonly tables: TableCounts;
+}
+
+/**
+ * Copies a live database to `destination` with SQLite's online backup API, then verifies the copy:
+ * `integrity_check` must pass and every table must hold as many rows as the source snapshot.
+ *
+ * Workers may keep writing meanwhile. The copy reads from a read transaction held on a dedicated
+ * connection, so it is one consistent snapshot (otherwise the backup API restarts on every write by
+ * another connection and may never finish on a busy queue). The copy is written to a temporary file
+ * and renamed into place only once verified, so a failed backup never replaces a good one.
+ *
+ * @throws BackupVerificationError when the copy does not verify
+ */
+export async function backupDatabase(sourcePath: string, destination: string, options: BackupOptions = {}): Promise<BackupResult> {
+  const source = path.resolve(sourcePath);
+  const file = path.resolve(destination);
+  if (file === source) throw new BackupVerificationError(file, ['the backup file cannot be the database itself']);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.partial-${process.pid}`;
+  const started = Date.now();
+  const db = openMaintenanceConnection(source);
+  let snapshot: TableCounts;
+  let pages = 0;
+  try {
+    db.exec('BEGIN');
+    snapshot = tableCounts(db);
+    const result = await copyPages(db, partial, options);
+    pages = result.totalPages;
+    db.exec('COMMIT');
+  } catch (error) {
+    removeDatabaseFiles(partial);
+    throw error;
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    db.close();
+  }
+  try {
+    verifyCopy(partial, snapshot, file);
+    fs.chmodSync(partial, 0o600);
+    fs.renameSync(partial, file);
+  } catch (error) {
+    removeDatabaseFiles(partial);
+    throw error;
+  }
+  const result: BackupResult = { source, file, bytes: fs.statSync(file).size, pages, durationMs: Date.now() - started, tables: snapshot };
+  options.logger?.info('backup written and verified', { source, file, bytes: result.bytes, pages, tables: snapshot, durationMs: result.durationMs });
+  return result;
+}
+
+/** Options of {@link restoreDatabase}. */
+export interface RestoreOptions {
+  onProgress?: (progress: CopyProgress) => void;
+  pagesPerStep?: number;
+  logger?: Logger;
+}
+
+/** What a restore put in place. */
+export interface RestoreResult {
+  readonly backup: string;
+  readonly target: string;
+  readonly pages: number;
+  readonly tables: TableCounts;
+}
+
+/**
+ * Verifies a backup file (integrity_check) and copies it over the database at `targetPath` with the
+ * online backup API, which takes the target's write lock, so other connections see either the old
+ * or the restored content, never a mix. The restored database is verified against the backup's counts.
+ * Whether it is safe to restore now (no worker holding a lease) is the caller's decision.
+ *
+ * @throws BackupVerificationError when the backup or the restored database does not verify
+ */
+export async function restoreDatabase(backupPath: string, targetPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const backup = path.resolve(backupPath);
+  const target = path.resolve(targetPath);
+  const expected = verifyBackupFile(backup);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const db = openMaintenanceConnection(backup, { readonly: true });
+  let pages: number;
+  try {
+    pages = (await copyPages(db, target, options)).totalPages;
+  } finally {
+    db.close();
+  }
+  const restored = openMaintenanceConnection(target);
+  try {
+    const problems = [...integrityProblems(restored), ...countDifferences(expected, tableCounts(restored))];
+    if (problems.length > 0) throw new BackupVerificationError(target, problems);
+  } finally {
+    restored.close();
+  }
+  options.logger?.info('database restored from backup', { backup, target, pages, tables: expected });
+  return { backup, target, pages, tables: expected };
+}
+
+/**
+ * Checks that a file is an intact taskbridge database and returns its row counts.
+ * @throws BackupVerificationError naming what is wrong
+ */
+export function verifyBackupFile(file: string): TableCounts {
+  if (!fs.existsSync(file)) throw new BackupVerificationError(file, ['file not found']);
+  let db: Database.Database | undefined;
+  try {
+    db = openMaintenanceConnection(file, { readonly: true });
+    const problems = integrityProblems(db);
+    if (problems.length > 0) throw new BackupVerificationError(file, problems);
+    const counts = tableCounts(db);
+    if (counts.tasks === undefined) throw new BackupVerificationError(file, ['no tasks table: not a taskbridge database']);
+    return counts;
+  } catch (error) {
+    if (error instanceof BackupVerificationError) throw error;
+    throw new BackupVerificationError(file, [(error as Error).message]);
+  } finally {
+    db?.close();
+  }
+}
+
+function verifyCopy(copy: string, snapshot: TableCounts, finalName: string): void {
+  const db = openMaintenanceConnection(copy, { readonly: true });
+  try {
+    const problems = [...integrityProblems(db), ...countDifferences(snapshot, tableCounts(db))];
+    if (problems.length > 0) throw new BackupVerificationError(finalName, problems);
+  } finally {
+    db.close();
+  }
+}
+
+async function copyPages(db: Database.Database, destination: string, options: { onProgress?: (p: CopyProgress) => void; pagesPerStep?: number }): Promise<{ totalPages: number }> {
+  const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
+  const result = await db.backup(destination, {
+    progress: ({ totalPages, remainingPages }) => {
+      options.onProgress?.({ totalPages, copiedPages: totalPages - remainingPages });
+      return step;
+    },
+  });
+  options.onProgress?.({ totalPages: result.totalPages, copiedPages: result.totalPages });
+  return { totalPages: result.totalPages };
+}
+
+/** Removes a database file with its -wal/-shm companions, ignoring the ones that do not exist. */
+export function removeDatabaseFiles(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+}

@@ -1,0 +1,52 @@
+import Database from 'better-sqlite3';
+
+/** Per-table row counts of a database, user tables only, sorted by name. */
+export type TableCounts = Record<string, number>;
+
+/**
+ * Opens a plain connection for maintenance work. It is separate from the store's connection on
+ * purpose: a backup holds a read transaction for its whole run, which must not block the store's
+ * own `BEGIN IMMEDIATE` transactions on a shared connection.
+ */
+export function openMaintenanceConnection(path: string, options: { readonly?: boolean; busyTimeoutMs?: number } = {}): Database.Database {
+  const db = new Database(path, { fileMustExist: true, readonly: options.readonly === true });
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  return db;
+}
+
+/** Quotes an identifier read from sqlite_master; identifiers cannot be bound parameters. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Counts the rows of every user table (sqlite_* internal tables excluded). */
+export function tableCounts(db: Database.Database): TableCounts {
+  const names = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  const counts: TableCounts = {};
+  for (const name of names) {
+    counts[name] = db.prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`).pluck().get() as number;
+  }
+  return counts;
+}
+
+/** Runs `PRAGMA integrity_check` (or the faster `quick_check`) and returns the problems found; empty when ok. */
+export function integrityProblems(db: Database.Database, kind: 'integrity_check' | 'quick_check' = 'integrity_check', maxErrors = 20): string[] {
+  const rows = db.pragma(`${kind}(${Math.max(1, Math.floor(maxErrors))})`, { simple: false }) as Record<string, string>[];
+  const messages = rows.map((row) => String(Object.values(row)[0]));
+  return messages.length === 1 && messages[0] === 'ok' ? [] : messages;
+}
+
+/** Describes how two sets of table counts differ; empty when they are equal. */
+export function countDifferences(expected: TableCounts, actual: TableCounts): string[] {
+  const names = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
+  const diffs: string[] = [];
+  for (const name of names) {
+    if (expected[name] !== actual[name]) {
+      diffs.push(`table ${name}: expected ${expected[name] ?? 'absent'} rows, found ${actual[name] ?? 'absent'}`);
+    }
+  }
+  return diffs;
+}

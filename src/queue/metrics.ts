@@ -1,0 +1,117 @@
+import type { Clock } from '../core/clock';
+import type { TaskCounts, TaskStore, WorkerRecord } from './types';
+
+/** Running tasks of one lease owner: leases still valid, and leases past expiry not yet taken back. */
+export interface LeaseCounts {
+  readonly active: number;
+  readonly expired: number;
+}
+
+/**
+ * Read-only aggregate queries a backend answers in its own query language (the SQLite one is
+ * `SqliteMetricsSource`). Times are ms since the epoch.
+ */
+export interface MetricsSource {
+  /** Completed tasks per minute over [since, until), oldest minute first. */
+  completedPerMinute(since: number, until: number): number[];
+  /** Earliest run-after time among queued tasks that are ready at `now`; null when none is. */
+  oldestReadyRunAfter(now: number): number | null;
+  /** Nearest-rank quantiles (0..1) of processing time (finish - start) of tasks completed since `since`. */
+  processingTimes(since: number, quantiles: readonly number[]): { samples: number; values: (number | null)[] };
+  /** Tasks finished (completed or dead) since `since`, and how many of them took more than one attempt. */
+  finishedAndRetried(since: number): { finished: number; retried: number };
+  /** Tasks that went dead since `since`. */
+  deadSince(since: number): number;
+  /** Running tasks by lease owner (worker id). */
+  leasesByOwner(now: number): Record<string, LeaseCounts>;
+}
+
+/** A registered worker as `stats` shows it. */
+export interface WorkerStatus extends WorkerRecord {
+  /** No heartbeat for longer than `staleAfterMs`: the process probably died or hangs. */
+  readonly stale: boolean;
+  readonly leases: LeaseCounts;
+}
+
+/** Every figure of `taskbridge stats`. */
+export interface QueueMetrics {
+  readonly generatedAt: Date;
+  readonly counts: TaskCounts;
+  readonly throughput: {
+    /** Length of the window in minutes (60). */
+    readonly windowMinutes: number;
+    /** Completed tasks per minute, oldest minute first; the last entry is the current, partial minute. */
+    readonly completedPerMinute: readonly number[];
+    readonly completedInWindow: number;
+    readonly averagePerMinute: number;
+  };
+  /** How long the longest-waiting ready task has waited since it became ready, ms; null when none waits. */
+  readonly oldestQueuedAgeMs: number | null;
+  /** Processing time (start of the successful attempt to completion) of tasks completed in the window. */
+  readonly processingTimeMs: { readonly samples: number; readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  /** Of the tasks finished in the window, the share that needed more than one attempt (0 when none finished). */
+  readonly retryRate: number;
+  readonly finishedInWindow: number;
+  /** Tasks that went dead in the window. */
+  readonly deadInWindow: number;
+  readonly workers: { readonly active: number; readonly stale: number; readonly list: readonly WorkerStatus[] };
+}
+
+/** Dependencies and settings of {@link metrics}. */
+export interface MetricsOptions {
+  store: TaskStore;
+  source: MetricsSource;
+  clock: Clock;
+  /** A worker without a heartbeat for this long is stale. Default 60,000 ms (two default leases). */
+  staleAfterMs?: number;
+  /** Throughput/latency/retry window. Default 3,600,000 ms (the last hour). */
+  windowMs?: number;
+}
+
+/** Default heartbeat age after which a worker counts as stale. */
+export const DEFAULT_STALE_AFTER_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * Computes the figures `taskbridge stats` prints and Prometheus exports. Time windows come from the
+ * injected clock, so the result is reproducible under a ManualClock.
+ */
+export async function metrics(options: MetricsOptions): Promise<QueueMetrics> {
+  const { store, source, clock } = options;
+  const now = clock.now();
+  const windowMs = options.windowMs ?? HOUR_MS;
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const since = now - windowMs;
+  const [counts, workers] = await Promise.all([store.counts(), store.listWorkers()]);
+
+  // Minute buckets aligned so the last one ends just after `now`, which therefore counts.
+  const perMinute = source.completedPerMinute(now + 1 - Math.ceil(windowMs / 60_000) * 60_000, now + 1);
+  const completedInWindow = perMinute.reduce((a, b) => a + b, 0);
+  const oldest = source.oldestReadyRunAfter(now);
+  const times = source.processingTimes(since, [0.5, 0.95, 0.99]);
+  const { finished, retried } = source.finishedAndRetried(since);
+  const leases = source.leasesByOwner(now);
+
+  const list: WorkerStatus[] = workers.map((w) => ({
+    ...w,
+    stale: now - w.lastSeenAt.getTime() > staleAfterMs,
+    leases: leases[w.workerId] ?? { active: 0, expired: 0 },
+  }));
+  const stale = list.filter((w) => w.stale).length;
+  return {
+    generatedAt: new Date(now),
+    counts,
+    throughput: {
+      windowMinutes: perMinute.length,
+      completedPerMinute: perMinute,
+      completedInWindow,
+      averagePerMinute: perMinute.length === 0 ? 0 : completedInWindow / perMinute.length,
+    },
+    oldestQueuedAgeMs: oldest === null ? null : Math.max(0, now - oldest),
+    processingTimeMs: { samples: times.samples, p50: times.values[0] ?? null, p95: times.values[1] ?? null, p99: times.values[2] ?? null },
+    retryRate: finished === 0 ? 0 : retried / finished,
+    finishedInWindow: finished,
+    deadInWindow: source.deadSince(since),
+    workers: { active: list.length - stale, stale, list },
+  };
+}
