@@ -1,0 +1,56 @@
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../core/clock';
+import { InvalidOptionError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { RETENTION_SQL } from '../sqlite/sql/retention';
+
+/** How long finished tasks are kept, in ms after they finished. An absent age keeps that status forever. */
+export interface RetentionPolicy {
+  completedOlderThanMs?: number;
+  /** Dead tasks (status `failed`). */
+  failedOlderThanMs?: number;
+  cancelledOlderThanMs?: number;
+  /** Rows deleted per statement. Default 1000. */
+  batchSize?: number;
+}
+
+/** Rows deleted by a cleanup, per status. */
+export interface RetentionResult {
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly total: number;
+}
+
+type FinishedStatus = 'completed' | 'failed' | 'cancelled';
+
+/**
+ * Deletes finished tasks older than the policy's ages (queued and running tasks are never touched),
+ * and logs what it deleted.
+ * @throws InvalidOptionError for a negative or non-integer age or batch size
+ */
+export function cleanupFinishedTasks(db: Database.Database, policy: RetentionPolicy, deps: { clock: Clock; logger?: Logger }): RetentionResult {
+  const batch = policy.batchSize ?? 1000;
+  if (!Number.isInteger(batch) || batch < 1) throw new InvalidOptionError('batchSize', policy.batchSize, 'an integer >= 1');
+  const ages: [FinishedStatus, number | undefined, string][] = [
+    ['completed', policy.completedOlderThanMs, 'completedOlderThanMs'],
+    ['failed', policy.failedOlderThanMs, 'failedOlderThanMs'],
+    ['cancelled', policy.cancelledOlderThanMs, 'cancelledOlderThanMs'],
+  ];
+  const statement = db.prepare(RETENTION_SQL.deleteFinishedBatch);
+  const now = deps.clock.now();
+  const deleted: Record<FinishedStatus, number> = { completed: 0, failed: 0, cancelled: 0 };
+  for (const [status, age, field] of ages) {
+    if (age === undefined) continue;
+    if (!Number.isFinite(age) || age < 0) throw new InvalidOptionError(field, age, 'a non-negative number of milliseconds');
+    const before = now - age;
+    for (;;) {
+      const { changes } = statement.run({ status, before, batch });
+      deleted[status] += changes;
+      if (changes < batch) break;
+    }
+  }
+  const result: RetentionResult = { ...deleted, total: deleted.completed + deleted.failed + deleted.cancelled };
+  deps.logger?.info('retention cleanup', { ...result, policy: { ...policy } });
+  return result;
+}

@@ -1,0 +1,139 @@
+import type Database from 'better-sqlite3';
+import { SystemClock, type Clock } from '../../core/clock';
+import { parseDuration, type Duration } from '../../core/duration';
+import { InvalidOptionError } from '../../core/errors';
+import { createLogger, type Logger } from '../../core/logger';
+import { checkpoint, type CheckpointMode } from './checkpoint';
+import { cleanupFinishedTasks } from './retention';
+import { rotatingBackup } from './rotation';
+import { openMaintenanceConnection } from './sqlite-file';
+
+/** Opt-in periodic maintenance for a worker process. Every job is optional; durations are `ms` strings or ms. */
+export interface MaintenanceOptions {
+  /** The database file the worker uses. */
+  path: string;
+  checkpoint?: { every: Duration; mode?: CheckpointMode };
+  /** Deletes finished tasks older than the given ages. */
+  retention?: { every: Duration; completedOlderThan?: Duration; failedOlderThan?: Duration; cancelledOlderThan?: Duration };
+  /** Verified backups into `directory`, keeping the newest `keep`. */
+  backup?: { every: Duration; directory: string; keep: number };
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** The jobs a {@link MaintenanceScheduler} can run. */
+export type MaintenanceJob = 'checkpoint' | 'retention' | 'backup';
+
+/**
+ * Runs checkpoint, retention cleanup and rotating backups on timers inside a worker process.
+ * Timers are unref'd, so maintenance never keeps a process alive on its own; a job is rescheduled
+ * only after its previous run finished, so runs never overlap. A failing run is logged and the
+ * next one still happens. It uses its own connection, separate from the store's.
+ */
+export class MaintenanceScheduler {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly intervals = new Map<MaintenanceJob, number>();
+  private readonly timers = new Map<MaintenanceJob, NodeJS.Timeout>();
+  private readonly running = new Map<MaintenanceJob, Promise<void>>();
+  private db: Database.Database | undefined;
+  private started = false;
+
+  /** @throws InvalidOptionError for a bad duration, keep count or missing path */
+  constructor(private readonly options: MaintenanceOptions) {
+    if (typeof options?.path !== 'string' || options.path.trim() === '') throw new InvalidOptionError('path', options?.path, 'a database file path');
+    this.clock = options.clock ?? new SystemClock();
+    this.logger = options.logger ?? createLogger('info');
+    const every = (field: string, value: Duration): number => {
+      const n = parseDuration(field, value);
+      if (n < 1000) throw new InvalidOptionError(field, value, "a duration of at least '1s'");
+      return n;
+    };
+    if (options.checkpoint) this.intervals.set('checkpoint', every('checkpoint.every', options.checkpoint.every));
+    if (options.retention) {
+      this.intervals.set('retention', every('retention.every', options.retention.every));
+      // Validated now so a typo fails at start-up, not an hour later.
+      this.retentionPolicy();
+    }
+    if (options.backup) {
+      this.intervals.set('backup', every('backup.every', options.backup.every));
+      if (!Number.isInteger(options.backup.keep) || options.backup.keep < 1) throw new InvalidOptionError('backup.keep', options.backup.keep, 'an integer >= 1');
+    }
+  }
+
+  /** The jobs configured, with their interval in ms. */
+  get jobs(): ReadonlyMap<MaintenanceJob, number> {
+    return this.intervals;
+  }
+
+  /** Starts the timers; the first run of each job comes one interval from now. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const job of this.intervals.keys()) this.schedule(job);
+    this.logger.info('maintenance scheduler started', { jobs: Object.fromEntries(this.intervals) });
+  }
+
+  /** Stops the timers, waits for runs in progress, and closes the maintenance connection. */
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all(this.running.values());
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  /** Runs one job now (also what the timers call). Errors are logged, never thrown. */
+  async runNow(job: MaintenanceJob): Promise<void> {
+    const inFlight = this.running.get(job);
+    if (inFlight) return inFlight;
+    const run = this.execute(job)
+      .catch((error: unknown) => this.logger.error(`maintenance ${job} failed`, { error: (error as Error).message }))
+      .finally(() => this.running.delete(job));
+    this.running.set(job, run);
+    return run;
+  }
+
+  private schedule(job: MaintenanceJob): void {
+    const timer = setTimeout(() => {
+      void this.runNow(job).then(() => {
+        if (this.started) this.schedule(job);
+      });
+    }, this.intervals.get(job));
+    timer.unref();
+    this.timers.set(job, timer);
+  }
+
+  private async execute(job: MaintenanceJob): Promise<void> {
+    switch (job) {
+      case 'checkpoint':
+        checkpoint(this.connection(), { mode: this.options.checkpoint?.mode, logger: this.logger });
+        return;
+      case 'retention':
+        cleanupFinishedTasks(this.connection(), this.retentionPolicy(), { clock: this.clock, logger: this.logger });
+        return;
+      case 'backup': {
+        const b = this.options.backup!;
+        await rotatingBackup(this.options.path, { directory: b.directory, keep: b.keep, clock: this.clock, logger: this.logger });
+        return;
+      }
+    }
+  }
+
+  private retentionPolicy(): { completedOlderThanMs?: number; failedOlderThanMs?: number; cancelledOlderThanMs?: number } {
+    const r = this.options.retention!;
+    const age = (field: string, value: Duration | undefined): number | undefined =>
+      value === undefined ? undefined : parseDuration(`retention.${field}`, value);
+    return {
+      completedOlderThanMs: age('completedOlderThan', r.completedOlderThan),
+      failedOlderThanMs: age('failedOlderThan', r.failedOlderThan),
+      cancelledOlderThanMs: age('cancelledOlderThan', r.cancelledOlderThan),
+    };
+  }
+
+  private connection(): Database.Database {
+    this.db ??= openMaintenanceConnection(this.options.path);
+    return this.db;
+  }
+}
