@@ -1,0 +1,89 @@
+import { InvalidOptionError } from '../../src/core/errors';
+import { HandlerRegistry } from '../../src/queue/handler-registry';
+import { resolveWorkerOptions } from '../../src/queue/worker-options';
+import { toAttemptError } from '../../src/queue/worker-types';
+import { NonRetryableError } from '../../src/core/errors';
+
+function refused(fn: () => unknown): InvalidOptionError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    return err as InvalidOptionError;
+  }
+  throw new Error('expected an InvalidOptionError');
+}
+
+describe('worker options', () => {
+  it('fills in the documented defaults', () => {
+    const o = resolveWorkerOptions({ logger: { error() {}, warn() {}, info() {}, debug() {} } });
+    expect(o).toMatchObject({ queue: 'default', concurrency: 10, leaseMs: 30_000, heartbeatMs: 10_000, pollMinMs: 50, pollMaxMs: 2_000, shutdownTimeoutMs: 30_000 });
+    expect(o.strategy).toMatchObject({ kind: 'ordered', name: 'fifo' });
+    expect(o.workerId).toMatch(/^.+:\d+:[0-9a-f]{8}$/);
+    expect(o.capabilities).toEqual({});
+  });
+
+  it('accepts ms strings for every duration', () => {
+    const o = resolveWorkerOptions({ leaseDuration: '2s', heartbeatInterval: '500ms', pollInterval: { min: '10ms', max: '1s' }, shutdownTimeout: '1m' });
+    expect(o).toMatchObject({ leaseMs: 2_000, heartbeatMs: 500, pollMinMs: 10, pollMaxMs: 1_000, shutdownTimeoutMs: 60_000 });
+  });
+
+  it('refuses an unknown key, naming it and the accepted keys', () => {
+    const err = refused(() => resolveWorkerOptions({ concurency: 3 } as never));
+    expect(err.field).toBe('worker option concurency');
+    expect(err.value).toBe(3);
+    expect(err.message).toContain('concurrency');
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, '4'])('refuses concurrency %p', (value) => {
+    const err = refused(() => resolveWorkerOptions({ concurrency: value as number }));
+    expect(err.field).toBe('concurrency');
+    expect(err.accepted).toContain('integer');
+  });
+
+  it('refuses an unparseable duration naming the field', () => {
+    expect(refused(() => resolveWorkerOptions({ leaseDuration: 'soon' })).field).toBe('leaseDuration');
+    expect(refused(() => resolveWorkerOptions({ pollInterval: { min: '1s', max: '10ms' } })).field).toBe('pollInterval.max');
+    expect(refused(() => resolveWorkerOptions({ pollInterval: { every: '1s' } as never })).field).toBe('pollInterval.every');
+  });
+
+  it('refuses a heartbeat that is not shorter than the lease', () => {
+    const err = refused(() => resolveWorkerOptions({ leaseDuration: '1s', heartbeatInterval: '1s' }));
+    expect(err.field).toBe('heartbeatInterval');
+  });
+
+  it('resolves a strategy by name and refuses a non-strategy', () => {
+    expect(resolveWorkerOptions({ strategy: 'lifo' }).strategy.name).toBe('lifo');
+    expect(refused(() => resolveWorkerOptions({ strategy: { kind: 'random' } as never })).field).toBe('strategy');
+    expect(refused(() => resolveWorkerOptions({ capabilities: { region: 1 } as never })).field).toBe('capabilities.region');
+  });
+});
+
+describe('handler registry', () => {
+  it('registers typed handlers and lists their types', async () => {
+    const registry = new HandlerRegistry();
+    registry.register<{ n: number }>('double', async (payload) => payload.n * 2, { timeout: '5s' });
+    expect(registry.types()).toEqual(['double']);
+    expect(registry.get('double')?.timeoutMs).toBe(5_000);
+    expect(registry.unregister('double')).toBe(true);
+    expect(registry.types()).toEqual([]);
+  });
+
+  it('refuses a duplicate type, a non-function handler and unknown options', () => {
+    const registry = new HandlerRegistry().register('a', async () => undefined);
+    expect(refused(() => registry.register('a', async () => undefined)).field).toBe('type');
+    expect(refused(() => registry.register('b', 'nope' as never)).field).toBe('handler of b');
+    expect(refused(() => registry.register('c', async () => undefined, { retries: 3 } as never)).field).toBe('handler option retries');
+    expect(refused(() => registry.register('', async () => undefined)).field).toBe('type');
+  });
+});
+
+describe('attempt errors', () => {
+  it('keeps retryable unless the error says otherwise, and describes non-Error throws', () => {
+    expect(toAttemptError(new Error('boom'))).toEqual({ message: 'boom', retryable: true });
+    expect(toAttemptError(new NonRetryableError('bad input'))).toEqual({ message: 'bad input', retryable: false });
+    expect(toAttemptError('just a string')).toEqual({ message: 'Non-Error thrown: "just a string"', retryable: true });
+    expect(toAttemptError(undefined).message).toBe('Non-Error thrown: undefined');
+    expect(toAttemptError({ retryable: false }).retryable).toBe(false);
+  });
+});

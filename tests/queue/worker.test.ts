@@ -1,0 +1,268 @@
+import { ManualClock } from '../../src/core/clock';
+import { NonRetryableError, TaskTimeoutError } from '../../src/core/errors';
+import { TaskEvents } from '../../src/queue/events';
+import { HandlerRegistry, type HandlerContext } from '../../src/queue/handler-registry';
+import type { TaskStore } from '../../src/queue/types';
+import { Worker } from '../../src/queue/worker';
+import type { WorkerOptions } from '../../src/queue/worker-options';
+import { TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
+import { backends, gate, MemoryLogger, tempDir, waitFor } from './worker-helpers';
+
+describe.each(backends)('worker on the $name store', (backend) => {
+  let cleanup: () => void;
+  let clock: ManualClock;
+  let events: TaskEvents;
+  let store: TaskStore;
+  let registry: HandlerRegistry;
+  let logger: MemoryLogger;
+  let workers: Worker[];
+
+  beforeEach(async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    clock = new ManualClock();
+    events = new TaskEvents();
+    logger = new MemoryLogger();
+    store = await backend.open(tmp.dir, { clock, events });
+    registry = new HandlerRegistry();
+    workers = [];
+  });
+
+  afterEach(async () => {
+    for (const w of workers) await w.stop({ timeout: 0 });
+    await store.close();
+    cleanup();
+  });
+
+  function worker(options: WorkerOptions = {}): Worker {
+    const w = new Worker(store, registry, {
+      clock, events, logger, pollInterval: { min: '5ms', max: '20ms' }, leaseDuration: '30s', heartbeatInterval: '10ms', ...options,
+    });
+    workers.push(w);
+    return w;
+  }
+
+  const status = async (id: number): Promise<string | undefined> => (await store.get(id))?.status;
+
+  it('runs a handler with its payload and context and stores the result', async () => {
+    const seen: HandlerContext<{ n: number }>[] = [];
+    registry.register<{ n: number }>('double', async (payload, ctx) => {
+      seen.push(ctx);
+      return { doubled: payload.n * 2 };
+    });
+    await worker().start();
+    const { task } = await store.enqueue({ type: 'double', payload: { n: 21 } });
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completion');
+    expect((await store.get(task.id))?.result).toEqual({ doubled: 42 });
+    expect(seen[0]).toMatchObject({ taskId: task.id, attempt: 1 });
+    expect(seen[0]!.task.payload).toEqual({ n: 21 });
+    expect(seen[0]!.signal.aborted).toBe(false);
+  });
+
+  it('retries a failed attempt and completes on the next one', async () => {
+    let calls = 0;
+    registry.register('flaky', async (_p, ctx) => {
+      calls++;
+      if (ctx.attempt === 1) throw new Error('first attempt fails');
+      return 'ok';
+    });
+    const w = worker();
+    await w.start();
+    const { task } = await store.enqueue({ type: 'flaky', maxAttempts: 3 });
+    await waitFor(async () => (await store.get(task.id))?.lastError === 'first attempt fails', 5_000, 'first failure');
+    clock.advance(3_600_000); // past any backoff delay
+    w.notify();
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'retry');
+    expect(calls).toBe(2);
+    expect((await store.get(task.id))?.attempts).toBe(2);
+  });
+
+  it('fails at once on a non-retryable error and records non-Error throws', async () => {
+    registry.register('bad', async () => {
+      throw new NonRetryableError('payload is unusable');
+    });
+    registry.register('weird', async () => {
+      throw 'a plain string'; // eslint-disable-line no-throw-literal
+    });
+    await worker().start();
+    const bad = (await store.enqueue({ type: 'bad', maxAttempts: 5 })).task;
+    const weird = (await store.enqueue({ type: 'weird', maxAttempts: 1 })).task;
+    await waitFor(async () => (await status(bad.id)) === 'failed' && (await status(weird.id)) === 'failed', 5_000, 'both dead');
+    expect(await store.get(bad.id)).toMatchObject({ attempts: 1, lastError: 'payload is unusable' });
+    expect((await store.get(weird.id))?.lastError).toContain('a plain string');
+  });
+
+  it('never runs more handlers at once than its concurrency', async () => {
+    const release = gate();
+    let active = 0;
+    let peak = 0;
+    registry.register('slow', async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await release.promise;
+      active--;
+    });
+    const w = worker({ concurrency: 3 });
+    await w.start();
+    await store.enqueueBatch(Array.from({ length: 10 }, () => ({ type: 'slow' })));
+    await waitFor(() => active === 3, 5_000, 'three running');
+    const running = await store.list({ status: 'running' });
+    expect(running).toHaveLength(3);
+    release.open();
+    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 10, 5_000, 'all done');
+    expect(peak).toBe(3);
+  });
+
+  it('claims only the types it has handlers for', async () => {
+    registry.register('mine', async () => 'done');
+    await worker().start();
+    const other = (await store.enqueue({ type: 'theirs' })).task;
+    const mine = (await store.enqueue({ type: 'mine' })).task;
+    await waitFor(async () => (await status(mine.id)) === 'completed', 5_000, 'mine');
+    expect(await status(other.id)).toBe('queued');
+  });
+
+  it('times out an attempt, records the failure without waiting, and keeps the slot until the handler returns', async () => {
+    const handlerDone = gate();
+    let signal: AbortSignal | undefined;
+    registry.register('stuck', async (_p, ctx) => {
+      signal = ctx.signal;
+      await handlerDone.promise; // ignores its signal on purpose
+    });
+    const w = worker({ concurrency: 1 });
+    await w.start();
+    const { task } = await store.enqueue({ type: 'stuck', timeout: 30, maxAttempts: 1 });
+    await waitFor(async () => (await status(task.id)) === 'failed', 5_000, 'timeout recorded');
+    expect((await store.get(task.id))?.lastError).toBe(new TaskTimeoutError(30).message);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(TaskTimeoutError);
+    expect(w.activeCount).toBe(1);
+    handlerDone.open();
+    await waitFor(() => w.activeCount === 0, 5_000, 'slot freed');
+    expect(await status(task.id)).toBe('failed');
+  });
+
+  it('aborts a running task cancelled through the store and acknowledges the cancel', async () => {
+    let reason: unknown;
+    registry.register('long', (_p, ctx) => new Promise((resolve) => {
+      ctx.signal.addEventListener('abort', () => {
+        reason = ctx.signal.reason;
+        resolve('stopped early');
+      });
+    }));
+    await worker().start();
+    const { task } = await store.enqueue({ type: 'long' });
+    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    expect(await store.cancel(task.id)).toBe('cancel-requested');
+    await waitFor(async () => (await status(task.id)) === 'cancelled', 5_000, 'cancelled');
+    expect(reason).toBeInstanceOf(TaskCancelledError);
+  });
+
+  it('a worker that lost its lease cannot complete the task; its result is dropped', async () => {
+    const finish = gate<string>();
+    registry.register('job', () => finish.promise);
+    const w = worker({ leaseDuration: '1s', heartbeatInterval: '500ms' });
+    await w.start();
+    const { task } = await store.enqueue({ type: 'job' });
+    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    // No macrotask runs between these two lines, so no heartbeat can slip in before the takeover.
+    clock.advance(2_000);
+    const [stolen] = await store.claim({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: w.options.strategy, types: ['job'] });
+    expect(stolen?.task.id).toBe(task.id);
+    finish.open('late result');
+    await waitFor(() => w.activeCount === 0, 5_000, 'first handler settled');
+    expect(await store.get(task.id)).toMatchObject({ status: 'running', leaseOwner: 'other', result: null });
+    expect(await store.complete(task.id, stolen!.token, 'winner')).toBe(true);
+    expect((await store.get(task.id))?.result).toBe('winner');
+  });
+
+  it('graceful stop waits for running handlers, then aborts those past the deadline', async () => {
+    const quick = gate();
+    let stuckSignal: AbortSignal | undefined;
+    registry.register('quick', () => quick.promise);
+    registry.register('stuck', (_p, ctx) => {
+      stuckSignal = ctx.signal;
+      return new Promise(() => undefined); // never settles
+    });
+    const w = worker({ concurrency: 2 });
+    await w.start();
+    const q = (await store.enqueue({ type: 'quick' })).task;
+    const s = (await store.enqueue({ type: 'stuck' })).task;
+    await waitFor(() => w.activeCount === 2, 5_000, 'both running');
+    const stopped = w.stop({ timeout: '100ms' });
+    quick.open();
+    await stopped;
+    expect(w.status).toBe('stopped');
+    expect(await status(q.id)).toBe('completed');
+    expect(stuckSignal?.reason).toBeInstanceOf(WorkerStoppedError);
+    expect(await store.get(s.id)).toMatchObject({ status: 'running' }); // its lease will expire
+    expect(await store.listWorkers()).toEqual([]);
+  });
+
+  it('graceful stop hands back claims it had not started', async () => {
+    registry.register('job', async () => 'ran');
+    const claimGate = gate();
+    let claimStarted = false;
+    const slowClaims: TaskStore = Object.create(store);
+    slowClaims.claim = async (request) => {
+      claimStarted = true;
+      const claimed = await store.claim(request);
+      await claimGate.promise;
+      return claimed;
+    };
+    const w = new Worker(slowClaims, registry, { clock, logger, pollInterval: { min: '5ms', max: '5ms' } });
+    workers.push(w);
+    const ids = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
+    await w.start();
+    await waitFor(() => claimStarted, 5_000, 'claim in flight');
+    const stopped = w.stop();
+    claimGate.open();
+    await stopped;
+    for (const id of ids) expect(await store.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('logs store errors in the loop and keeps going with backoff', async () => {
+    registry.register('job', async () => 'ok');
+    let failures = 0;
+    const flaky: TaskStore = Object.create(store);
+    flaky.claim = async (request) => {
+      if (failures < 3) {
+        failures++;
+        throw Object.assign(new Error('database is locked'), { retryable: true });
+      }
+      return store.claim(request);
+    };
+    const w = new Worker(flaky, registry, { clock, logger, pollInterval: { min: '5ms', max: '20ms' } });
+    workers.push(w);
+    const { task } = await store.enqueue({ type: 'job' });
+    await w.start();
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completion after errors');
+    const warnings = logger.lines.filter((l) => l.message.includes('claim loop error'));
+    expect(warnings).toHaveLength(3);
+    expect(warnings.map((l) => l.meta?.retryInMs)).toEqual([5, 10, 20]);
+  });
+
+  it('wakes at once on an enqueue in the same process instead of waiting for the next poll', async () => {
+    registry.register('job', async () => 'ok');
+    const w = worker({ pollInterval: { min: '1h', max: '1h' } });
+    await w.start();
+    await waitFor(() => (w as unknown as { sleepReason?: string }).sleepReason === 'idle', 5_000, 'idle');
+    const { task } = await store.enqueue({ type: 'job' });
+    await waitFor(async () => (await status(task.id)) === 'completed', 2_000, 'woken by the enqueue');
+  });
+
+  it('registers itself while running and extends leases with one heartbeat timer', async () => {
+    const finish = gate();
+    registry.register('job', () => finish.promise);
+    const w = worker({ workerId: 'w-1', leaseDuration: '10s', heartbeatInterval: '10ms', capabilities: { region: 'us' } });
+    await w.start();
+    expect(await store.listWorkers()).toEqual([expect.objectContaining({ workerId: 'w-1', capabilities: { region: 'us' } })]);
+    const { task } = await store.enqueue({ type: 'job' });
+    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    const firstExpiry = (await store.get(task.id))!.leaseExpiresAt!.getTime();
+    clock.advance(5_000);
+    await waitFor(async () => (await store.get(task.id))!.leaseExpiresAt!.getTime() > firstExpiry, 5_000, 'lease extended');
+    finish.open();
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed');
+  });
+});
