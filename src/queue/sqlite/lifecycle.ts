@@ -1,0 +1,142 @@
+import { InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
+import { backoffDelayMs } from '../backoff';
+import type { AttemptError, CancelOutcome, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
+import { serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
+import { emitIf, guard, type StoreContext } from './context';
+import { rowToTask, type TaskRow } from './rows';
+
+/** Extends a lease; reports a lost lease or a requested cancellation. */
+export function heartbeat(ctx: StoreContext, taskId: number, token: number, leaseMs: number): HeartbeatOutcome {
+  validateFence(taskId, token);
+  validateInteger('leaseMs', leaseMs, 1, 365 * 24 * 3_600_000);
+  const now = ctx.options.clock.now();
+  const row = guard('heartbeat', () => ctx.lifecycle.heartbeat.get(now + leaseMs, taskId, token)) as
+    | { cancel_requested: number }
+    | undefined;
+  if (row === undefined) return 'lost';
+  return row.cancel_requested === 1 ? 'cancel-requested' : 'extended';
+}
+
+export function reportProgress(ctx: StoreContext, taskId: number, token: number, progress: TaskProgress): boolean {
+  validateFence(taskId, token);
+  const json = validateProgress(progress);
+  const ok = guard('reportProgress', () => ctx.lifecycle.progress.run(json, taskId, token)).changes === 1;
+  if (ok) emitIf(ctx, 'progress', () => ({ taskId, progress: JSON.parse(json) as TaskProgress }));
+  return ok;
+}
+
+export function complete(ctx: StoreContext, taskId: number, token: number, result: unknown): boolean {
+  validateFence(taskId, token);
+  const json = serializeResult(result, ctx.options.maxPayloadBytes);
+  const now = ctx.options.clock.now();
+  if (!ctx.options.events.has('completed')) {
+    return guard('complete', () => ctx.lifecycle.complete.run(json, now, taskId, token)).changes === 1;
+  }
+  const row = guard('complete', () => ctx.lifecycle.completeReturning.get(json, now, taskId, token)) as TaskRow | undefined;
+  if (row === undefined) return false;
+  ctx.options.events.emit('completed', { task: rowToTask(row) });
+  return true;
+}
+
+/**
+ * Records a failed attempt. Retryable with attempts left: queued again after the backoff delay.
+ * Otherwise the task is dead (`failed`), or `cancelled` when a cancellation was requested meanwhile
+ * (the outcome is then 'dead' too: no further attempt will run).
+ */
+export function fail(ctx: StoreContext, taskId: number, token: number, error: AttemptError): FailOutcome {
+  validateFence(taskId, token);
+  const { message, retryable } = validateAttemptError(error);
+  const now = ctx.options.clock.now();
+  const outcome = guard('fail', () =>
+    ctx.db.transaction((): { outcome: FailOutcome; row?: TaskRow; runAfter?: number } => {
+      const s = ctx.lifecycle.readFailState(taskId, token);
+      if (s === undefined) return { outcome: 'lost' };
+      if (retryable && s.cancel_requested === 0 && s.attempts < s.max_attempts) {
+        const delay = backoffDelayMs(
+          s.attempts,
+          { baseMs: s.backoff_base_ms, factor: s.backoff_factor, capMs: s.backoff_cap_ms, jitter: s.backoff_jitter },
+          ctx.options.random,
+        );
+        const row = ctx.lifecycle.failRequeue.get(now + delay, message, taskId) as TaskRow;
+        return { outcome: 'retry-scheduled', row, runAfter: now + delay };
+      }
+      const status = s.cancel_requested === 1 ? 'cancelled' : 'failed';
+      const row = ctx.lifecycle.failFinish.get(status, message, now, taskId) as TaskRow;
+      return { outcome: 'dead', row };
+    }).immediate(),
+  );
+  if (outcome.row !== undefined) {
+    const row = outcome.row;
+    const willRetry = outcome.outcome === 'retry-scheduled';
+    emitIf(ctx, 'failed', () => ({ task: rowToTask(row), error: message, willRetry }));
+    if (willRetry) emitIf(ctx, 'retried', () => ({ task: rowToTask(row), runAfter: new Date(outcome.runAfter!) }));
+    else if (row.status === 'cancelled') emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
+    else emitIf(ctx, 'dead', () => ({ task: rowToTask(row), error: message }));
+  }
+  return outcome.outcome;
+}
+
+export function acknowledgeCancel(ctx: StoreContext, taskId: number, token: number): boolean {
+  validateFence(taskId, token);
+  const now = ctx.options.clock.now();
+  const row = guard('acknowledgeCancel', () => ctx.lifecycle.rowsOf(ctx.lifecycle.acknowledgeCancel, now, taskId, token));
+  if (row === undefined) return false;
+  emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
+  return true;
+}
+
+export function release(ctx: StoreContext, taskId: number, token: number): boolean {
+  validateFence(taskId, token);
+  const now = ctx.options.clock.now();
+  const row = guard('release', () => ctx.lifecycle.rowsOf(ctx.lifecycle.release, now, taskId, token));
+  if (row === undefined) return false;
+  if (row.status === 'cancelled') emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
+  return true;
+}
+
+function validateTaskId(taskId: unknown): number {
+  if (typeof taskId !== 'number' || !Number.isSafeInteger(taskId) || taskId < 1) {
+    validateFence(taskId, 0);
+  }
+  return taskId as number;
+}
+
+/** Cancels a queued task at once, asks a running one to stop, or reports why nothing changed. */
+export function cancel(ctx: StoreContext, taskId: number): CancelOutcome {
+  validateTaskId(taskId);
+  const now = ctx.options.clock.now();
+  const result = guard('cancel', () =>
+    ctx.db.transaction((): { outcome: CancelOutcome; row?: TaskRow } => {
+      const cancelled = ctx.lifecycle.rowsOf(ctx.lifecycle.cancelQueued, now, taskId);
+      if (cancelled !== undefined) return { outcome: 'cancelled', row: cancelled };
+      if (ctx.lifecycle.rowsOf(ctx.lifecycle.requestCancel, taskId) !== undefined) return { outcome: 'cancel-requested' };
+      return { outcome: ctx.lifecycle.status.get(taskId) === undefined ? 'not-found' : 'already-finished' };
+    }).immediate(),
+  );
+  if (result.row !== undefined) {
+    const row = result.row;
+    emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
+  }
+  return result.outcome;
+}
+
+/**
+ * Requeues a dead or cancelled task with a fresh attempt budget, ready now. The previous error,
+ * result and progress are cleared: the task starts over (the events log keeps the history).
+ */
+export function retry(ctx: StoreContext, taskId: number): Task {
+  validateTaskId(taskId);
+  const now = ctx.options.clock.now();
+  const row = guard('retry', () =>
+    ctx.db.transaction((): TaskRow => {
+      const updated = ctx.lifecycle.rowsOf(ctx.lifecycle.retry, now, taskId);
+      if (updated !== undefined) return updated;
+      const current = ctx.lifecycle.status.get(taskId) as { status: string } | undefined;
+      if (current === undefined) throw new TaskNotFoundError(taskId);
+      throw new InvalidTaskStateError(taskId, current.status, "a task whose status is 'failed' or 'cancelled'");
+    }).immediate(),
+  );
+  const task = rowToTask(row);
+  emitIf(ctx, 'retried', () => ({ task, runAfter: task.runAfter }));
+  return task;
+}

@@ -1,0 +1,114 @@
+import { SystemClock, type Clock } from '../../core/clock';
+import { parseDuration, type Duration } from '../../core/duration';
+import { InvalidOptionError } from '../../core/errors';
+import { createLogger, type Logger } from '../../core/logger';
+import { MathRandom, type RandomSource } from '../../core/random';
+import { TaskEvents } from '../events';
+
+/** Defaults for leases handed out by workers that do not choose their own. */
+export interface LeaseDefaults {
+  /** Lease length from claim time. Default `'30s'`. */
+  lease?: Duration;
+}
+
+/** Every option of the SQLite store, in one place. */
+export interface SqliteStoreOptions {
+  /** Database file, or `':memory:'`. Parent folders are created; a new file gets mode 0600. */
+  path: string;
+  /** `'NORMAL'` (default: durable across process crashes) or `'FULL'` (also across power loss, slower). */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a statement waits for another connection's write lock. Default `'5s'`. */
+  busyTimeout?: Duration;
+  /** Page cache per connection in KiB. Default 32768 (32 MiB). */
+  cacheSizeKb?: number;
+  leaseDefaults?: LeaseDefaults;
+  /** Largest accepted payload as UTF-8 JSON. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Jitter of backoff delays and weighted-random draws. */
+  random?: RandomSource;
+  /** Where state changes are announced after they commit. */
+  events?: TaskEvents;
+}
+
+/** Options with every default applied. */
+export interface ResolvedSqliteStoreOptions {
+  readonly path: string;
+  readonly synchronous: 'NORMAL' | 'FULL';
+  readonly busyTimeoutMs: number;
+  readonly cacheSizeKb: number;
+  readonly leaseMs: number;
+  readonly maxPayloadBytes: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: RandomSource;
+  readonly events: TaskEvents;
+}
+
+const KNOWN = [
+  'path', 'synchronous', 'busyTimeout', 'cacheSizeKb', 'leaseDefaults', 'maxPayloadBytes', 'clock', 'logger', 'random', 'events',
+];
+
+function requireMethod(field: string, value: unknown, method: string): void {
+  if (value === null || typeof value !== 'object' || typeof (value as Record<string, unknown>)[method] !== 'function') {
+    throw new InvalidOptionError(field, value, `an object with a ${method}() method`);
+  }
+}
+
+/**
+ * Validates store options and applies defaults.
+ * @throws InvalidOptionError naming the option, its value and what is accepted
+ */
+export function resolveSqliteStoreOptions(options: SqliteStoreOptions): ResolvedSqliteStoreOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, 'an object { path, ... }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) throw new InvalidOptionError(`options.${key}`, (options as unknown as Record<string, unknown>)[key], `one of ${KNOWN.join(', ')}`);
+  }
+  if (typeof options.path !== 'string' || options.path.trim() === '' || options.path.includes('\0')) {
+    throw new InvalidOptionError('path', options.path, "a file path or ':memory:'");
+  }
+  const synchronous = options.synchronous ?? 'NORMAL';
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new InvalidOptionError('synchronous', options.synchronous, "'NORMAL' or 'FULL'");
+  }
+  const busyTimeoutMs = options.busyTimeout === undefined ? 5000 : parseDuration('busyTimeout', options.busyTimeout);
+  const cacheSizeKb = options.cacheSizeKb ?? 32768;
+  if (!Number.isInteger(cacheSizeKb) || cacheSizeKb < 64 || cacheSizeKb > 16 * 1024 * 1024) {
+    throw new InvalidOptionError('cacheSizeKb', options.cacheSizeKb, 'an integer from 64 to 16777216 (KiB)');
+  }
+  const maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > 512 * 1024 * 1024) {
+    throw new InvalidOptionError('maxPayloadBytes', options.maxPayloadBytes, 'an integer from 1 to 536870912 (bytes)');
+  }
+  let leaseMs = 30_000;
+  if (options.leaseDefaults !== undefined) {
+    const ld = options.leaseDefaults;
+    if (ld === null || typeof ld !== 'object') throw new InvalidOptionError('leaseDefaults', ld, 'an object { lease? }');
+    for (const key of Object.keys(ld)) {
+      if (key !== 'lease') throw new InvalidOptionError(`leaseDefaults.${key}`, (ld as Record<string, unknown>)[key], 'lease');
+    }
+    if (ld.lease !== undefined) leaseMs = parseDuration('leaseDefaults.lease', ld.lease);
+    if (leaseMs < 1) throw new InvalidOptionError('leaseDefaults.lease', ld.lease, 'a positive duration');
+  }
+  if (options.clock !== undefined) requireMethod('clock', options.clock, 'now');
+  if (options.random !== undefined) requireMethod('random', options.random, 'next');
+  if (options.logger !== undefined) requireMethod('logger', options.logger, 'warn');
+  if (options.events !== undefined && !(options.events instanceof TaskEvents)) {
+    throw new InvalidOptionError('events', options.events, 'a TaskEvents instance');
+  }
+  return {
+    path: options.path,
+    synchronous,
+    busyTimeoutMs,
+    cacheSizeKb,
+    leaseMs,
+    maxPayloadBytes,
+    clock: options.clock ?? new SystemClock(),
+    logger: options.logger ?? createLogger('warn'),
+    random: options.random ?? new MathRandom(),
+    events: options.events ?? new TaskEvents(),
+  };
+}

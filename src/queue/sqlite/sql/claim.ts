@@ -1,0 +1,169 @@
+import type Database from 'better-sqlite3';
+import { InvalidOptionError } from '../../../core/errors';
+import type { RandomSource } from '../../../core/random';
+import type { PriorityLevel, SortKey, Strategy } from '../../../strategies/types';
+import type { NormalizedClaim } from '../../validation';
+import type { TaskRow } from '../rows';
+
+/** The only column and direction text that ever reaches ORDER BY: strategies pick from this table. */
+const COLUMN: Record<SortKey['field'], 'priority' | 'run_after' | 'id'> = { priority: 'priority', readyAt: 'run_after', seq: 'id' };
+const DIRECTION: Record<SortKey['direction'], 'ASC' | 'DESC'> = { asc: 'ASC', desc: 'DESC' };
+const ORDER_ACCEPTED = "sort keys { field: 'priority' | 'readyAt' | 'seq', direction: 'asc' | 'desc' }, ending in a seq key";
+
+/** Maps sort keys to an ORDER BY clause built only from whitelisted constants. */
+export function orderByClause(field: string, keys: readonly SortKey[]): string {
+  if (!Array.isArray(keys) || keys.length === 0) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
+  const parts = keys.map((k: SortKey | undefined) => {
+    const f = k?.field as SortKey['field'];
+    const d = k?.direction as SortKey['direction'];
+    const column = Object.prototype.hasOwnProperty.call(COLUMN, f) ? COLUMN[f] : undefined;
+    const dir = Object.prototype.hasOwnProperty.call(DIRECTION, d) ? DIRECTION[d] : undefined;
+    if (column === undefined || dir === undefined) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
+    return `${column} ${dir}`;
+  });
+  if (keys[keys.length - 1]!.field !== 'seq') throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
+  return parts.join(', ');
+}
+
+/** Sorts claimed rows into strategy order: RETURNING reports rows in update order, not ORDER BY order. */
+export function compareBy(keys: readonly SortKey[]): (a: TaskRow, b: TaskRow) => number {
+  return (a, b) => {
+    for (const k of keys) {
+      const col = COLUMN[k.field];
+      const d = a[col] - b[col];
+      if (d !== 0) return k.direction === 'asc' ? d : -d;
+    }
+    return 0;
+  };
+}
+
+/** Deterministic capability check registered as an SQL function: every required pair must be offered. */
+export function registerCapabilityFunction(db: Database.Database): void {
+  const parsed = new Map<string, Record<string, string>>();
+  const parse = (text: string): Record<string, string> => {
+    let value = parsed.get(text);
+    if (value === undefined) {
+      // Bounded cache: the distinct requirement sets in a queue are few, but never let it grow without limit.
+      if (parsed.size >= 1024) parsed.clear();
+      value = JSON.parse(text) as Record<string, string>;
+      parsed.set(text, value);
+    }
+    return value;
+  };
+  db.function('tb_satisfies', { deterministic: true, varargs: false }, (requires: unknown, offered: unknown) => {
+    if (typeof requires !== 'string' || typeof offered !== 'string') return 0;
+    const need = parse(requires);
+    const have = parse(offered);
+    for (const key in need) if (have[key] !== need[key]) return 0;
+    return 1;
+  });
+}
+
+interface Shape {
+  readonly order: string;
+  readonly level: boolean;
+  readonly types: boolean;
+  readonly caps: boolean;
+}
+
+/** Claim SQL: the statements for each (order, filter) shape are prepared on first use and cached. */
+export class ClaimSql {
+  private readonly takeBack: Database.Statement;
+  private readonly levels: Database.Statement;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {
+    // Attempts were counted at claim, so an expired lease on the last attempt means the task is dead.
+    this.takeBack = db.prepare(`
+      UPDATE tasks SET
+        status = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+        finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN @now ELSE NULL END,
+        last_error = CASE WHEN cancel_requested = 0 AND attempts >= max_attempts
+          THEN 'lease expired on attempt ' || attempts || ' of ' || max_attempts || ' (worker ' || COALESCE(lease_owner, '?') || ')'
+          ELSE last_error END,
+        lease_owner = CASE WHEN cancel_requested = 0 AND attempts < max_attempts THEN NULL ELSE lease_owner END,
+        lease_expires_at = NULL
+      WHERE status = 'running' AND lease_expires_at <= @now
+      RETURNING *`);
+    this.levels = db.prepare(
+      'SELECT priority, queued_count AS count FROM queue_levels WHERE queue = ? AND queued_count > 0 ORDER BY priority',
+    );
+  }
+
+  /** Takes back every lease that expired at or before `now`; returns the rows as they are now. */
+  takeBackExpired(now: number): TaskRow[] {
+    return this.takeBack.all({ now }) as TaskRow[];
+  }
+
+  /** Priority levels with queued tasks in `queue`. */
+  readLevels(queue: string): PriorityLevel[] {
+    return this.levels.all(queue) as PriorityLevel[];
+  }
+
+  /** The claim UPDATE text for a shape; also what {@link explain} reports on. */
+  static text(shape: Shape): string {
+    const filters = [
+      "status = 'queued'", // literal: must match the partial indexes' predicate for the planner to use them
+      'queue = ?',
+      'run_after <= ?',
+      shape.level ? 'priority = ?' : '',
+      shape.types ? 'type IN (SELECT value FROM json_each(?))' : '',
+      shape.caps ? '(requires IS NULL OR tb_satisfies(requires, ?) = 1)' : 'requires IS NULL',
+    ].filter((f) => f !== '');
+    return `
+      UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?,
+                       lease_token = lease_token + 1, started_at = ?
+      WHERE id IN (SELECT id FROM tasks WHERE ${filters.join(' AND ')} ORDER BY ${shape.order} LIMIT ?)
+      RETURNING *`;
+  }
+
+  private statement(shape: Shape): Database.Statement {
+    const key = `${shape.order}|${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
+    let stmt = this.cache.get(key);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(ClaimSql.text(shape));
+      this.cache.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs one claim UPDATE; `level` restricts to one priority. Caller holds the IMMEDIATE transaction. */
+  claimRows(c: NormalizedClaim, order: string, now: number, limit: number, level?: number): TaskRow[] {
+    const shape: Shape = { order, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null };
+    const params: unknown[] = [c.workerId, now + c.leaseMs, now, c.queue, now];
+    if (level !== undefined) params.push(level);
+    if (c.typesJson !== null) params.push(c.typesJson);
+    if (c.capabilitiesJson !== null) params.push(c.capabilitiesJson);
+    params.push(limit);
+    return this.statement(shape).all(...params) as TaskRow[];
+  }
+
+  /**
+   * Claims in a level-picking strategy's order: a draw per task, so a batch follows the same
+   * weights as single claims. A level that yields nothing ready (delayed, other types,
+   * unmet requirements) is dropped from this call's draws.
+   */
+  claimLevelPicking(c: NormalizedClaim, strategy: Strategy & { kind: 'level-picking' }, order: string, now: number, random: RandomSource): TaskRow[] {
+    const levels = this.readLevels(c.queue).map((l) => ({ priority: l.priority, count: l.count }));
+    const claimed: TaskRow[] = [];
+    while (claimed.length < c.limit && levels.length > 0) {
+      const picked = strategy.pickLevel(levels, random);
+      if (picked === undefined) break;
+      const index = levels.findIndex((l) => l.priority === picked);
+      if (index < 0) throw new InvalidOptionError('strategy.pickLevel', picked, 'one of the offered priority levels');
+      const rows = this.claimRows(c, order, now, 1, picked);
+      if (rows.length === 0 || levels[index]!.count <= 1) levels.splice(index, 1);
+      else levels[index] = { priority: picked, count: levels[index]!.count - 1 };
+      claimed.push(...rows);
+    }
+    return claimed;
+  }
+
+  /** EXPLAIN QUERY PLAN details of the claim statement for a shape. */
+  explain(shape: Shape): string[] {
+    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${ClaimSql.text(shape)}`).all(
+      ...Array.from({ length: 6 + (shape.level ? 1 : 0) + (shape.types ? 1 : 0) + (shape.caps ? 1 : 0) }, () => null),
+    ) as { detail: string }[];
+    return rows.map((r) => r.detail);
+  }
+}

@@ -1,0 +1,65 @@
+import type Database from 'better-sqlite3';
+import type { TaskRow } from '../rows';
+
+/** Shape of a list() call after validation. */
+export interface ListShape {
+  readonly statuses: string | null;
+  readonly type: string | null;
+  readonly queue: string | null;
+  readonly limit: number;
+  readonly offset: number;
+  readonly order: 'asc' | 'desc';
+}
+
+/** Read-only queries: get, list, counts. */
+export class QuerySql {
+  private readonly byId: Database.Statement;
+  private readonly byKey: Database.Statement;
+  private readonly countAll: Database.Statement;
+  private readonly listCache = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {
+    this.byId = db.prepare('SELECT * FROM tasks WHERE id = ?');
+    this.byKey = db.prepare('SELECT * FROM tasks WHERE queue = ? AND idempotency_key = ?');
+    this.countAll = db.prepare('SELECT queue, type, status, COUNT(*) AS n FROM tasks GROUP BY queue, type, status');
+  }
+
+  get(id: number): TaskRow | undefined {
+    return this.byId.get(id) as TaskRow | undefined;
+  }
+
+  getByKey(queue: string, key: string): TaskRow | undefined {
+    return this.byKey.get(queue, key) as TaskRow | undefined;
+  }
+
+  counts(): { queue: string; type: string; status: string; n: number }[] {
+    return this.countAll.all() as { queue: string; type: string; status: string; n: number }[];
+  }
+
+  list(shape: ListShape): TaskRow[] {
+    const filters: string[] = [];
+    const params: unknown[] = [];
+    if (shape.statuses !== null) {
+      filters.push('status IN (SELECT value FROM json_each(?))');
+      params.push(shape.statuses);
+    }
+    if (shape.type !== null) {
+      filters.push('type = ?');
+      params.push(shape.type);
+    }
+    if (shape.queue !== null) {
+      filters.push('queue = ?');
+      params.push(shape.queue);
+    }
+    params.push(shape.limit, shape.offset);
+    // Only fixed fragments above form the text; the cache key is the set of fragments.
+    const key = `${filters.join('|')}|${shape.order}`;
+    let stmt = this.listCache.get(key);
+    if (stmt === undefined) {
+      const where = filters.length === 0 ? '' : `WHERE ${filters.join(' AND ')}`;
+      stmt = this.db.prepare(`SELECT * FROM tasks ${where} ORDER BY id ${shape.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ? OFFSET ?`);
+      this.listCache.set(key, stmt);
+    }
+    return stmt.all(...params) as TaskRow[];
+  }
+}

@@ -1,0 +1,236 @@
+import { InvalidOptionError, TaskbridgeError } from '../../core/errors';
+import type { SortKey, Strategy } from '../../strategies/types';
+import type {
+  AttemptError, CancelOutcome, ClaimedTask, ClaimRequest, EnqueueRequest, EnqueueResult, FailOutcome, HeartbeatOutcome,
+  Task, TaskCounts, TaskFilter, TaskProgress, TaskStatus, TaskStore, WorkerInfo, WorkerRecord,
+} from '../types';
+import { TASK_STATUSES } from '../types';
+import {
+  normalizeClaimRequest, normalizeEnqueueRequest, normalizeListFilter, validateName, validateWorkerInfo, type NormalizedEnqueue,
+} from '../validation';
+import { openDatabase } from './connection';
+import { emitIf, guard, type StoreContext } from './context';
+import * as life from './lifecycle';
+import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions } from './options';
+import { rowToTask, type TaskRow } from './rows';
+import { ClaimSql, compareBy, orderByClause, registerCapabilityFunction } from './sql/claim';
+import { EnqueueSql } from './sql/enqueue';
+import { LifecycleSql } from './sql/lifecycle';
+import { QuerySql } from './sql/queries';
+import { WorkerSql } from './sql/workers';
+
+/**
+ * The durable queue on one SQLite file (better-sqlite3). Every write runs synchronously inside the
+ * call, so a task is persisted before `enqueue()` returns its promise; the promise only reports the
+ * outcome. Errors surface as rejected promises. In-process callers that need the synchronous core
+ * can use the `*Sync` methods, which throw instead.
+ */
+export class SqliteTaskStore implements TaskStore {
+  /** Options with defaults applied (path, clock, events, leaseMs default, ...). */
+  readonly options: ResolvedSqliteStoreOptions;
+  private readonly ctx: StoreContext;
+  private closed = false;
+
+  /** Opens or creates the database. @throws NotADatabaseError, SchemaTooNewError, DatabaseUnavailableError, InvalidOptionError */
+  constructor(options: SqliteStoreOptions) {
+    this.options = resolveSqliteStoreOptions(options);
+    const db = openDatabase(this.options);
+    try {
+      registerCapabilityFunction(db);
+      this.ctx = {
+        db, options: this.options,
+        enqueue: new EnqueueSql(db), claim: new ClaimSql(db), lifecycle: new LifecycleSql(db),
+        queries: new QuerySql(db), workers: new WorkerSql(db),
+      };
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private open(): StoreContext {
+    if (this.closed) throw new TaskbridgeError('TASKBRIDGE_STORE_CLOSED', `The store for ${this.options.path} is closed`);
+    return this.ctx;
+  }
+
+  /** Synchronous {@link enqueue}: validates, writes and returns before any other code runs. */
+  enqueueSync<P>(request: EnqueueRequest<P>): EnqueueResult<P> {
+    const ctx = this.open();
+    const now = this.options.clock.now();
+    const n = normalizeEnqueueRequest(request, now, this.options.maxPayloadBytes);
+    // A keyed insert and its fallback read must see one state, also against other processes.
+    const result = n.idempotencyKey === null
+      ? guard('enqueue', () => ctx.enqueue.insertOne(n, now))
+      : guard('enqueue', () => ctx.db.transaction(() => ctx.enqueue.insertOne(n, now)).immediate());
+    if (result.created) emitIf(ctx, 'enqueued', () => ({ task: result.task }));
+    return result as EnqueueResult<P>;
+  }
+
+  /** Synchronous {@link enqueueBatch}: all requests are validated first, then written in one transaction. */
+  enqueueBatchSync<P>(requests: readonly EnqueueRequest<P>[]): EnqueueResult<P>[] {
+    const ctx = this.open();
+    if (!Array.isArray(requests)) throw new InvalidOptionError('requests', requests, 'an array of enqueue requests');
+    const now = this.options.clock.now();
+    const normalized: NormalizedEnqueue[] = requests.map((r, i) => normalizeEnqueueRequest(r, now, this.options.maxPayloadBytes, `requests[${i}]`));
+    const results = guard('enqueueBatch', () =>
+      ctx.db.transaction(() => normalized.map((n) => ctx.enqueue.insertOne(n, now))).immediate(),
+    );
+    if (ctx.options.events.has('enqueued')) for (const r of results) if (r.created) ctx.options.events.emit('enqueued', { task: r.task });
+    return results as EnqueueResult<P>[];
+  }
+
+  /** Synchronous {@link claim}. */
+  claimSync(request: ClaimRequest): ClaimedTask[] {
+    const ctx = this.open();
+    const c = normalizeClaimRequest(request);
+    if (c.typeCount === 0) return [];
+    const strategy = request.strategy;
+    const keys = strategy.kind === 'level-picking' ? strategy.withinLevel : strategyOrder(strategy);
+    const order = orderByClause(strategy.kind === 'level-picking' ? 'strategy.withinLevel' : 'strategy.order', keys);
+    const now = this.options.clock.now();
+    const { expired, claimed } = guard('claim', () =>
+      ctx.db.transaction(() => {
+        const expired = ctx.claim.takeBackExpired(now);
+        const claimed = strategy.kind === 'level-picking'
+          ? ctx.claim.claimLevelPicking(c, strategy, order, now, this.options.random)
+          : ctx.claim.claimRows(c, order, now, c.limit);
+        return { expired, claimed };
+      }).immediate(),
+    );
+    if (expired.length > 0) this.announceTakenBack(expired);
+    if (claimed.length > 1 && strategy.kind === 'ordered') claimed.sort(compareBy(keys));
+    const out: ClaimedTask[] = new Array(claimed.length);
+    const announce = this.options.events.has('started');
+    for (let i = 0; i < claimed.length; i++) {
+      const task = rowToTask(claimed[i]!);
+      out[i] = { task, token: task.leaseToken };
+      if (announce) this.options.events.emit('started', { task, workerId: c.workerId });
+    }
+    return out;
+  }
+
+  private announceTakenBack(rows: TaskRow[]): void {
+    this.options.logger.info('took back expired leases', { count: rows.length, taskIds: rows.slice(0, 20).map((r) => r.id) });
+    for (const row of rows) {
+      if (row.status === 'queued') {
+        emitIf(this.ctx, 'retried', () => ({ task: rowToTask(row), runAfter: new Date(row.run_after) }));
+      } else if (row.status === 'cancelled') {
+        emitIf(this.ctx, 'cancelled', () => ({ task: rowToTask(row) }));
+      } else {
+        emitIf(this.ctx, 'failed', () => ({ task: rowToTask(row), error: row.last_error ?? '', willRetry: false }));
+        emitIf(this.ctx, 'dead', () => ({ task: rowToTask(row), error: row.last_error ?? '' }));
+      }
+    }
+  }
+
+  /**
+   * EXPLAIN QUERY PLAN details of the claim statement this request would run (for level-picking
+   * strategies: the within-level claim). Lets tests assert every order is served by an index.
+   */
+  explainClaim(request: Pick<ClaimRequest, 'strategy'> & Partial<ClaimRequest>): string[] {
+    const ctx = this.open();
+    const s = request.strategy;
+    const level = s.kind === 'level-picking';
+    const order = orderByClause('strategy', level ? s.withinLevel : strategyOrder(s));
+    return ctx.claim.explain({ order, level, types: request.types !== undefined, caps: request.capabilities !== undefined });
+  }
+
+  heartbeatSync(taskId: number, token: number, leaseMs: number): HeartbeatOutcome { return life.heartbeat(this.open(), taskId, token, leaseMs); }
+  reportProgressSync(taskId: number, token: number, progress: TaskProgress): boolean { return life.reportProgress(this.open(), taskId, token, progress); }
+  completeSync(taskId: number, token: number, result?: unknown): boolean { return life.complete(this.open(), taskId, token, result); }
+  failSync(taskId: number, token: number, error: AttemptError): FailOutcome { return life.fail(this.open(), taskId, token, error); }
+  acknowledgeCancelSync(taskId: number, token: number): boolean { return life.acknowledgeCancel(this.open(), taskId, token); }
+  releaseSync(taskId: number, token: number): boolean { return life.release(this.open(), taskId, token); }
+  cancelSync(taskId: number): CancelOutcome { return life.cancel(this.open(), taskId); }
+  retrySync(taskId: number): Task { return life.retry(this.open(), taskId); }
+
+  /** Synchronous {@link get}. */
+  getSync(taskId: number): Task | undefined {
+    const row = guard('get', () => this.open().queries.get(taskId));
+    return row === undefined ? undefined : rowToTask(row);
+  }
+
+  /** Synchronous {@link list}. */
+  listSync(filter?: TaskFilter): Task[] {
+    const shape = normalizeListFilter(filter);
+    return guard('list', () => this.open().queries.list(shape)).map(rowToTask);
+  }
+
+  /** Synchronous {@link counts}: every status appears in every bucket, zero when empty. */
+  countsSync(): TaskCounts {
+    const rows = guard('counts', () => this.open().queries.counts());
+    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const byStatus = zero();
+    const byType: Record<string, Record<TaskStatus, number>> = {};
+    const byQueue: Record<string, Record<TaskStatus, number>> = {};
+    let total = 0;
+    for (const r of rows) {
+      const status = r.status as TaskStatus;
+      byStatus[status] += r.n;
+      (byType[r.type] ??= zero())[status] += r.n;
+      (byQueue[r.queue] ??= zero())[status] += r.n;
+      total += r.n;
+    }
+    return { byStatus, byType, byQueue, total };
+  }
+
+  async enqueue<P>(request: EnqueueRequest<P>): Promise<EnqueueResult<P>> { return this.enqueueSync(request); }
+  async enqueueBatch<P>(requests: readonly EnqueueRequest<P>[]): Promise<EnqueueResult<P>[]> { return this.enqueueBatchSync(requests); }
+  async claim(request: ClaimRequest): Promise<ClaimedTask[]> { return this.claimSync(request); }
+  async heartbeat(taskId: number, token: number, leaseMs: number): Promise<HeartbeatOutcome> { return this.heartbeatSync(taskId, token, leaseMs); }
+  async reportProgress(taskId: number, token: number, progress: TaskProgress): Promise<boolean> { return this.reportProgressSync(taskId, token, progress); }
+  async complete(taskId: number, token: number, result?: unknown): Promise<boolean> { return this.completeSync(taskId, token, result); }
+  async fail(taskId: number, token: number, error: AttemptError): Promise<FailOutcome> { return this.failSync(taskId, token, error); }
+  async acknowledgeCancel(taskId: number, token: number): Promise<boolean> { return this.acknowledgeCancelSync(taskId, token); }
+  async release(taskId: number, token: number): Promise<boolean> { return this.releaseSync(taskId, token); }
+  async cancel(taskId: number): Promise<CancelOutcome> { return this.cancelSync(taskId); }
+  async retry(taskId: number): Promise<Task> { return this.retrySync(taskId); }
+  async get(taskId: number): Promise<Task | undefined> { return this.getSync(taskId); }
+  async list(filter?: TaskFilter): Promise<Task[]> { return this.listSync(filter); }
+  async counts(): Promise<TaskCounts> { return this.countsSync(); }
+
+  async getByIdempotencyKey(queue: string, key: string): Promise<Task | undefined> {
+    validateName('queue', queue);
+    validateName('idempotencyKey', key, 1000);
+    const row = guard('getByIdempotencyKey', () => this.open().queries.getByKey(queue, key));
+    return row === undefined ? undefined : rowToTask(row);
+  }
+
+  async registerWorker(info: WorkerInfo): Promise<void> {
+    validateWorkerInfo(info);
+    guard('registerWorker', () => this.open().workers.register(info, this.options.clock.now()));
+  }
+
+  async touchWorker(workerId: string): Promise<void> {
+    validateName('workerId', workerId);
+    guard('touchWorker', () => this.open().workers.touchWorker(workerId, this.options.clock.now()));
+  }
+
+  async unregisterWorker(workerId: string): Promise<void> {
+    validateName('workerId', workerId);
+    guard('unregisterWorker', () => this.open().workers.unregister(workerId));
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    return guard('listWorkers', () => this.open().workers.list());
+  }
+
+  /** Closes the connection; later calls reject with TASKBRIDGE_STORE_CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  /** Synchronous {@link close}, for exit handlers. */
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.db.close();
+  }
+}
+
+function strategyOrder(strategy: Strategy): readonly SortKey[] {
+  if (strategy === null || typeof strategy !== 'object' || (strategy.kind !== 'ordered' && strategy.kind !== 'level-picking')) {
+    throw new InvalidOptionError('strategy', strategy, "a Strategy object of kind 'ordered' or 'level-picking'");
+  }
+  return strategy.kind === 'ordered' ? strategy.order : strategy.withinLevel;
+}

@@ -1,0 +1,296 @@
+import { parseDuration } from '../core/duration';
+import { InvalidInputError, InvalidOptionError, PayloadTooLargeError } from '../core/errors';
+import { assertPlainJson } from '../core/json';
+import { DEFAULT_BACKOFF, type ResolvedBackoff } from './backoff';
+import type { Capabilities, ClaimRequest, EnqueueRequest } from './types';
+
+/** Defaults applied to enqueue options a caller leaves out. */
+export const ENQUEUE_DEFAULTS = Object.freeze({
+  queue: 'default',
+  priority: 100,
+  maxAttempts: 3,
+});
+
+/** Longest accepted queue name, type name, idempotency key, worker id. */
+export const MAX_NAME_LENGTH = 200;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 1000;
+export const MAX_PRIORITY = 1_000_000;
+export const MAX_ATTEMPTS_LIMIT = 1000;
+export const MAX_CLAIM_LIMIT = 10_000;
+
+const REQUEST_KEYS = new Set([
+  'type', 'payload', 'queue', 'priority', 'delay', 'runAt', 'maxAttempts', 'backoff', 'timeout', 'idempotencyKey', 'requires',
+]);
+const BACKOFF_KEYS = new Set(['base', 'factor', 'cap', 'jitter']);
+const CLAIM_KEYS = new Set(['workerId', 'queue', 'limit', 'leaseMs', 'strategy', 'capabilities', 'types']);
+
+/** An enqueue request after validation: every default applied, JSON already serialised. */
+export interface NormalizedEnqueue {
+  readonly queue: string;
+  readonly type: string;
+  readonly payloadJson: string;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly runAfter: number;
+  readonly timeoutMs: number | null;
+  readonly idempotencyKey: string | null;
+  readonly requires: Capabilities | null;
+  readonly requiresJson: string | null;
+  readonly backoff: ResolvedBackoff;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function refuseUnknownKeys(field: string, value: Record<string, unknown>, known: Set<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      throw new InvalidOptionError(`${field}.${key}`, value[key], `one of the known options: ${[...known].join(', ')}`);
+    }
+  }
+}
+
+/** A non-empty string of at most `max` characters (any Unicode). */
+export function validateName(field: string, value: unknown, max = MAX_NAME_LENGTH): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new InvalidOptionError(field, value, `a non-empty string of at most ${max} characters`);
+  }
+  return value;
+}
+
+/** An integer within [min, max]. */
+export function validateInteger(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(field, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function validateNumber(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidOptionError(field, value, `a finite number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A capabilities/requires map: string keys to string values. `{}` normalises to null (no requirement). */
+export function validateCapabilities(field: string, value: unknown): Capabilities | null {
+  const accepted = 'an object mapping non-empty string keys to string values, e.g. { region: "us" }';
+  if (!isPlainObject(value)) throw new InvalidOptionError(field, value, accepted);
+  const keys = Object.keys(value);
+  for (const key of keys) {
+    if (key.length === 0 || typeof value[key] !== 'string') throw new InvalidOptionError(`${field}.${key}`, value[key], accepted);
+  }
+  return keys.length === 0 ? null : (value as Capabilities);
+}
+
+function validateBackoff(value: unknown): ResolvedBackoff {
+  if (value === undefined) return DEFAULT_BACKOFF;
+  if (!isPlainObject(value)) throw new InvalidOptionError('backoff', value, 'an object { base?, factor?, cap?, jitter? }');
+  refuseUnknownKeys('backoff', value, BACKOFF_KEYS);
+  const baseMs = value.base === undefined ? DEFAULT_BACKOFF.baseMs : parseDuration('backoff.base', value.base as string);
+  const factor = value.factor === undefined ? DEFAULT_BACKOFF.factor : validateNumber('backoff.factor', value.factor, 1, 1000);
+  const capMs = value.cap === undefined ? DEFAULT_BACKOFF.capMs : parseDuration('backoff.cap', value.cap as string);
+  const jitter = value.jitter === undefined ? DEFAULT_BACKOFF.jitter : validateNumber('backoff.jitter', value.jitter, 0, 1);
+  return { baseMs, factor, capMs, jitter };
+}
+
+function validateRunAt(value: unknown): number {
+  const accepted = 'a valid Date or a non-negative integer of milliseconds since the epoch';
+  if (value instanceof Date) {
+    const t = value.getTime();
+    if (Number.isNaN(t) || t < 0) throw new InvalidOptionError('runAt', value, accepted);
+    return t;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError('runAt', value, accepted);
+  return Math.round(value);
+}
+
+/**
+ * Validates one enqueue request and applies the defaults. Backend-neutral: every store calls it
+ * before writing, so the same input is refused the same way everywhere.
+ * @param now current time from the store's clock (ms)
+ * @throws InvalidOptionError / InvalidInputError naming field, value and what is accepted
+ * @throws PayloadTooLargeError when the JSON payload exceeds `maxPayloadBytes`
+ */
+export function normalizeEnqueueRequest(request: unknown, now: number, maxPayloadBytes: number, field = 'request'): NormalizedEnqueue {
+  if (!isPlainObject(request)) throw new InvalidInputError(field, request, 'an object { type, payload?, ...options }');
+  refuseUnknownKeys(field, request, REQUEST_KEYS);
+  const r = request as unknown as EnqueueRequest;
+  const type = validateName('type', r.type);
+  const queue = r.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', r.queue);
+  const priority = r.priority === undefined ? ENQUEUE_DEFAULTS.priority : validateInteger('priority', r.priority, 0, MAX_PRIORITY);
+  const maxAttempts =
+    r.maxAttempts === undefined ? ENQUEUE_DEFAULTS.maxAttempts : validateInteger('maxAttempts', r.maxAttempts, 1, MAX_ATTEMPTS_LIMIT);
+  if (r.delay !== undefined && r.runAt !== undefined) {
+    throw new InvalidOptionError('delay', r.delay, 'either delay or runAt, not both');
+  }
+  let runAfter = now;
+  if (r.delay !== undefined) runAfter = now + parseDuration('delay', r.delay);
+  else if (r.runAt !== undefined) runAfter = validateRunAt(r.runAt);
+  const timeoutMs = r.timeout === undefined ? null : parseDuration('timeout', r.timeout);
+  if (timeoutMs === 0) throw new InvalidOptionError('timeout', r.timeout, 'a positive duration such as 30s (leave it out for no timeout)');
+  const idempotencyKey =
+    r.idempotencyKey === undefined ? null : validateName('idempotencyKey', r.idempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH);
+  const requires = r.requires === undefined ? null : validateCapabilities('requires', r.requires);
+  const backoff = validateBackoff(r.backoff);
+  let payloadJson = 'null';
+  if (r.payload !== undefined && r.payload !== null) {
+    assertPlainJson('payload', r.payload);
+    payloadJson = JSON.stringify(r.payload);
+    // Most payloads are far below the limit in any encoding; only measure bytes when it could matter.
+    if (payloadJson.length * 3 > maxPayloadBytes) {
+      const bytes = Buffer.byteLength(payloadJson, 'utf8');
+      if (bytes > maxPayloadBytes) throw new PayloadTooLargeError('payload', bytes, maxPayloadBytes);
+    }
+  }
+  return {
+    queue, type, payloadJson, priority, maxAttempts, runAfter, timeoutMs, idempotencyKey, requires,
+    requiresJson: requires === null ? null : JSON.stringify(requires),
+    backoff,
+  };
+}
+
+/** A claim request after validation. */
+export interface NormalizedClaim {
+  readonly workerId: string;
+  readonly queue: string;
+  readonly limit: number;
+  readonly leaseMs: number;
+  readonly capabilitiesJson: string | null;
+  readonly typesJson: string | null;
+  readonly typeCount: number;
+}
+
+/**
+ * Validates a claim request (strategy shape is checked by the store that maps it to SQL).
+ * @throws InvalidOptionError naming field, value and what is accepted
+ */
+export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
+  if (!isPlainObject(request)) throw new InvalidInputError('claim', request, 'an object { workerId, limit, leaseMs, strategy, ... }');
+  refuseUnknownKeys('claim', request as unknown as Record<string, unknown>, CLAIM_KEYS);
+  const workerId = validateName('workerId', request.workerId);
+  const queue = request.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', request.queue);
+  const limit = validateInteger('limit', request.limit, 1, MAX_CLAIM_LIMIT);
+  const leaseMs = validateInteger('leaseMs', request.leaseMs, 1, 365 * 24 * 3_600_000);
+  if (request.strategy === null || typeof request.strategy !== 'object') {
+    throw new InvalidOptionError('strategy', request.strategy, "a Strategy object of kind 'ordered' or 'level-picking'");
+  }
+  let capabilitiesJson: string | null = null;
+  if (request.capabilities !== undefined) {
+    const caps = validateCapabilities('capabilities', request.capabilities);
+    capabilitiesJson = caps === null ? null : JSON.stringify(caps);
+  }
+  let typesJson: string | null = null;
+  let typeCount = -1;
+  if (request.types !== undefined) {
+    if (!Array.isArray(request.types)) throw new InvalidOptionError('types', request.types, 'an array of task type names');
+    request.types.forEach((t, i) => validateName(`types[${i}]`, t));
+    typesJson = JSON.stringify(request.types);
+    typeCount = request.types.length;
+  }
+  return { workerId, queue, limit, leaseMs, capabilitiesJson, typesJson, typeCount };
+}
+
+const PROGRESS_KEYS = new Set(['percent', 'itemsProcessed', 'itemsTotal']);
+
+/** Validates a progress report: percent 0..100, item counts non-negative integers. */
+export function validateProgress(progress: unknown): string {
+  if (!isPlainObject(progress)) throw new InvalidOptionError('progress', progress, 'an object { percent?, itemsProcessed?, itemsTotal? }');
+  refuseUnknownKeys('progress', progress, PROGRESS_KEYS);
+  if (progress.percent !== undefined) validateNumber('progress.percent', progress.percent, 0, 100);
+  if (progress.itemsProcessed !== undefined) validateInteger('progress.itemsProcessed', progress.itemsProcessed, 0, Number.MAX_SAFE_INTEGER);
+  if (progress.itemsTotal !== undefined) validateInteger('progress.itemsTotal', progress.itemsTotal, 0, Number.MAX_SAFE_INTEGER);
+  return JSON.stringify(progress);
+}
+
+/** Validates the (taskId, token) pair of a fenced write. */
+export function validateFence(taskId: unknown, token: unknown): void {
+  if (typeof taskId !== 'number' || !Number.isSafeInteger(taskId) || taskId < 1) {
+    throw new InvalidOptionError('taskId', taskId, 'a positive integer task id');
+  }
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0) {
+    throw new InvalidOptionError('token', token, 'the non-negative integer fencing token returned by claim');
+  }
+}
+
+/** Longest stored error text; a runaway stack trace must not bloat the row. */
+export const MAX_ERROR_LENGTH = 8000;
+
+/** Validates an attempt error and returns its stored text and retryability. */
+export function validateAttemptError(error: unknown): { message: string; retryable: boolean } {
+  if (error === null || typeof error !== 'object') throw new InvalidOptionError('error', error, 'an object { message: string, retryable?: boolean }');
+  const e = error as { message?: unknown; retryable?: unknown };
+  if (typeof e.message !== 'string') throw new InvalidOptionError('error.message', e.message, 'a string');
+  if (e.retryable !== undefined && typeof e.retryable !== 'boolean') throw new InvalidOptionError('error.retryable', e.retryable, 'true or false');
+  const message = e.message.length > MAX_ERROR_LENGTH ? `${e.message.slice(0, MAX_ERROR_LENGTH - 3)}...` : e.message;
+  return { message, retryable: e.retryable !== false };
+}
+
+/** Serialises a handler's result, refusing non-JSON values and oversized output. */
+export function serializeResult(result: unknown, maxBytes: number): string | null {
+  if (result === undefined || result === null) return null;
+  assertPlainJson('result', result);
+  const json = JSON.stringify(result);
+  if (json.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > maxBytes) throw new PayloadTooLargeError('result', bytes, maxBytes);
+  }
+  return json;
+}
+
+const FILTER_KEYS = new Set(['status', 'type', 'queue', 'limit', 'offset', 'order']);
+const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+/** A list() filter after validation; `statuses` is a JSON array or null for any. */
+export interface NormalizedFilter {
+  readonly statuses: string | null;
+  readonly type: string | null;
+  readonly queue: string | null;
+  readonly limit: number;
+  readonly offset: number;
+  readonly order: 'asc' | 'desc';
+}
+
+/** Validates list() filters: default limit 100 (max 10,000), offset 0, newest first. */
+export function normalizeListFilter(filter: unknown): NormalizedFilter {
+  if (filter === undefined) return { statuses: null, type: null, queue: null, limit: 100, offset: 0, order: 'desc' };
+  if (!isPlainObject(filter)) throw new InvalidOptionError('filter', filter, 'an object { status?, type?, queue?, limit?, offset?, order? }');
+  refuseUnknownKeys('filter', filter, FILTER_KEYS);
+  let statuses: string | null = null;
+  if (filter.status !== undefined) {
+    const list = Array.isArray(filter.status) ? filter.status : [filter.status];
+    for (const s of list) {
+      if (!STATUSES.includes(s as string)) throw new InvalidOptionError('filter.status', s, STATUSES.join(', '));
+    }
+    statuses = JSON.stringify(list);
+  }
+  const order = filter.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new InvalidOptionError('filter.order', filter.order, "'asc' or 'desc'");
+  return {
+    statuses,
+    type: filter.type === undefined ? null : validateName('filter.type', filter.type),
+    queue: filter.queue === undefined ? null : validateName('filter.queue', filter.queue),
+    limit: filter.limit === undefined ? 100 : validateInteger('filter.limit', filter.limit, 1, 10_000),
+    offset: filter.offset === undefined ? 0 : validateInteger('filter.offset', filter.offset, 0, Number.MAX_SAFE_INTEGER),
+    order,
+  };
+}
+
+const WORKER_KEYS = new Set(['workerId', 'pid', 'hostname', 'queue', 'concurrency', 'strategy', 'capabilities']);
+
+/** Validates what a worker says about itself. */
+export function validateWorkerInfo(info: unknown): void {
+  if (!isPlainObject(info)) throw new InvalidOptionError('worker', info, 'an object { workerId, pid, hostname, queue, concurrency, strategy, capabilities }');
+  refuseUnknownKeys('worker', info, WORKER_KEYS);
+  validateName('worker.workerId', info.workerId);
+  validateInteger('worker.pid', info.pid, 0, 2 ** 31 - 1);
+  validateName('worker.hostname', info.hostname, 1000);
+  validateName('worker.queue', info.queue);
+  validateInteger('worker.concurrency', info.concurrency, 1, 100_000);
+  validateName('worker.strategy', info.strategy);
+  if (info.capabilities !== undefined) validateCapabilities('worker.capabilities', info.capabilities);
+}
