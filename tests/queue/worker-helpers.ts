@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/core/clock';
 import type { Logger } from '../../src/core/logger';
 import type { TaskEvents } from '../../src/queue/events';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import type { TaskStore } from '../../src/queue/types';
 
 /** Polls `condition` every few ms until it holds; fails after `timeoutMs` instead of hanging. */
@@ -41,34 +42,6 @@ export function tempDir(prefix = 'taskbridge-worker-'): { dir: string; cleanup: 
 }
 
 /** Opens a real SQLite store on a file in `dir` through the store factory. */
-export async function openStore(dir: string, options: { clock?: Clock; events?: TaskEvents; logger?: Logger } = {}): Promise<TaskStore> {
-  // Loaded lazily so this helper compiles while the store module is being written.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const factory = require('../../src/queue/store-factory') as {
-    createSqliteTaskStore(options: Record<string, unknown>): TaskStore | Promise<TaskStore>;
-  };
-  return factory.createSqliteTaskStore({ path: join(dir, 'queue.db'), logger: options.logger ?? new MemoryLogger(), ...options });
+export function openStore(dir: string, options: { clock?: Clock; events?: TaskEvents; logger?: Logger } = {}): TaskStore {
+  return createSqliteTaskStore({ path: join(dir, 'queue.db'), logger: options.logger ?? new MemoryLogger(), ...options });
 }
-
-/** A store under test: the in-memory fake (for injected behaviour) or the real SQLite store. */
-export interface Backend {
-  readonly name: string;
-  open(dir: string, options: { clock: Clock; events: TaskEvents }): Promise<TaskStore>;
-}
-
-export const fakeBackend: Backend = {
-  name: 'fake',
-  open: async (_dir, { clock, events }) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { FakeStore } = require('./worker-fake-store') as typeof import('./worker-fake-store');
-    return new FakeStore(clock, events);
-  },
-};
-
-export const sqliteBackend: Backend = {
-  name: 'sqlite',
-  open: (dir, options) => openStore(dir, options),
-};
-
-/** The SQLite store is the reference; the fake runs only while the store module does not exist yet. */
-export const backends: Backend[] = existsSync(join(__dirname, '../../src/queue/store-factory.ts')) ? [sqliteBackend] : [fakeBackend];

@@ -6,9 +6,9 @@ import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
 import type { WorkerOptions } from '../../src/queue/worker-options';
 import { TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
-import { backends, gate, MemoryLogger, tempDir, waitFor } from './worker-helpers';
+import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 
-describe.each(backends)('worker on the $name store', (backend) => {
+describe('worker', () => {
   let cleanup: () => void;
   let clock: ManualClock;
   let events: TaskEvents;
@@ -23,7 +23,7 @@ describe.each(backends)('worker on the $name store', (backend) => {
     clock = new ManualClock();
     events = new TaskEvents();
     logger = new MemoryLogger();
-    store = await backend.open(tmp.dir, { clock, events });
+    store = openStore(tmp.dir, { clock, events });
     registry = new HandlerRegistry();
     workers = [];
   });
