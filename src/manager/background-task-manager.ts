@@ -135,6 +135,8 @@ export function validateRun(run: Run): void {
     throw new InvalidInputError('parameters', run.parameters, 'a plain object of JSON data');
   }
   if (run.createdAt !== undefined && !(run.createdAt instanceof Date && !Number.isNaN(run.createdAt.getTime()))) {
-    throw new InvalidInputError('createdAt', run.createdAt, 'a valid Date (or omitted: now)');
+    // describeValue cannot render an Invalid Date (toISOString throws), so name it instead.
+    const shown = run.createdAt instanceof Date ? 'Invalid Date' : run.createdAt;
+    throw new InvalidInputError('createdAt', shown, 'a valid Date (or omitted: now)');
   }
 }
