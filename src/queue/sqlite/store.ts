@@ -13,7 +13,7 @@ import { emitIf, guard, type StoreContext } from './context';
 import * as life from './lifecycle';
 import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions } from './options';
 import { rowToTask, type TaskRow } from './rows';
-import { ClaimSql, compareBy, orderByClause, registerCapabilityFunction } from './sql/claim';
+import { ClaimSql, claimOrder, compareBy, registerCapabilityFunction } from './sql/claim';
 import { EnqueueSql } from './sql/enqueue';
 import { LifecycleSql } from './sql/lifecycle';
 import { QuerySql } from './sql/queries';
@@ -86,7 +86,8 @@ export class SqliteTaskStore implements TaskStore {
     if (c.typeCount === 0) return [];
     const strategy = request.strategy;
     const keys = strategy.kind === 'level-picking' ? strategy.withinLevel : strategyOrder(strategy);
-    const order = orderByClause(strategy.kind === 'level-picking' ? 'strategy.withinLevel' : 'strategy.order', keys);
+    const level = strategy.kind === 'level-picking';
+    const order = claimOrder(level ? 'strategy.withinLevel' : 'strategy.order', keys, level);
     const now = this.options.clock.now();
     const { expired, claimed } = guard('claim', () =>
       ctx.db.transaction(() => {
@@ -131,8 +132,13 @@ export class SqliteTaskStore implements TaskStore {
     const ctx = this.open();
     const s = request.strategy;
     const level = s.kind === 'level-picking';
-    const order = orderByClause('strategy', level ? s.withinLevel : strategyOrder(s));
-    return ctx.claim.explain({ order, level, types: request.types !== undefined, caps: request.capabilities !== undefined });
+    const order = claimOrder('strategy', strategyOrder(s), level);
+    return ctx.claim.explain({ order: order.sql, index: order.index, level, types: request.types !== undefined, caps: request.capabilities !== undefined });
+  }
+
+  /** EXPLAIN QUERY PLAN details of the expired-lease takeback every claim runs first. */
+  explainTakeBack(): string[] {
+    return this.open().claim.explainTakeBack();
   }
 
   heartbeatSync(taskId: number, token: number, leaseMs: number): HeartbeatOutcome { return life.heartbeat(this.open(), taskId, token, leaseMs); }

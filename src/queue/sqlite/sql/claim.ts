@@ -10,6 +10,28 @@ const COLUMN: Record<SortKey['field'], 'priority' | 'run_after' | 'id'> = { prio
 const DIRECTION: Record<SortKey['direction'], 'ASC' | 'DESC'> = { asc: 'ASC', desc: 'DESC' };
 const ORDER_ACCEPTED = "sort keys { field: 'priority' | 'readyAt' | 'seq', direction: 'asc' | 'desc' }, ending in a seq key";
 
+/** An ORDER BY clause and the partial index that serves it. */
+export interface ClaimOrder {
+  readonly sql: string;
+  readonly index: Shape['index'];
+}
+
+/**
+ * Maps sort keys to an ORDER BY clause built only from whitelisted constants, and picks the index.
+ * The index is named (INDEXED BY) rather than left to the planner: without statistics it prefers the
+ * run_after range of the time index even for priority order, and then sorts the whole backlog.
+ */
+export function claimOrder(field: string, keys: readonly SortKey[], level: boolean): ClaimOrder {
+  const sql = orderByClause(field, keys);
+  const fields = keys.map((k) => k.field).join(',');
+  const sameDirection = keys.every((k) => k.direction === keys[0]!.direction);
+  let index: Shape['index'] = null;
+  if (sameDirection && !level && fields === 'readyAt,seq') index = 'tasks_ready_by_time';
+  else if (sameDirection && !level && fields === 'priority,readyAt,seq') index = 'tasks_ready_by_priority';
+  else if (sameDirection && level && fields === 'readyAt,seq') index = 'tasks_ready_by_priority';
+  return { sql, index };
+}
+
 /** Maps sort keys to an ORDER BY clause built only from whitelisted constants. */
 export function orderByClause(field: string, keys: readonly SortKey[]): string {
   if (!Array.isArray(keys) || keys.length === 0) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
@@ -61,6 +83,8 @@ export function registerCapabilityFunction(db: Database.Database): void {
 
 interface Shape {
   readonly order: string;
+  /** Which partial index serves the order; null for orders no index matches (still correct, sorted in memory). */
+  readonly index: 'tasks_ready_by_time' | 'tasks_ready_by_priority' | null;
   readonly level: boolean;
   readonly types: boolean;
   readonly caps: boolean;
@@ -83,7 +107,7 @@ export class ClaimSql {
           ELSE last_error END,
         lease_owner = CASE WHEN cancel_requested = 0 AND attempts < max_attempts THEN NULL ELSE lease_owner END,
         lease_expires_at = NULL
-      WHERE status = 'running' AND lease_expires_at <= @now
+      WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' AND lease_expires_at <= @now)
       RETURNING *`);
     this.levels = db.prepare(
       'SELECT priority, queued_count AS count FROM queue_levels WHERE queue = ? AND queued_count > 0 ORDER BY priority',
@@ -113,12 +137,13 @@ export class ClaimSql {
     return `
       UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?,
                        lease_token = lease_token + 1, started_at = ?
-      WHERE id IN (SELECT id FROM tasks WHERE ${filters.join(' AND ')} ORDER BY ${shape.order} LIMIT ?)
+      WHERE id IN (SELECT id FROM tasks ${shape.index === null ? '' : `INDEXED BY ${shape.index}`}
+                   WHERE ${filters.join(' AND ')} ORDER BY ${shape.order} LIMIT ?)
       RETURNING *`;
   }
 
   private statement(shape: Shape): Database.Statement {
-    const key = `${shape.order}|${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
+    const key = `${shape.order}|${shape.index}|${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
     let stmt = this.cache.get(key);
     if (stmt === undefined) {
       stmt = this.db.prepare(ClaimSql.text(shape));
@@ -128,8 +153,8 @@ export class ClaimSql {
   }
 
   /** Runs one claim UPDATE; `level` restricts to one priority. Caller holds the IMMEDIATE transaction. */
-  claimRows(c: NormalizedClaim, order: string, now: number, limit: number, level?: number): TaskRow[] {
-    const shape: Shape = { order, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null };
+  claimRows(c: NormalizedClaim, order: ClaimOrder, now: number, limit: number, level?: number): TaskRow[] {
+    const shape: Shape = { order: order.sql, index: order.index, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null };
     const params: unknown[] = [c.workerId, now + c.leaseMs, now, c.queue, now];
     if (level !== undefined) params.push(level);
     if (c.typesJson !== null) params.push(c.typesJson);
@@ -143,7 +168,7 @@ export class ClaimSql {
    * weights as single claims. A level that yields nothing ready (delayed, other types,
    * unmet requirements) is dropped from this call's draws.
    */
-  claimLevelPicking(c: NormalizedClaim, strategy: Strategy & { kind: 'level-picking' }, order: string, now: number, random: RandomSource): TaskRow[] {
+  claimLevelPicking(c: NormalizedClaim, strategy: Strategy & { kind: 'level-picking' }, order: ClaimOrder, now: number, random: RandomSource): TaskRow[] {
     const levels = this.readLevels(c.queue).map((l) => ({ priority: l.priority, count: l.count }));
     const claimed: TaskRow[] = [];
     while (claimed.length < c.limit && levels.length > 0) {
@@ -157,6 +182,11 @@ export class ClaimSql {
       claimed.push(...rows);
     }
     return claimed;
+  }
+
+  /** EXPLAIN QUERY PLAN details of the expired-lease takeback. */
+  explainTakeBack(): string[] {
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${this.takeBack.source}`).all({ now: 0 }) as { detail: string }[]).map((r) => r.detail);
   }
 
   /** EXPLAIN QUERY PLAN details of the claim statement for a shape. */
