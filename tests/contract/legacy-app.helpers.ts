@@ -1,4 +1,5 @@
 import vm from 'node:vm';
+import { InvalidInputError } from '../../src/core/errors';
 import type { Run, RunRegistry, RunStatus } from '../../src/manager';
 
 /** A promise with its resolve/reject exposed, so a test decides when a piece of work finishes. */
@@ -106,4 +107,60 @@ export function watchUnhandledRejections(): { seen: unknown[]; stop(): void } {
       for (const target of targets) target.off('unhandledRejection', listener);
     },
   };
+}
+
+
+export function expectInvalid(call: () => unknown, field: string): void {
+  let caught: unknown;
+  try {
+    call();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(InvalidInputError);
+  expect((caught as Error).message).toContain(field);
+}
+
+export function assertTimestamps(registry: RunRegistry, runId: string): void {
+  const run = registry.getRun(runId);
+  expect(run?.startedAt).toBeInstanceOf(Date);
+  expect(run?.completedAt).toBeInstanceOf(Date);
+  const started = (run?.startedAt as Date).getTime();
+  const completed = (run?.completedAt as Date).getTime();
+  expect(completed).toBeGreaterThanOrEqual(started);
+  expect(typeof run?.durationSeconds).toBe('number');
+  expect(run?.durationSeconds).toBeGreaterThanOrEqual(0);
+  // Backends may round stored times; allow a second of slack, not a different measure.
+  expect(Math.abs((run?.durationSeconds as number) - (completed - started) / 1000)).toBeLessThan(1);
+}
+
+/** Mutates every field of a returned run the way careless application code might; frozen copies may throw. */
+export function tryMutate(copy: Record<string, unknown>): void {
+  const attempts: Array<() => void> = [
+    () => {
+      copy.status = 'failed';
+    },
+    () => {
+      copy.moduleName = 'changed';
+    },
+    () => {
+      (copy.parameters as Record<string, unknown>).month = 'changed';
+    },
+    () => {
+      ((copy.parameters as { ids: number[] }).ids as number[]).push(99);
+    },
+    () => {
+      (copy.createdAt as Date).setFullYear(1999);
+    },
+    () => {
+      (copy.completedAt as Date).setFullYear(1999);
+    },
+  ];
+  for (const attempt of attempts) {
+    try {
+      attempt();
+    } catch {
+      // A frozen copy refusing the write is as good as a copy absorbing it.
+    }
+  }
 }
