@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '../core/duration';
+import { TaskbridgeError } from '../core/errors';
+
+/** Documented exit codes of the `taskbridge` command. */
+export const EXIT = {
+  /** The command did what was asked (for `health`: the queue is healthy; for `parity`: no mismatch). */
+  OK: 0,
+  /** The command ran but failed, or found a problem it was asked to look for. */
+  FAILURE: 1,
+  /** The command line was wrong: unknown command or option, missing or malformed argument. */
+  USAGE: 2,
+} as const;
+
+/** A command line that parsed but makes no sense (bad JSON, negative limit, ...): exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * A command that ran and must report failure (exit 1) after it has already printed its findings,
+ * e.g. `health` on an unhealthy database. Nothing more is printed for it.
+ */
+export class ReportedFailure extends Error {
+  constructor(message = 'failure reported') {
+    super(message);
+    this.name = 'ReportedFailure';
+  }
+}
+
+/** Options every command accepts (declared on the program, read with optsWithGlobals). */
+export interface GlobalOptions {
+  db?: string;
+  json?: boolean;
+}
+
+/** Default database path: TASKBRIDGE_DB_PATH, else ./data/taskbridge.db relative to the working directory. */
+export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.TASKBRIDGE_DB_PATH;
+  return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : path.join('data', 'taskbridge.db');
+}
+
+/** The resolved global options of a command: the absolute database path and the output mode. */
+export interface CommandContext {
+  readonly dbPath: string;
+  readonly json: boolean;
+}
+
+/** Reads the global options from a subcommand (commander keeps them on the parent). */
+export function contextOf(command: Command): CommandContext {
+  const opts = command.optsWithGlobals<GlobalOptions>();
+  return { dbPath: path.resolve(opts.db ?? defaultDbPath()), json: opts.json === true };
+}
+
+/** Writes one JSON document to stdout (the `--json` output of every command). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes human-readable lines to stdout. */
+export function printLines(...lines: string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Maps an error to the documented exit code: usage mistakes 2, everything else 1. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError || error instanceof InvalidArgumentError) return EXIT.USAGE;
+  // Values the user typed that the queue refuses (priority out of range, unknown strategy) are usage errors too.
+  if (error instanceof TaskbridgeError && USAGE_CODES.has(error.code)) return EXIT.USAGE;
+  return EXIT.FAILURE;
+}
+
+const USAGE_CODES = new Set(['TASKBRIDGE_INVALID_OPTION', 'TASKBRIDGE_INVALID_INPUT', 'TASKBRIDGE_UNKNOWN_STRATEGY', 'TASKBRIDGE_INVALID_CONFIG']);
+
+// ---- argument parsers for commander (they throw InvalidArgumentError, which commander reports as usage) ----
+
+/** Parses a non-negative integer option such as `--limit` or `--priority`. */
+export function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Parses a positive integer option such as `--concurrency` or `--port`. */
+export function parsePositiveInt(value: string): number {
+  const n = parseNonNegativeInt(value);
+  if (n === 0) throw new InvalidArgumentError('expected an integer of at least 1, got 0');
+  return n;
+}
+
+/** Parses a task id argument. */
+export function parseTaskId(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a numeric task id, got ${JSON.stringify(value)}`);
+  return parsePositiveInt(value.trim());
+}
+
+/** Parses a JSON option such as `--payload`. */
+export function parseJsonArg(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new InvalidArgumentError(`expected JSON, got ${JSON.stringify(value)} (${(error as Error).message})`);
+  }
+}
+
+/** Parses an `ms` duration option such as `--delay 5m` into milliseconds. */
+export function parseDurationArg(value: string): number {
+  try {
+    return parseDuration('duration', value);
+  } catch {
+    throw new InvalidArgumentError(`expected a duration such as 30s, 5m, 7d, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Parses `--capabilities k=v,k2=v2` into a record. */
+export function parseCapabilities(value: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (key === '') throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${JSON.stringify(part)}`);
+    result[key] = part.slice(eq + 1).trim();
+  }
+  return result;
+}

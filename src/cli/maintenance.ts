@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+import { SystemClock } from '../core/clock';
+import { backupDatabase, restoreDatabase, verifyBackupFile, type CopyProgress } from '../queue/maintenance/backup';
+import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
+import { cleanupFinishedTasks } from '../queue/maintenance/retention';
+import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { SqliteMetricsSource } from '../queue/sqlite/stats';
+import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
+import { formatBytes, formatDuration } from './format';
+import { cliLogger, requireDatabase } from './store';
+
+/** Registers `backup`, `restore`, `cleanup`, `vacuum` and `checkpoint`. */
+export function registerMaintenanceCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('online backup while workers run (progress bar on a terminal), then verified: integrity_check and equal row counts')
+    .argument('<file>', 'backup file to write (replaced only once the new copy verified)')
+    .action(async (file: string, _flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      requireDatabase(ctx);
+      const result = await withProgress(ctx, 'backup', (onProgress) => backupDatabase(ctx.dbPath, file, { onProgress, logger: cliLogger() }));
+      if (ctx.json) return printJson({ ...result, verified: true });
+      printLines(
+        `backup written to ${result.file}: ${formatBytes(result.bytes)}, ${result.pages} pages in ${formatDuration(result.durationMs)}`,
+        `verified: integrity_check ok; row counts equal to the source snapshot (${describeCounts(result.tables)})`,
+      );
+    });
+
+  program
+    .command('restore')
+    .description('verify a backup, then copy it over the database; refuses while workers hold unexpired leases unless --force')
+    .argument('<file>', 'backup file written by `taskbridge backup`')
+    .option('--force', 'restore even while workers hold leases (their running tasks are lost from the database)')
+    .action(async (file: string, flags: { force?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const backupFile = path.resolve(file);
+      if (backupFile === ctx.dbPath) throw new UsageError('the backup file is the database itself');
+      const counts = verifyBackupFile(backupFile);
+      const holders = fs.existsSync(ctx.dbPath) ? activeLeaseHolders(ctx) : {};
+      const leaseCount = Object.values(holders).reduce((n, c) => n + c, 0);
+      if (leaseCount > 0 && flags.force !== true) {
+        const who = Object.entries(holders).map(([owner, n]) => `${owner} (${n})`).join(', ');
+        process.stderr.write(`refusing to restore: ${leaseCount} task(s) are leased by running workers: ${who}. Stop the workers, or pass --force.\n`);
+        if (ctx.json) printJson({ restored: false, reason: 'active-leases', leases: holders });
+        throw new ReportedFailure();
+      }
+      const result = await withProgress(ctx, 'restore', (onProgress) => restoreDatabase(backupFile, ctx.dbPath, { onProgress, logger: cliLogger() }));
+      if (ctx.json) return printJson({ restored: true, ...result, overrodeLeases: leaseCount });
+      printLines(
+        `backup ${backupFile} verified (integrity_check ok; ${describeCounts(counts)})`,
+        `restored into ${result.target}: ${result.pages} pages; restored database verified`,
+      );
+    });
+
+  program
+    .command('cleanup')
+    .description('delete finished tasks older than the given ages (queued and running tasks are never deleted)')
+    .option('--completed-older-than <duration>', 'delete completed tasks that finished longer ago than this, e.g. 7d', parseDurationArg)
+    .option('--failed-older-than <duration>', 'delete dead (failed) tasks that finished longer ago than this, e.g. 30d', parseDurationArg)
+    .option('--cancelled-older-than <duration>', 'delete cancelled tasks that finished longer ago than this', parseDurationArg)
+    .action((flags: { completedOlderThan?: number; failedOlderThan?: number; cancelledOlderThan?: number }, command: Command) => {
+      const ctx = contextOf(command);
+      if (flags.completedOlderThan === undefined && flags.failedOlderThan === undefined && flags.cancelledOlderThan === undefined) {
+        throw new UsageError('give at least one of --completed-older-than, --failed-older-than, --cancelled-older-than');
+      }
+      const result = withConnection(ctx, (db) =>
+        cleanupFinishedTasks(
+          db,
+          { completedOlderThanMs: flags.completedOlderThan, failedOlderThanMs: flags.failedOlderThan, cancelledOlderThanMs: flags.cancelledOlderThan },
+          { clock: new SystemClock(), logger: cliLogger() },
+        ),
+      );
+      if (ctx.json) return printJson({ deleted: result });
+      printLines(`deleted ${result.total} task(s): ${result.completed} completed, ${result.failed} failed, ${result.cancelled} cancelled`);
+    });
+
+  program
+    .command('vacuum')
+    .description('rebuild the database file to return freed space (takes the write lock: workers wait meanwhile)')
+    .action((_flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const result = withConnection(ctx, (db) => vacuum(db, { logger: cliLogger() }));
+      if (ctx.json) return printJson(result);
+      printLines(`vacuum done in ${formatDuration(result.durationMs)}: ${formatBytes(result.bytesBefore)} -> ${formatBytes(result.bytesAfter)}`);
+    });
+
+  program
+    .command('checkpoint')
+    .description('copy the WAL back into the database file and truncate it')
+    .action((_flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const result = withConnection(ctx, (db) => checkpoint(db, { logger: cliLogger() }));
+      if (ctx.json) return printJson(result);
+      printLines(
+        result.busy
+          ? `checkpoint incomplete: another connection was busy (${result.checkpointedFrames}/${result.walFrames} frames copied); run it again later`
+          : `checkpoint done: ${result.checkpointedFrames} frame(s) copied; WAL ${formatBytes(result.walBytesBefore)} -> ${formatBytes(result.walBytesAfter)}`,
+      );
+      if (result.busy) throw new ReportedFailure();
+    });
+}
+
+function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openMaintenanceConnection>) => T): T {
+  requireDatabase(ctx);
+  const db = openMaintenanceConnection(ctx.dbPath);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Unexpired leases by worker id in the database at ctx.dbPath. */
+function activeLeaseHolders(ctx: CommandContext): Record<string, number> {
+  return withConnection(ctx, (db) => {
+    const hasTasks = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'").pluck().get() as number;
+    if (hasTasks === 0) return {};
+    const leases = new SqliteMetricsSource(db).leasesByOwner(Date.now());
+    return Object.fromEntries(Object.entries(leases).filter(([, c]) => c.active > 0).map(([owner, c]) => [owner, c.active]));
+  });
+}
+
+/** Runs a page copy with a progress bar on stderr when it is a terminal (never in --json mode). */
+async function withProgress<T>(ctx: CommandContext, label: string, fn: (onProgress: (p: CopyProgress) => void) => Promise<T>): Promise<T> {
+  if (ctx.json || !process.stderr.isTTY) return fn(() => undefined);
+  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} pages`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  let started = false;
+  try {
+    return await fn(({ totalPages, copiedPages }) => {
+      if (!started) {
+        bar.start(totalPages, copiedPages);
+        started = true;
+      } else {
+        bar.setTotal(totalPages);
+        bar.update(copiedPages);
+      }
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+}
+
+function describeCounts(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(', ');
+}

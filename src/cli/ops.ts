@@ -1,0 +1,187 @@
+import http from 'node:http';
+import type { Command } from 'commander';
+import { SystemClock } from '../core/clock';
+import { health, type HealthReport } from '../queue/health';
+import { metrics, type QueueMetrics } from '../queue/metrics';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
+import { SqliteMetricsSource } from '../queue/sqlite/stats';
+import { TASK_STATUSES } from '../queue/types';
+import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, type CommandContext } from './common';
+import { formatBytes, formatDuration, formatInstant, formatPercent, keyValues, table } from './format';
+import { closeServices, openServices, requireDatabase, withServices, type CliServices } from './store';
+
+interface HealthFlags {
+  staleAfter: number;
+  maxStaleWorkers?: number;
+  maxDeadLastHour?: number;
+  maxWalMb?: number;
+}
+
+/** Registers `stats`, `health` and `serve`. */
+export function registerOpsCommands(program: Command): void {
+  program
+    .command('stats')
+    .description('counts by status, type and queue; throughput, wait, processing time, retry rate; workers')
+    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, 60_000)
+    .action(async (flags: { staleAfter: number }, command: Command) => {
+      const ctx = contextOf(command);
+      const m = await withServices(ctx, (s) => collectMetrics(s, flags.staleAfter));
+      if (ctx.json) return printJson(m);
+      printLines(renderStats(m));
+    });
+
+  addHealthOptions(
+    program
+      .command('health')
+      .description('integrity quick check, database and WAL size, stale workers, dead tasks in the last hour; exit 1 when unhealthy'),
+  ).action((flags: HealthFlags, command: Command) => {
+    const ctx = contextOf(command);
+    const report = runHealth(ctx, flags);
+    if (ctx.json) printJson(report);
+    else printLines(renderHealth(report));
+    if (!report.healthy) {
+      if (!ctx.json) process.stderr.write(`unhealthy: ${report.reasons.join('; ')}\n`);
+      throw new ReportedFailure();
+    }
+  });
+
+  addHealthOptions(
+    program
+      .command('serve')
+      .description('serve /metrics (Prometheus text) and /health (JSON, 503 when unhealthy) on 127.0.0.1 until SIGINT/SIGTERM')
+      .option('--port <port>', 'TCP port on 127.0.0.1 (0 picks a free one)', parseNonNegativeInt, 9464),
+  ).action(async (flags: HealthFlags & { port: number; staleAfter: number }, command: Command) => {
+    const ctx = contextOf(command);
+    if (flags.port > 65_535) throw new UsageError(`--port must be 0..65535, got ${flags.port}`);
+    requireDatabase(ctx);
+    await serve(ctx, flags);
+  });
+}
+
+function addHealthOptions(command: Command): Command {
+  return command
+    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, 60_000)
+    .option('--max-stale-workers <n>', 'unhealthy above this many stale workers (default: only warn)', parseNonNegativeInt)
+    .option('--max-dead-last-hour <n>', 'unhealthy above this many tasks gone dead in the last hour (default: only warn)', parseNonNegativeInt)
+    .option('--max-wal-mb <n>', 'unhealthy when the WAL is larger than this many MiB', parseNonNegativeInt, 1024);
+}
+
+function runHealth(ctx: CommandContext, flags: HealthFlags): HealthReport {
+  return health({
+    path: ctx.dbPath,
+    clock: new SystemClock(),
+    staleAfterMs: flags.staleAfter,
+    maxStaleWorkers: flags.maxStaleWorkers,
+    maxDeadLastHour: flags.maxDeadLastHour,
+    maxWalBytes: flags.maxWalMb === undefined ? undefined : flags.maxWalMb * 1024 * 1024,
+  });
+}
+
+function collectMetrics(s: CliServices, staleAfterMs: number): Promise<QueueMetrics> {
+  return metrics({ store: s.store, source: new SqliteMetricsSource(s.db), clock: s.clock, staleAfterMs });
+}
+
+/** The human `stats` output: one table per section. */
+export function renderStats(m: QueueMetrics): string {
+  const statusRow = (label: string, counts: Readonly<Record<string, number>>): (string | number)[] => [
+    label,
+    ...TASK_STATUSES.map((s) => counts[s] ?? 0),
+    TASK_STATUSES.reduce((n, s) => n + (counts[s] ?? 0), 0),
+  ];
+  const headers = (first: string): string[] => [first, ...TASK_STATUSES.map((s) => s.toUpperCase()), 'TOTAL'];
+  const recent = m.throughput.completedPerMinute.slice(-10);
+  const sections = [
+    `taskbridge stats at ${formatInstant(m.generatedAt)}`,
+    '',
+    table(headers('TASKS'), [statusRow('all', m.counts.byStatus)]),
+    '',
+    table(headers('TYPE'), Object.entries(m.counts.byType).map(([type, c]) => statusRow(type, c))),
+    '',
+    table(headers('QUEUE'), Object.entries(m.counts.byQueue).map(([queue, c]) => statusRow(queue, c))),
+    '',
+    keyValues([
+      ['completed last hour', `${m.throughput.completedInWindow} (${m.throughput.averagePerMinute.toFixed(2)}/min)`],
+      ['last 10 minutes', `${recent.join(' ')} per minute (oldest first)`],
+      ['oldest queued', m.oldestQueuedAgeMs === null ? 'none waiting' : `waiting ${formatDuration(m.oldestQueuedAgeMs)}`],
+      ['processing time', m.processingTimeMs.samples === 0
+        ? 'no task completed in the last hour'
+        : `p50 ${formatDuration(m.processingTimeMs.p50)}  p95 ${formatDuration(m.processingTimeMs.p95)}  p99 ${formatDuration(m.processingTimeMs.p99)}  (${m.processingTimeMs.samples} tasks)`],
+      ['retry rate', `${formatPercent(m.retryRate)} of ${m.finishedInWindow} finished in the last hour`],
+      ['dead last hour', m.deadInWindow],
+      ['workers', `${m.workers.active} active, ${m.workers.stale} stale`],
+    ]),
+  ];
+  if (m.workers.list.length > 0) {
+    sections.push(
+      '',
+      table(
+        ['WORKER', 'PID', 'HOST', 'QUEUE', 'CONC', 'STRATEGY', 'STATE', 'LAST SEEN', 'LEASES'],
+        m.workers.list.map((w) => [
+          w.workerId, w.pid, w.hostname, w.queue, w.concurrency, w.strategy, w.stale ? 'stale' : 'active',
+          `${formatDuration(m.generatedAt.getTime() - w.lastSeenAt.getTime())} ago`,
+          `${w.leases.active} active, ${w.leases.expired} expired`,
+        ]),
+      ),
+    );
+  }
+  return sections.join('\n');
+}
+
+/** The human `health` output: one line per check, then the verdict. */
+export function renderHealth(r: HealthReport): string {
+  const lines = r.checks.map((c) => `${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(10)}  ${c.message}`);
+  lines.push('', `database ${r.path}: ${formatBytes(r.databaseBytes)}, WAL ${formatBytes(r.walBytes)}`);
+  lines.push(r.healthy ? 'healthy' : `UNHEALTHY: ${r.reasons.join('; ')}`);
+  return lines.join('\n');
+}
+
+async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }): Promise<void> {
+  const services = openServices(ctx);
+  const server = http.createServer((req, res) => {
+    void respond(req.url ?? '/', services, ctx, flags).then(
+      ({ status, type, body }) => {
+        res.writeHead(status, { 'content-type': type });
+        res.end(body);
+      },
+      (error: unknown) => {
+        services.logger.error('serve: request failed', { url: req.url, error: (error as Error).message });
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`error: ${(error as Error).message}\n`);
+      },
+    );
+  });
+  // Localhost only: the endpoints are unauthenticated, so exposing them is the operator's explicit
+  // choice (a reverse proxy), never this command's default.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(flags.port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : flags.port;
+  if (ctx.json) printJson({ listening: `http://127.0.0.1:${port}`, port, endpoints: ['/metrics', '/health'] });
+  else printLines(`serving http://127.0.0.1:${port}/metrics and /health for ${ctx.dbPath} (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Scrapers keep connections alive; without this, close() would wait for them to time out.
+  server.closeAllConnections();
+  await closed;
+  await closeServices(services);
+}
+
+async function respond(url: string, s: CliServices, ctx: CommandContext, flags: HealthFlags & { staleAfter: number }): Promise<{ status: number; type: string; body: string }> {
+  const pathname = new URL(url, 'http://127.0.0.1').pathname;
+  if (pathname === '/metrics') {
+    const report = runHealth(ctx, flags);
+    const text = await renderPrometheus(await collectMetrics(s, flags.staleAfter), { databaseBytes: report.databaseBytes, walBytes: report.walBytes });
+    return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: text };
+  }
+  if (pathname === '/health') {
+    const report = runHealth(ctx, flags);
+    return { status: report.healthy ? 200 : 503, type: 'application/json', body: `${JSON.stringify(report)}\n` };
+  }
+  return { status: 404, type: 'text/plain', body: 'not found: try /metrics or /health\n' };
+}

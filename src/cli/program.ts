@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { TaskbridgeError } from '../core/errors';
+import { EXIT, ReportedFailure, defaultDbPath, exitCodeFor } from './common';
+import { registerMaintenanceCommands } from './maintenance';
+import { registerMigrationCommands } from './migration';
+import { registerOpsCommands } from './ops';
+import { registerTaskCommands } from './tasks';
+import { registerWorkerCommand } from './worker';
+
+// Read at run time: package.json sits beside dist/ in the installed package.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok
+  1  failure (the command ran and failed, or found what it checks for: unhealthy, parity mismatch)
+  2  bad usage (unknown command or option, missing or malformed argument)
+
+The database is --db PATH, else $TASKBRIDGE_DB_PATH, else ./data/taskbridge.db.`;
+
+/** Builds the `taskbridge` command tree. Commander exits are turned into exceptions for {@link run}. */
+export function buildProgram(): Command {
+  const program = new Command('taskbridge');
+  program
+    .description('Operate a taskbridge queue: run workers, inspect and steer tasks, check health, back up, migrate.')
+    .version(VERSION, '-V, --version')
+    .option('--db <path>', `database file (default: $TASKBRIDGE_DB_PATH or ${defaultDbPath({})})`)
+    .option('--json', 'print one JSON document on stdout instead of tables')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+  registerTaskCommands(program);
+  registerWorkerCommand(program);
+  registerOpsCommands(program);
+  registerMaintenanceCommands(program);
+  registerMigrationCommands(program);
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (as in `process.argv`) and resolves to the exit code. Errors are printed
+ * here: a human line on stderr, plus a JSON document on stdout with `--json`.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT.OK;
+  } catch (error) {
+    // Commander already printed its message (or the help text); only the exit code remains.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (error instanceof ReportedFailure) return EXIT.FAILURE;
+    const code = exitCodeFor(error);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`taskbridge: ${code === EXIT.USAGE ? 'usage error' : 'error'}: ${message}\n`);
+    if (argv.includes('--json')) {
+      const errorCode = error instanceof TaskbridgeError ? error.code : code === EXIT.USAGE ? 'TASKBRIDGE_USAGE' : 'TASKBRIDGE_ERROR';
+      process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } }, null, 2)}\n`);
+    }
+    return code;
+  }
+}

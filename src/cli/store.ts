@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import type Database from 'better-sqlite3';
+import { SystemClock, type Clock } from '../core/clock';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
+import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
+import type { CommandContext } from './common';
+
+/** What a command works with: the store, a plain side connection for SQL-level reads, clock and logger. */
+export interface CliServices {
+  readonly store: SqliteTaskStore;
+  /** A separate connection for metrics and maintenance, opened after the store migrated the file. */
+  readonly db: Database.Database;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The CLI's logger: JSON lines on stderr at TASKBRIDGE_LOG_LEVEL (default `warn`, or `fallback`). */
+export function cliLogger(fallback: LogLevel = 'warn'): Logger {
+  const level = process.env.TASKBRIDGE_LOG_LEVEL as LogLevel | undefined;
+  return createLogger(level !== undefined && LOG_LEVELS.includes(level) ? level : fallback);
+}
+
+/** A database that does not exist where the command looks for it (exit 1, with a hint). */
+export class DatabaseMissingError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} does not exist (choose one with --db PATH or TASKBRIDGE_DB_PATH)`);
+    this.name = 'DatabaseMissingError';
+  }
+}
+
+/** Throws {@link DatabaseMissingError} unless the database file exists: read-only commands never create one. */
+export function requireDatabase(ctx: CommandContext): void {
+  if (!fs.existsSync(ctx.dbPath)) throw new DatabaseMissingError(ctx.dbPath);
+}
+
+/**
+ * Opens the store (creating the database only when `create` is set), runs `fn`, and closes
+ * everything whatever happens.
+ */
+export async function withServices<T>(
+  ctx: CommandContext,
+  fn: (services: CliServices) => Promise<T> | T,
+  options: { create?: boolean; logLevel?: LogLevel } = {},
+): Promise<T> {
+  if (options.create !== true) requireDatabase(ctx);
+  const services = openServices(ctx, options.logLevel);
+  try {
+    return await fn(services);
+  } finally {
+    await closeServices(services);
+  }
+}
+
+/** Opens the services for a long-running command (worker, serve); close them with {@link closeServices}. */
+export function openServices(ctx: CommandContext, logLevel?: LogLevel): CliServices {
+  const clock = new SystemClock();
+  const logger = cliLogger(logLevel);
+  const store = createSqliteTaskStore({ path: ctx.dbPath, clock, logger });
+  let db: Database.Database;
+  try {
+    db = openMaintenanceConnection(ctx.dbPath);
+  } catch (error) {
+    store.closeSync();
+    throw error;
+  }
+  return { store, db, clock, logger };
+}
+
+/** Closes what {@link openServices} opened. */
+export async function closeServices(services: CliServices): Promise<void> {
+  try {
+    services.db.close();
+  } finally {
+    await services.store.close();
+  }
+}

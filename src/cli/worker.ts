@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createStrategy } from '../strategies';
+import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
+import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
+import { Worker } from '../queue/worker';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines } from './common';
+import { closeServices, openServices } from './store';
+
+interface WorkerFlags {
+  handlers: string;
+  queue?: string;
+  concurrency?: number;
+  strategy?: string;
+  capabilities?: Record<string, string>;
+  shutdownTimeout?: number;
+  checkpointEvery?: number;
+  cleanupEvery?: number;
+  completedOlderThan?: number;
+  failedOlderThan?: number;
+  backupEvery?: number;
+  backupDir?: string;
+  backupKeep?: number;
+}
+
+/** Registers `worker`. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run the handlers a file exports until SIGINT/SIGTERM, then stop gracefully')
+    .requiredOption('--handlers <file>', 'JavaScript file exporting { [type]: async (payload, ctx) => result }')
+    .option('--queue <name>', 'queue to claim from (default: default)')
+    .option('--concurrency <n>', 'handlers running at once (default 10)', parsePositiveInt)
+    .option('--strategy <name>', 'claim order: fifo, lifo, priority, weighted-random (default fifo)')
+    .option('--capabilities <k=v,...>', 'what this worker offers; it claims only tasks whose requirements these satisfy', parseCapabilities)
+    .option('--shutdown-timeout <duration>', 'how long a stop waits for running handlers (default 30s)', parseDurationArg)
+    .option('--checkpoint-every <duration>', 'maintenance: WAL checkpoint at this interval, e.g. 5m', parseDurationArg)
+    .option('--cleanup-every <duration>', 'maintenance: retention cleanup at this interval (with the -older-than ages)', parseDurationArg)
+    .option('--completed-older-than <duration>', 'retention: delete completed tasks older than this (default 7d)', parseDurationArg)
+    .option('--failed-older-than <duration>', 'retention: delete dead tasks older than this (default 30d)', parseDurationArg)
+    .option('--backup-every <duration>', 'maintenance: verified backup into --backup-dir at this interval', parseDurationArg)
+    .option('--backup-dir <dir>', 'folder of scheduled backups')
+    .option('--backup-keep <n>', 'scheduled backups to keep (default 7)', parsePositiveInt)
+    .action(async (flags: WorkerFlags, command: Command) => {
+      const ctx = contextOf(command);
+      if (flags.backupEvery !== undefined && flags.backupDir === undefined) throw new UsageError('--backup-every needs --backup-dir');
+      const registry = loadHandlers(flags.handlers);
+      // Resolved before the database is opened so a typo is a usage error with nothing touched.
+      const strategy = createStrategy(flags.strategy ?? 'fifo');
+      const services = openServices(ctx, 'info');
+      let scheduler: MaintenanceScheduler | undefined;
+      try {
+        const worker = new Worker(services.store, registry, {
+          queue: flags.queue,
+          concurrency: flags.concurrency,
+          strategy,
+          capabilities: flags.capabilities,
+          shutdownTimeout: flags.shutdownTimeout,
+          clock: services.clock,
+          logger: services.logger,
+        });
+        scheduler = maintenanceFor(ctx.dbPath, flags, services);
+        const stopRequested = waitForSignal();
+        await worker.start();
+        scheduler?.start();
+        const info = {
+          workerId: worker.workerId,
+          pid: process.pid,
+          db: ctx.dbPath,
+          queue: worker.options.queue,
+          concurrency: worker.options.concurrency,
+          strategy: worker.options.strategy.name,
+          types: registry.types(),
+          maintenance: scheduler ? Object.fromEntries(scheduler.jobs) : {},
+        };
+        if (ctx.json) printJson({ event: 'started', ...info });
+        else printLines(`worker ${info.workerId} started: queue ${info.queue}, ${info.concurrency} at once, ${info.strategy}, types ${info.types.join(', ')}`);
+        const signal = await stopRequested;
+        if (!ctx.json) printLines(`${signal} received: stopping (waiting for ${worker.activeCount} running task(s))`);
+        await worker.stop();
+        if (ctx.json) printJson({ event: 'stopped', workerId: worker.workerId, signal });
+        else printLines(`worker ${worker.workerId} stopped`);
+      } finally {
+        await scheduler?.stop();
+        await closeServices(services);
+      }
+    });
+}
+
+/**
+ * Loads handlers ONLY from the given file, resolved to an absolute path against the working
+ * directory (never through module resolution, so `--handlers lodash` cannot load a package).
+ * The file exports `{ [type]: handler }` (CommonJS `module.exports` or an ESM default export).
+ */
+export function loadHandlers(file: string): HandlerRegistry {
+  const absolute = path.resolve(process.cwd(), file);
+  if (!fs.existsSync(absolute) || !fs.statSync(absolute).isFile()) throw new UsageError(`--handlers: no file at ${absolute}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(absolute) as Record<string, unknown>;
+  const exported = (loaded && typeof loaded.default === 'object' && loaded.default !== null ? loaded.default : loaded) as Record<string, unknown>;
+  const registry = new HandlerRegistry();
+  for (const [type, handler] of Object.entries(exported)) {
+    if (type === '__esModule' || type === 'default') continue;
+    if (typeof handler !== 'function') throw new UsageError(`--handlers: ${absolute} exports ${JSON.stringify(type)} which is not a function`);
+    registry.register(type, handler as TaskHandler);
+  }
+  if (registry.size === 0) throw new UsageError(`--handlers: ${absolute} exports no handler functions; expected { [type]: async (payload, ctx) => result }`);
+  return registry;
+}
+
+function maintenanceFor(dbPath: string, flags: WorkerFlags, services: ReturnType<typeof openServices>): MaintenanceScheduler | undefined {
+  if (flags.checkpointEvery === undefined && flags.cleanupEvery === undefined && flags.backupEvery === undefined) return undefined;
+  return new MaintenanceScheduler({
+    path: dbPath,
+    clock: services.clock,
+    logger: services.logger,
+    checkpoint: flags.checkpointEvery === undefined ? undefined : { every: flags.checkpointEvery },
+    retention: flags.cleanupEvery === undefined
+      ? undefined
+      : { every: flags.cleanupEvery, completedOlderThan: flags.completedOlderThan ?? '7d', failedOlderThan: flags.failedOlderThan ?? '30d' },
+    backup: flags.backupEvery === undefined ? undefined : { every: flags.backupEvery, directory: flags.backupDir!, keep: flags.backupKeep ?? 7 },
+  });
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
