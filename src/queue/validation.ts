@@ -102,7 +102,9 @@ function validateRunAt(value: unknown): number {
   const accepted = 'a valid Date or a non-negative integer of milliseconds since the epoch';
   if (value instanceof Date) {
     const t = value.getTime();
-    if (Number.isNaN(t) || t < 0) throw new InvalidOptionError('runAt', value, accepted);
+    // An invalid Date is reported as text: rendering it through toISOString() would throw.
+    if (Number.isNaN(t)) throw new InvalidOptionError('runAt', 'Invalid Date', accepted);
+    if (t < 0) throw new InvalidOptionError('runAt', value, accepted);
     return t;
   }
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError('runAt', value, accepted);
