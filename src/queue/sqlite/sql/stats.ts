@@ -5,7 +5,7 @@
 export const STATS_SQL = {
   /** Completed tasks per minute bucket (0 = oldest) in [since, until). */
   completedPerMinute: `
-    SELECT (finished_at - @since) / 60000 AS bucket, count(*) AS n
+    SELECT CAST((finished_at - @since) / 60000 AS INTEGER) AS bucket, count(*) AS n
     FROM tasks
     WHERE status = 'completed' AND finished_at >= @since AND finished_at < @until
     GROUP BY bucket`,
