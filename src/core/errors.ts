@@ -23,7 +23,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
-  if (value instanceof Date) return `Date(${value.toISOString?.() ?? 'invalid'})`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date(${value.toISOString()})`;
   if (value === undefined) return 'undefined';
   try {
     const text = JSON.stringify(value);

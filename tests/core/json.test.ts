@@ -40,3 +40,13 @@ describe('assertPlainJson', () => {
     expect((caught as Error).message).toContain('accepted: plain JSON data');
   });
 });
+
+describe('describeValue', () => {
+  it('renders an invalid Date without throwing', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { describeValue } = require('../../src/core/errors') as typeof import('../../src/core/errors');
+    expect(describeValue(new Date('x'))).toBe('Invalid Date');
+    expect(describeValue(new Date(0))).toBe('Date(1970-01-01T00:00:00.000Z)');
+    expect(describeValue(BigInt(5))).toBe('5n');
+  });
+});
