@@ -161,6 +161,17 @@ export class MirrorStore {
     return this.statements.SETTLE_TAKEN_OVER.run({ id, token, status, lastError, now: this.clock.now() }).changes > 0;
   }
 
+  /** Frees a finished run's key for a new run with the same id. Returns true when a row was renamed. */
+  retireKey(queue: string, key: string): boolean {
+    return this.statements.RETIRE_KEY.run({ queue, key }).changes > 0;
+  }
+
+  /** Capability maps of the workers seen at or after `since` (ms). */
+  liveWorkerCapabilities(since: number): Record<string, string>[] {
+    const rows = this.statements.LIVE_WORKER_CAPABILITIES.all({ since }) as { capabilities: string }[];
+    return rows.map((r) => JSON.parse(r.capabilities) as Record<string, string>);
+  }
+
   /** Closes the connection when this object opened it. */
   close(): void {
     if (this.ownsConnection && this.db.open) this.db.close();

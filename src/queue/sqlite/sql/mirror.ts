@@ -113,3 +113,14 @@ export const SETTLE_TAKEN_OVER = `
 export const EXTEND_TAKEN_OVER = `
   UPDATE tasks SET lease_expires_at = @expiresAt
   WHERE id = @id AND lease_token = @token AND status = 'running'`;
+
+/**
+ * Renames the key of a finished run so the same run id can be enqueued again (the legacy API lets
+ * a finished run id be started anew); the old row keeps its history under `<runId>#<task id>`.
+ */
+export const RETIRE_KEY = `
+  UPDATE tasks SET idempotency_key = idempotency_key || '#' || id
+  WHERE queue = @queue AND idempotency_key = @key AND status IN ('completed', 'failed', 'cancelled')`;
+
+/** Capabilities of the workers seen since `@since`: tells which executor owners are alive. */
+export const LIVE_WORKER_CAPABILITIES = `SELECT capabilities FROM workers WHERE last_seen_at >= @since`;

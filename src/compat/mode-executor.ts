@@ -1,0 +1,115 @@
+import { SystemClock, type Clock } from '../core/clock';
+import { createLogger, type Logger } from '../core/logger';
+import { MemoryRunExecutor } from '../manager/memory-executor';
+import type { RunRegistry } from '../manager/run-registry';
+import type { RunExecutor } from '../manager/types';
+import { isMemoryPath } from '../queue/sqlite/connection';
+import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import { createSqliteTaskStore } from '../queue/store-factory';
+import { createStrategy } from '../strategies';
+import { isCanary, type TaskbridgeConfig } from './config';
+import { RunHandlerMap } from './handlers';
+import { MirrorWriter } from './mirror-writer';
+import { canaryPredicate, RoutingRunExecutor, type ClosableExecutor } from './routing';
+import { ShadowRunExecutor } from './shadow-executor';
+import { SqliteRunExecutor } from './sqlite-executor';
+import { TakeoverExecutor } from './takeover-executor';
+
+/** Services a mode executor needs; the container supplies them, the flag factory builds defaults. */
+export interface ModeExecutorDeps {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** What a mode executor exposes beyond the RunExecutor seam. */
+export type ModeExecutor = ClosableExecutor & {
+  registerHandler(moduleId: string, handler: import('./handlers').RunHandler): void;
+};
+
+/** Every executor built here, so shutdown can flush and close them all (see shutdownModeExecutors). */
+const live = new Set<ClosableExecutor>();
+
+function memorySide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): TakeoverExecutor {
+  const inner = new MemoryRunExecutor(registry, { clock, logger });
+  return new TakeoverExecutor(inner, registry, { dbPath: config.dbPath, clock, logger, leaseMs: config.leaseMs, handlers });
+}
+
+function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): ShadowRunExecutor {
+  const owner = `shadow-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+  let store: MirrorStore | undefined;
+  let openError: unknown;
+  try {
+    store = openMirrorStore(config.dbPath, clock);
+  } catch (err) {
+    openError = err;
+  }
+  const writer = new MirrorWriter(store, { clock, logger, owner, flushDelayMs: config.mirrorFlushDelayMs, leaseMs: config.leaseMs });
+  // An unopenable database is a shadow fault like any other: counted, logged, never thrown.
+  if (openError !== undefined) writer.recordFault(openError, 'open');
+  return new ShadowRunExecutor(memorySide(registry, config, clock, logger, handlers), registry, writer);
+}
+
+function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): SqliteRunExecutor {
+  const store = createSqliteTaskStore({ path: config.dbPath, clock, logger, leaseDefaults: { lease: config.leaseMs } });
+  let side: MirrorStore | undefined;
+  try {
+    side = isMemoryPath(config.dbPath) ? undefined : openMirrorStore(config.dbPath, clock);
+  } catch (err) {
+    store.closeSync();
+    throw err;
+  }
+  return new SqliteRunExecutor({
+    store, side, registry, handlers, clock, logger,
+    strategy: createStrategy(config.strategy),
+    concurrency: config.concurrency,
+    leaseMs: config.leaseMs,
+    pollIntervalMs: config.pollIntervalMs,
+  });
+}
+
+/**
+ * Builds the executor the flag asks for:
+ * - `memory`: the legacy in-memory executor (plus rollback takeover of runs a queue file still holds);
+ * - `shadow`: memory + mirror;
+ * - `sqlite`: the durable queue, or a canary router (queue for the selected runs, shadow for the rest).
+ * In `sqlite` mode an unopenable database either refuses (throws, the default) or falls back to
+ * memory with an error logged, as `TASKBRIDGE_FALLBACK` says.
+ */
+export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegistry, deps: ModeExecutorDeps = {}): ModeExecutor {
+  const clock = deps.clock ?? new SystemClock();
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const handlers = new RunHandlerMap();
+  let executor: ModeExecutor;
+  if (config.mode === 'memory') executor = memorySide(registry, config, clock, logger, handlers);
+  else if (config.mode === 'shadow') executor = shadowSide(registry, config, clock, logger, handlers);
+  else {
+    let queue: SqliteRunExecutor | undefined;
+    try {
+      queue = sqliteSide(registry, config, clock, logger, handlers);
+    } catch (err) {
+      if (config.fallback === 'refuse') throw err;
+      logger.error('sqlite mode: the database cannot be opened; falling back to memory (TASKBRIDGE_FALLBACK=memory)', {
+        dbPath: config.dbPath, error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    if (queue === undefined) executor = memorySide(registry, { ...config, dbPath: ':memory:' }, clock, logger, handlers);
+    else if (isCanary(config)) executor = new RoutingRunExecutor(queue, shadowSide(registry, config, clock, logger, handlers), canaryPredicate(config));
+    else executor = queue;
+  }
+  live.add(executor);
+  return executor;
+}
+
+/** Flushes mirrors, stops workers and closes the stores of every executor built so far. */
+export async function shutdownModeExecutors(): Promise<void> {
+  const all = [...live];
+  live.clear();
+  await Promise.all(all.map((e) => e.close()));
+}
+
+/** Closes one executor built by {@link createModeExecutor} (no-op for other executors). */
+export async function closeModeExecutor(executor: RunExecutor): Promise<void> {
+  const closable = executor as Partial<ClosableExecutor>;
+  live.delete(executor as ClosableExecutor);
+  if (typeof closable.close === 'function') await closable.close();
+}

@@ -1,0 +1,80 @@
+import type { Run, RunStatus } from '../manager/types';
+
+/** Queue holding the shadow mirror. Separate from the work queue so no worker ever claims a mirror row. */
+export const SHADOW_QUEUE = 'taskbridge.shadow';
+/** Queue that sqlite mode enqueues runs into (the store's default queue). */
+export const RUN_QUEUE = 'default';
+
+/**
+ * What a run's task payload holds. `parameters` is the run's parameters as JSON; `run` carries the
+ * rest of the legacy record that a process other than the one that started the run needs.
+ */
+export interface RunPayload {
+  readonly parameters: Record<string, unknown>;
+  readonly run: {
+    readonly moduleName: string;
+    /** ISO time the run was created. */
+    readonly createdAt: string;
+    /** Executor instance that enqueued it; its closure is only available there. */
+    readonly owner: string;
+  };
+}
+
+/** Builds the payload of a run (Dates in parameters become ISO strings, as JSON does). */
+export function toPayload(run: Run, owner: string): RunPayload {
+  return {
+    parameters: JSON.parse(JSON.stringify(run.parameters ?? {})) as Record<string, unknown>,
+    run: { moduleName: run.moduleName, createdAt: run.createdAt.toISOString(), owner },
+  };
+}
+
+/** Reads a payload written by {@link toPayload}; tolerant of a bare-parameters payload from other producers. */
+export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string } {
+  const p = payload as Partial<RunPayload> | null;
+  if (p !== null && typeof p === 'object' && p.run !== undefined && typeof p.parameters === 'object') {
+    const created = new Date(p.run.createdAt);
+    return {
+      parameters: (p.parameters ?? {}) as Record<string, unknown>,
+      moduleName: p.run.moduleName,
+      createdAt: Number.isNaN(created.getTime()) ? undefined : created,
+      owner: p.run.owner,
+    };
+  }
+  return { parameters: p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {} };
+}
+
+/** Rebuilds a legacy run record from a stored row (for runs this process did not start). */
+export function runFromRow(row: {
+  key: string | null; type: string; status: RunStatus; createdAt: number | Date; startedAt: number | Date | null;
+  finishedAt: number | Date | null; lastError: string | null; payload: unknown;
+}): Run {
+  const meta = fromPayload(row.payload);
+  const at = (v: number | Date | null): Date | undefined => (v === null ? undefined : new Date(v));
+  const run: Run = {
+    runId: row.key ?? '',
+    moduleId: row.type,
+    moduleName: meta.moduleName ?? row.type,
+    status: row.status,
+    createdAt: meta.createdAt ?? (at(row.createdAt) as Date),
+    parameters: meta.parameters,
+  };
+  return { ...run, ...outcomeFields(row) };
+}
+
+/** The registry fields that follow from a stored row's status and times. */
+export function outcomeFields(row: {
+  status: RunStatus; startedAt: number | Date | null; finishedAt: number | Date | null; lastError: string | null;
+}): Partial<Run> {
+  const ms = (v: number | Date | null): number | undefined => (v === null ? undefined : typeof v === 'number' ? v : v.getTime());
+  const started = ms(row.startedAt);
+  const finished = ms(row.finishedAt);
+  const patch: Partial<Run> = { status: row.status };
+  if (started !== undefined) patch.startedAt = new Date(started);
+  if (finished !== undefined && row.status !== 'queued' && row.status !== 'running') {
+    patch.completedAt = new Date(finished);
+    patch.durationSeconds = started === undefined ? 0 : Math.max(0, finished - started) / 1000;
+  }
+  if (row.status === 'completed') patch.exitCode = 0;
+  if (row.status === 'failed' && row.lastError !== null) patch.errorMessage = row.lastError;
+  return patch;
+}

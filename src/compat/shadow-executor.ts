@@ -1,0 +1,78 @@
+import type { RunRegistry } from '../manager/run-registry';
+import type { Run, RunExecutor, TaskWork } from '../manager/types';
+import type { MirrorWriter, ShadowStats } from './mirror-writer';
+import type { ClosableExecutor, HandlerCapable } from './routing';
+import type { RunHandler } from './handlers';
+
+/**
+ * `shadow` mode: the wrapped in-memory executor runs the work exactly as in `memory` mode and the
+ * registry stays the source of truth. Every state of the runs this executor started is copied to
+ * the mirror queue by a {@link MirrorWriter}, which swallows (and counts) every SQLite fault.
+ */
+export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
+  private readonly mine = new Set<string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly inner: RunExecutor,
+    registry: RunRegistry,
+    private readonly mirror: MirrorWriter,
+  ) {
+    // The registry announces every change synchronously with a copy: the cheapest hook that sees
+    // exactly what the application will read back.
+    this.unsubscribe = registry.subscribe((run, kind) => {
+      if (kind !== 'removed' && this.mine.has(run.runId)) {
+        this.mirror.push(run);
+        if (run.status !== 'queued' && run.status !== 'running') this.mine.delete(run.runId);
+      }
+    });
+  }
+
+  start(run: Run, work: TaskWork): void {
+    this.mine.add(run.runId);
+    // The manager wrote `queued` before calling start, so that state is mirrored here.
+    this.mirror.push(run);
+    this.inner.start(run, work);
+  }
+
+  cancel(runId: string): Promise<boolean> {
+    return this.inner.cancel(runId);
+  }
+
+  /** Waits for the in-memory runs, then writes the mirror so parity can be checked right away. */
+  async waitAll(): Promise<void> {
+    await this.inner.waitAll();
+    this.mirror.flush();
+  }
+
+  activeRunIds(): string[] {
+    return this.inner.activeRunIds();
+  }
+
+  isActive(runId: string): boolean {
+    return this.inner.isActive(runId);
+  }
+
+  /** Forwards to the wrapped executor when it takes handlers (rollback takeover). */
+  registerHandler(moduleId: string, handler: RunHandler): void {
+    const inner = this.inner as Partial<HandlerCapable>;
+    if (typeof inner.registerHandler === 'function') inner.registerHandler(moduleId, handler);
+  }
+
+  /** Mirror counters: faults are exposed here, never thrown. */
+  shadowStats(): ShadowStats {
+    return this.mirror.stats();
+  }
+
+  /** Flushes the mirror now (also done by waitAll and close). */
+  flushMirror(): void {
+    this.mirror.flush();
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    this.mirror.close();
+    const inner = this.inner as Partial<ClosableExecutor>;
+    if (typeof inner.close === 'function') await inner.close();
+  }
+}

@@ -1,0 +1,319 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock';
+import { NonRetryableError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { describeThrown, validateProgress } from '../manager/memory-executor';
+import type { RunRegistry } from '../manager/run-registry';
+import type { Run, TaskContext, TaskWork } from '../manager/types';
+import { HandlerRegistry, type HandlerContext } from '../queue/handler-registry';
+import type { MirrorStore } from '../queue/sqlite/mirror-store';
+import type { SqliteTaskStore } from '../queue/sqlite/store';
+import type { EnqueueRequest, Task } from '../queue/types';
+import { Worker } from '../queue/worker';
+import type { Strategy } from '../strategies/types';
+import type { RunHandler, RunHandlerMap } from './handlers';
+import { outcomeFields, RUN_QUEUE, toPayload } from './run-payload';
+import type { ClosableExecutor, HandlerCapable } from './routing';
+import { RunRecovery, OWNER_CAPABILITY } from './recovery';
+
+/** Options of {@link SqliteRunExecutor}. */
+export interface SqliteRunExecutorOptions {
+  store: SqliteTaskStore;
+  /** Second connection to the same file for the compat-only writes; undefined for `:memory:`. */
+  side: MirrorStore | undefined;
+  registry: RunRegistry;
+  handlers: RunHandlerMap;
+  clock: Clock;
+  logger: Logger;
+  strategy: Strategy;
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+}
+
+/** One run of this manager while it is active. */
+interface Entry {
+  readonly runId: string;
+  taskId: number;
+  readonly moduleId: string;
+  /** The closure given to startTask; absent for runs adopted after a restart. */
+  readonly work: TaskWork | undefined;
+  controller: AbortController;
+  local: boolean;
+  cancelled: boolean;
+  startedAtMs?: number;
+  readonly settled: Promise<void>;
+  resolve(): void;
+  done: boolean;
+}
+
+/** Runs get a few attempts so a crash mid-run is recovered; failures of the work itself are final. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * `sqlite` mode (cutover): a run is persisted before startTask returns, started when the strategy
+ * picks it under the concurrency limit, leased and heartbeated by a {@link Worker}, and recovered
+ * after a crash when a handler for its module is registered. The registry keeps answering: local
+ * runs update it directly, runs executed by another process are synced from the store.
+ */
+export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
+  /** Identity of this executor: the capability that pins closure-only runs to this process. */
+  readonly owner = `tb-${process.pid}-${randomBytes(6).toString('hex')}`;
+  private readonly entries = new Map<string, Entry>();
+  /** Task id to run id: a run restarted without a store of its own keys may carry a suffixed key. */
+  private readonly runOfTask = new Map<number, string>();
+  private readonly workerHandlers = new HandlerRegistry();
+  private worker: Worker | undefined;
+  private stopping: Promise<void> = Promise.resolve();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly recovery: RunRecovery;
+  private closed = false;
+
+  constructor(private readonly o: SqliteRunExecutorOptions) {
+    this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
+    this.recovery.scheduleSweep();
+  }
+
+  start(run: Run, work: TaskWork): void {
+    const pinned = !this.o.handlers.has(run.moduleId);
+    const request: EnqueueRequest = {
+      type: run.moduleId,
+      queue: RUN_QUEUE,
+      payload: toPayload(run, this.owner),
+      idempotencyKey: run.runId,
+      maxAttempts: MAX_ATTEMPTS,
+      // Without a handler only this process can run it (the closure lives here).
+      ...(pinned ? { requires: { [OWNER_CAPABILITY]: this.owner } } : {}),
+    };
+    let result = this.o.store.enqueueSync(request);
+    if (!result.created && isFinished(result.task)) {
+      // The same run id started again after it finished: a new task, the old one keeps its history.
+      if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
+      else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
+    }
+    this.track(run.runId, result.task.id, run.moduleId, work);
+  }
+
+  async cancel(runId: string): Promise<boolean> {
+    const entry = this.entries.get(runId);
+    if (entry === undefined || entry.cancelled || entry.done) return false;
+    entry.cancelled = true;
+    const now = this.o.clock.now();
+    this.update(runId, {
+      status: 'cancelled',
+      completedAt: new Date(now),
+      durationSeconds: entry.startedAtMs === undefined ? 0 : (now - entry.startedAtMs) / 1000,
+    });
+    let outcome: string;
+    try {
+      outcome = this.o.store.cancelSync(entry.taskId);
+    } catch (err) {
+      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
+      outcome = 'error';
+    }
+    if (entry.local) entry.controller.abort(new Error('cancelled'));
+    else if (outcome !== 'cancel-requested') this.settle(entry);
+    await entry.settled;
+    return true;
+  }
+
+  /** Waits for every run of this manager, then stops the idle worker so the process can exit. */
+  async waitAll(): Promise<void> {
+    while (this.activeEntries().length > 0) await Promise.all(this.activeEntries().map((e) => e.settled));
+    await this.stopWorkerIfIdle();
+  }
+
+  activeRunIds(): string[] {
+    return this.activeEntries().filter((e) => !e.cancelled).map((e) => e.runId);
+  }
+
+  isActive(runId: string): boolean {
+    const e = this.entries.get(runId);
+    return e !== undefined && !e.done && !e.cancelled;
+  }
+
+  /**
+   * Registers the durable handler of a module: its runs become resumable after a restart and
+   * runnable by any process that registered it. Unfinished runs of the module that the queue
+   * holds and no live process owns are adopted by this manager (waitAll waits for them).
+   */
+  registerHandler(moduleId: string, handler: RunHandler): void {
+    this.o.handlers.set(moduleId, handler);
+    this.ensureType(moduleId);
+    this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId));
+    if (this.activeEntries().length > 0) this.ensureWorker();
+  }
+
+  /** Stops the worker (waiting for running handlers) and closes the stores. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.recovery.stop();
+    clearInterval(this.syncTimer);
+    this.syncTimer = undefined;
+    await this.worker?.stop();
+    await this.stopping;
+    this.o.side?.close();
+    await this.o.store.close();
+  }
+
+  private activeEntries(): Entry[] {
+    return [...this.entries.values()].filter((e) => !e.done);
+  }
+
+  private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined): void {
+    this.runOfTask.set(taskId, runId);
+    let resolve!: () => void;
+    const settled = new Promise<void>((r) => (resolve = r));
+    this.entries.set(runId, {
+      runId, taskId, moduleId, work, controller: new AbortController(), local: false, cancelled: false, settled, resolve, done: false,
+    });
+    this.ensureType(moduleId);
+    this.ensureWorker();
+    this.ensureSync();
+  }
+
+  /** A run this manager did not start (recovered after a restart): registry record and entry. */
+  private adopt(task: Task, run: Run): void {
+    if (this.entries.has(run.runId)) return;
+    if (this.o.registry.getRun(run.runId) === undefined) this.o.registry.addRun(run);
+    this.track(run.runId, task.id, run.moduleId, undefined);
+  }
+
+  private ensureType(moduleId: string): void {
+    if (!this.workerHandlers.has(moduleId)) this.workerHandlers.register(moduleId, this.dispatch);
+  }
+
+  private ensureWorker(): void {
+    if (this.closed || (this.worker !== undefined && this.worker.status !== 'stopping' && this.worker.status !== 'stopped')) {
+      this.worker?.notify();
+      return;
+    }
+    const o = this.o;
+    this.worker = new Worker(o.store, this.workerHandlers, {
+      queue: RUN_QUEUE, concurrency: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
+      capabilities: { [OWNER_CAPABILITY]: this.owner }, pollInterval: { min: Math.min(50, o.pollIntervalMs), max: o.pollIntervalMs },
+      clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${this.owner}-${randomBytes(3).toString('hex')}`,
+    });
+    this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
+  }
+
+  private async stopWorkerIfIdle(): Promise<void> {
+    if (this.activeEntries().length > 0 || this.worker === undefined) return;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.stopping = worker.stop();
+    await this.stopping;
+  }
+
+  /** The worker handler of every module: the run's closure if this process has it, else the module's handler. */
+  private readonly dispatch = async (_payload: unknown, ctx: HandlerContext): Promise<null> => {
+    const task = ctx.task;
+    const runId = this.runOfTask.get(task.id) ?? task.idempotencyKey ?? `task:${task.id}`;
+    const entry = this.entries.get(runId);
+    if (entry === undefined || entry.done || entry.taskId !== task.id) {
+      this.recovery.adoptClaimed(task);
+    }
+    const e = this.entries.get(runId);
+    if (e === undefined || e.cancelled || e.done) throw new NonRetryableError(`Run ${runId} was cancelled`);
+    const handler = this.o.handlers.get(task.type);
+    const run = this.o.registry.getRun(runId);
+    const work: TaskWork | undefined = e.work ?? (handler && run ? (c) => handler(run, c) : undefined);
+    if (work === undefined) {
+      const message = `Run ${runId} of module ${task.type} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${task.type}; use manager.registerHandler(moduleId, handler)`;
+      this.finish(e, { status: 'failed', errorMessage: message });
+      throw new NonRetryableError(message);
+    }
+    e.local = true;
+    e.startedAtMs = this.o.clock.now();
+    this.update(runId, { status: 'running', startedAt: new Date(e.startedAtMs) });
+    ctx.signal.addEventListener('abort', () => e.controller.abort(ctx.signal.reason), { once: true });
+    const taskCtx: TaskContext = {
+      runId,
+      signal: e.controller.signal,
+      reportProgress: (p) => {
+        const patch = validateProgress(p);
+        if (e.cancelled || e.done) return;
+        this.update(runId, patch);
+        void ctx.reportProgress(p).catch(() => undefined);
+      },
+    };
+    try {
+      await work(taskCtx);
+    } catch (err) {
+      if (e.cancelled) return this.cancelledOutcome(e);
+      const message = describeThrown(err);
+      this.o.logger.error('run failed', { runId, error: message });
+      this.finish(e, { status: 'failed', errorMessage: message });
+      // A failure of the work is final, as in memory mode; only crashes use the extra attempts.
+      throw new NonRetryableError(message);
+    }
+    if (e.cancelled) return this.cancelledOutcome(e);
+    this.finish(e, { status: 'completed', exitCode: 0 });
+    return null;
+  };
+
+  /** A cancelled run's work settled: the queue records `cancelled` through fail() on a cancel-requested task. */
+  private cancelledOutcome(e: Entry): never {
+    this.settle(e);
+    throw new NonRetryableError(`Run ${e.runId} was cancelled`);
+  }
+
+  private finish(e: Entry, patch: Partial<Run>): void {
+    const now = this.o.clock.now();
+    this.update(e.runId, { ...patch, completedAt: new Date(now), durationSeconds: e.startedAtMs === undefined ? 0 : (now - e.startedAtMs) / 1000 });
+    this.settle(e);
+  }
+
+  private settle(e: Entry): void {
+    if (e.done) return;
+    e.done = true;
+    if (this.entries.get(e.runId) === e) this.entries.delete(e.runId);
+    this.runOfTask.delete(e.taskId);
+    e.resolve();
+  }
+
+  /** Runs not executing here are followed in the store; ref'd only while such runs exist. */
+  private ensureSync(): void {
+    if (this.syncTimer !== undefined) return;
+    this.syncTimer = setInterval(() => this.syncRemote(), this.o.pollIntervalMs);
+  }
+
+  private syncRemote(): void {
+    const remote = this.activeEntries().filter((e) => !e.local);
+    if (this.activeEntries().length === 0) {
+      clearInterval(this.syncTimer);
+      this.syncTimer = undefined;
+      void this.stopWorkerIfIdle();
+      return;
+    }
+    for (const e of remote) {
+      let task: Task | undefined;
+      try {
+        task = this.o.store.getSync(e.taskId);
+      } catch (err) {
+        this.o.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
+        continue;
+      }
+      if (task === undefined || e.local) continue;
+      if (isFinished(task)) {
+        if (!e.cancelled) this.update(e.runId, outcomeFields(task));
+        this.settle(e);
+      } else if (task.status === 'running' && this.o.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
+        this.update(e.runId, outcomeFields(task));
+      }
+    }
+  }
+
+  private update(runId: string, patch: Partial<Run>): void {
+    try {
+      this.o.registry.updateRun(runId, patch);
+    } catch (err) {
+      this.o.logger.error('run registry update failed', { runId, error: describeThrown(err) });
+    }
+  }
+}
+
+function isFinished(task: Task): boolean {
+  return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
+}

@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import type { Clock } from '../core/clock';
+import type { Logger } from '../core/logger';
+import type { RunRegistry } from '../manager/run-registry';
+import type { Run, RunExecutor, TaskWork } from '../manager/types';
+import { isMemoryPath } from '../queue/sqlite/connection';
+import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import type { RunHandler, RunHandlerMap } from './handlers';
+import { OWNER_CAPABILITY } from './recovery';
+import { planRollbackFromStore, type RollbackPlan } from './rollback';
+import type { ClosableExecutor, HandlerCapable } from './routing';
+import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+
+/** Options of {@link TakeoverExecutor}. */
+export interface TakeoverOptions {
+  dbPath: string;
+  clock: Clock;
+  logger: Logger;
+  leaseMs: number;
+  handlers: RunHandlerMap;
+}
+
+interface Taken {
+  readonly taskId: number;
+  readonly token: number;
+}
+
+/**
+ * The in-memory executor after a rollback: it runs new work exactly like `memory` mode, and when a
+ * handler is registered it takes over the runs that a queue file still holds for that module
+ * (queued, or interrupted by a dead process), leasing each so no other process runs it too, and
+ * writing the outcome back. It never creates the file: without one there is nothing to take over.
+ */
+export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
+  private side: MirrorStore | undefined;
+  private readonly taken = new Map<string, Taken>();
+  private readonly owner = `rollback-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly inner: RunExecutor,
+    private readonly registry: RunRegistry,
+    private readonly o: TakeoverOptions,
+  ) {}
+
+  start(run: Run, work: TaskWork): void {
+    this.inner.start(run, work);
+  }
+
+  cancel(runId: string): Promise<boolean> {
+    return this.inner.cancel(runId);
+  }
+
+  waitAll(): Promise<void> {
+    return this.inner.waitAll();
+  }
+
+  activeRunIds(): string[] {
+    return this.inner.activeRunIds();
+  }
+
+  isActive(runId: string): boolean {
+    return this.inner.isActive(runId);
+  }
+
+  /** Registers the module's handler and takes over that module's waiting runs from the queue file. */
+  registerHandler(moduleId: string, handler: RunHandler): void {
+    this.o.handlers.set(moduleId, handler);
+    const side = this.openSide();
+    if (side === undefined) return;
+    try {
+      const since = this.o.clock.now() - 2 * this.o.leaseMs;
+      const live = new Set(side.liveWorkerCapabilities(since).map((c) => c[OWNER_CAPABILITY]).filter((o): o is string => o !== undefined));
+      const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
+      for (const row of rows) {
+        if (row.type !== moduleId || row.key === null || this.inner.isActive(row.key)) continue;
+        const pin = row.requires?.[OWNER_CAPABILITY];
+        if (pin !== undefined && live.has(pin)) continue;
+        const token = side.takeOver(row.id, this.owner, this.o.leaseMs);
+        if (token === undefined) continue;
+        const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
+        if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
+        else this.registry.updateRun(run.runId, { status: 'queued' });
+        this.taken.set(run.runId, { taskId: row.id, token });
+        this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
+        this.inner.start(run, (ctx) => handler(run, ctx));
+      }
+      if (this.taken.size > 0) this.watch(side);
+    } catch (err) {
+      this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleId, error: String(err) });
+    }
+  }
+
+  /** What the queue file still holds, with this manager's handlers. Empty without a file. */
+  rollbackReport(): RollbackPlan | undefined {
+    const side = this.openSide();
+    return side === undefined ? undefined : planRollbackFromStore(side, this.o.dbPath, { handledModules: this.o.handlers.moduleIds(), clock: this.o.clock });
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    clearInterval(this.renewTimer);
+    this.side?.close();
+    this.side = undefined;
+    const inner = this.inner as Partial<ClosableExecutor>;
+    if (typeof inner.close === 'function') await inner.close();
+  }
+
+  private openSide(): MirrorStore | undefined {
+    if (this.side !== undefined) return this.side;
+    if (isMemoryPath(this.o.dbPath) || !fs.existsSync(this.o.dbPath)) return undefined;
+    try {
+      this.side = openMirrorStore(this.o.dbPath, this.o.clock);
+    } catch (err) {
+      this.o.logger.error('rollback: cannot open the queue file to take over its runs', { dbPath: this.o.dbPath, error: String(err) });
+    }
+    return this.side;
+  }
+
+  /** Writes each taken-over run's outcome back, and keeps its lease while it runs. */
+  private watch(side: MirrorStore): void {
+    this.unsubscribe ??= this.registry.subscribe((run) => {
+      const t = this.taken.get(run.runId);
+      if (t === undefined || run.status === 'queued' || run.status === 'running') return;
+      this.taken.delete(run.runId);
+      try {
+        side.settleTakenOver(t.taskId, t.token, run.status, run.errorMessage ?? null);
+      } catch (err) {
+        this.o.logger.error('rollback: could not record a taken-over run in the queue', { runId: run.runId, error: String(err) });
+      }
+    });
+    if (this.renewTimer !== undefined) return;
+    this.renewTimer = setInterval(() => {
+      if (this.taken.size === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      for (const t of this.taken.values()) {
+        try {
+          side.extendTakenOver(t.taskId, t.token, this.o.leaseMs);
+        } catch (err) {
+          this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: String(err) });
+        }
+      }
+    }, Math.max(10, Math.floor(this.o.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+}
