@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger';
 import { createDefaultExecutor } from './executor-provider';
 import { describeThrown } from './memory-executor';
 import { assertNonEmptyString, type RunRegistry } from './run-registry';
-import type { Run, RunExecutor, TaskWork } from './types';
+import type { Run, RunExecutor, TaskContext, TaskWork } from './types';
 
 /** Options of {@link BackgroundTaskManager}; all optional, so `new BackgroundTaskManager(registry)` works. */
 export interface BackgroundTaskManagerOptions {
@@ -117,6 +117,21 @@ export class BackgroundTaskManager {
   /** True while the run is queued or running under this manager. */
   isTaskActive(runId: string): boolean {
     return this.executor.isActive(runId);
+  }
+
+  /**
+   * Registers a durable handler for a moduleId, when the executor supports handlers (the modes of
+   * `src/compat`): in `sqlite` mode runs of the module become resumable after a restart and
+   * runnable by other worker processes; after a rollback it takes over the runs the queue holds.
+   * @returns false when the executor has no handler support (plain in-memory executor)
+   */
+  registerHandler(moduleId: string, handler: (run: Readonly<Run>, ctx: TaskContext) => Promise<unknown>): boolean {
+    assertNonEmptyString('moduleId', moduleId);
+    if (typeof handler !== 'function') throw new InvalidInputError('handler', handler, 'a function (run, ctx) => Promise<unknown>');
+    const target = this.executor as RunExecutor & { registerHandler?: (m: string, h: typeof handler) => void };
+    if (typeof target.registerHandler !== 'function') return false;
+    target.registerHandler(moduleId, handler);
+    return true;
   }
 }
 
