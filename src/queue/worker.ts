@@ -5,12 +5,12 @@ import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import {
-  Execution, LeaseLostError, TaskCancelledError, WorkerStoppedError, toAttemptError,
+  Execution, WorkerStoppedError, toAttemptError,
   type StopOptions, type WorkerState,
 } from './worker-types';
+import { OutcomeWriter, extendLeases } from './worker-writes';
 
 type SleepReason = 'idle' | 'slots' | 'error';
-const WRITE_RETRIES = 5;
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -36,6 +36,7 @@ export class Worker {
   private pollDelay: number;
   private errorDelay = 0;
   private drained: (() => void) | undefined;
+  private readonly writer: OutcomeWriter;
 
   /**
    * @param store the durable queue
@@ -49,6 +50,7 @@ export class Worker {
   ) {
     this.options = resolveWorkerOptions(options);
     this.pollDelay = this.options.pollMinMs;
+    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.running.has(e));
   }
 
   get workerId(): string {
@@ -138,6 +140,7 @@ export class Worker {
       clearTimeout(deadline);
       this.drained = undefined;
     }
+    this.writer.flush();
     for (const execution of this.running) {
       execution.state = 'abandoned';
       execution.clearTimer();
@@ -265,36 +268,14 @@ export class Worker {
   private settle(execution: Execution, ok: boolean, value: unknown): void {
     execution.settled = true;
     execution.clearTimer();
-    const { taskId, token } = execution;
     if (execution.state === 'running') {
-      if (ok) {
-        this.write(execution, 'complete', () => this.store.complete(taskId, token, value).then((done) => {
-          if (!done) this.options.logger.warn('lease lost before completion; result dropped', { workerId: this.workerId, taskId });
-        }));
-      } else {
-        const error = toAttemptError(value);
-        this.write(execution, 'fail', () => this.store.fail(taskId, token, error));
-      }
+      if (ok) this.writer.complete(execution, value);
+      else this.writer.fail(execution, toAttemptError(value));
     } else if (execution.state === 'cancel-requested') {
-      this.write(execution, 'acknowledgeCancel', () => this.store.acknowledgeCancel(taskId, token));
+      this.writer.acknowledgeCancel(execution);
     } else {
       this.release(execution);
     }
-  }
-
-  /** Issues a fenced write, retrying store errors marked retryable (busy, full) a few times. */
-  private write(execution: Execution, label: string, op: () => Promise<unknown>, attempt = 1): void {
-    op().then(() => this.release(execution), (err: unknown) => {
-      const retryable = (err as { retryable?: unknown })?.retryable === true;
-      if (retryable && attempt < WRITE_RETRIES && this.running.has(execution)) {
-        setTimeout(() => this.write(execution, label, op, attempt + 1), 10 * 2 ** attempt);
-        return;
-      }
-      this.options.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
-        workerId: this.workerId, taskId: execution.taskId, error: err instanceof Error ? err.message : String(err),
-      });
-      this.release(execution);
-    });
   }
 
   /** Drops one hold; the slot frees when the handler has settled and every write finished. */
@@ -313,7 +294,7 @@ export class Worker {
     execution.abort(error);
     // The handler may ignore its signal: record the failure now, keep the slot until it returns.
     execution.holds++;
-    this.write(execution, 'fail', () => this.store.fail(execution.taskId, execution.token, { message: error.message, retryable: true }));
+    this.writer.fail(execution, { message: error.message, retryable: true });
   }
 
   private readonly writeProgress = (execution: Execution, progress: TaskProgress): Promise<boolean> => {
@@ -326,22 +307,7 @@ export class Worker {
     if (this.beating) return;
     this.beating = true;
     try {
-      const live = [...this.running].filter((e) => e.writable && !e.settled);
-      await Promise.all(live.map((e) => this.store.heartbeat(e.taskId, e.token, this.options.leaseMs).then(
-        (outcome) => {
-          if (!e.writable || e.settled) return;
-          if (outcome === 'lost') {
-            e.state = 'lost';
-            e.clearTimer();
-            e.abort(new LeaseLostError(e.taskId));
-          } else if (outcome === 'cancel-requested' && e.state === 'running') {
-            e.state = 'cancel-requested';
-            e.clearTimer();
-            e.abort(new TaskCancelledError(e.taskId));
-          }
-        },
-        (err: unknown) => this.options.logger.warn('heartbeat failed; will retry at the next beat', { taskId: e.taskId, error: String(err) }),
-      )));
+      await extendLeases(this.store, this.running, this.options.leaseMs, this.options.logger);
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
       this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });

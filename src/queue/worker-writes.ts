@@ -1,0 +1,152 @@
+import type { Logger } from '../core/logger';
+import type { AttemptError, TaskStore } from './types';
+import { LeaseLostError, TaskCancelledError, type Execution } from './worker-types';
+
+/** One completion in a {@link BatchCompletingStore.completeMany} call. */
+export interface CompletionItem {
+  readonly taskId: number;
+  readonly token: number;
+  readonly result?: unknown;
+}
+
+/**
+ * Optional store capability: completes several tasks in one transaction, so a busy worker pays
+ * one commit per batch instead of one per task. Each item is fenced like `complete()`; the
+ * returned flags say which were still held. A store without it gets one `complete()` per task.
+ */
+export interface BatchCompletingStore {
+  completeMany(items: readonly CompletionItem[]): Promise<boolean[]>;
+}
+
+const WRITE_RETRIES = 5;
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes the outcome of each attempt under its fencing token. Store errors marked retryable
+ * (busy, full) are retried a few times; after that the lease expires and another worker retries
+ * the task. `done` is called exactly once per write, whatever happened.
+ */
+export class OutcomeWriter {
+  private pending: { execution: Execution; result: unknown }[] = [];
+  private readonly completeMany: BatchCompletingStore['completeMany'] | undefined;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly logger: Logger,
+    private readonly workerId: string,
+    private readonly done: (execution: Execution) => void,
+    private readonly alive: (execution: Execution) => boolean,
+  ) {
+    const batching = (store as Partial<BatchCompletingStore>).completeMany;
+    this.completeMany = typeof batching === 'function' ? batching.bind(store) : undefined;
+  }
+
+  /** Records success. With a batching store, completions settled in the same turn share one commit. */
+  complete(execution: Execution, result: unknown): void {
+    if (!this.completeMany) {
+      this.completeOne(execution, result);
+      return;
+    }
+    this.pending.push({ execution, result });
+    if (this.pending.length === 1) setImmediate(this.flush);
+  }
+
+  /** Issues the pending batch now (stop() calls it so no write starts after the worker stopped). */
+  readonly flush = (): void => {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    if (batch.length === 1) {
+      this.completeOne(batch[0]!.execution, batch[0]!.result);
+      return;
+    }
+    const items = batch.map(({ execution, result }) => ({ taskId: execution.taskId, token: execution.token, result }));
+    this.completeMany!(items).then(
+      (held) => {
+        for (let i = 0; i < batch.length; i++) {
+          if (!held[i]) this.lost(batch[i]!.execution);
+          this.done(batch[i]!.execution);
+        }
+      },
+      // One bad result (not JSON, too large) refuses the whole batch: redo it task by task.
+      () => {
+        for (const { execution, result } of batch) this.completeOne(execution, result);
+      },
+    );
+  };
+
+  /** Records a failed attempt. */
+  fail(execution: Execution, error: AttemptError): void {
+    this.write(execution, 'fail', () => this.store.fail(execution.taskId, execution.token, error));
+  }
+
+  /** Ends a task whose cancellation the handler observed. */
+  acknowledgeCancel(execution: Execution): void {
+    this.write(execution, 'acknowledgeCancel', () => this.store.acknowledgeCancel(execution.taskId, execution.token));
+  }
+
+  private completeOne(execution: Execution, result: unknown): void {
+    this.write(
+      execution,
+      'complete',
+      () => this.store.complete(execution.taskId, execution.token, result).then((held) => {
+        if (!held) this.lost(execution);
+      }),
+      // A result the store refuses (not JSON, too large) will never be accepted: fail the task
+      // instead of letting the lease expire and running it again for the same outcome.
+      (err) => this.fail(execution, { message: `the handler's result could not be stored: ${message(err)}`, retryable: false }),
+    );
+  }
+
+  private lost(execution: Execution): void {
+    this.logger.warn('lease lost before the outcome was written; result dropped', { workerId: this.workerId, taskId: execution.taskId });
+  }
+
+  private write(execution: Execution, label: string, op: () => Promise<unknown>, onRefused?: (err: unknown) => void, attempt = 1): void {
+    op().then(() => this.done(execution), (err: unknown) => {
+      const retryable = (err as { retryable?: unknown } | null)?.retryable === true;
+      if (retryable && attempt < WRITE_RETRIES && this.alive(execution)) {
+        setTimeout(() => this.write(execution, label, op, onRefused, attempt + 1), 10 * 2 ** attempt);
+        return;
+      }
+      if (!retryable && onRefused) {
+        onRefused(err);
+        return;
+      }
+      this.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
+        workerId: this.workerId, taskId: execution.taskId, error: message(err),
+      });
+      this.done(execution);
+    });
+  }
+}
+
+/**
+ * Heartbeats every lease still able to write. A lost lease aborts the handler's signal and its
+ * result will be dropped; a requested cancellation aborts it and is acknowledged when it returns.
+ */
+export async function extendLeases(store: TaskStore, executions: Iterable<Execution>, leaseMs: number, logger: Logger): Promise<void> {
+  const beats: Promise<void>[] = [];
+  for (const e of executions) {
+    if (!e.writable || e.settled) continue;
+    beats.push(store.heartbeat(e.taskId, e.token, leaseMs).then(
+      (outcome) => {
+        if (!e.writable || e.settled) return;
+        if (outcome === 'lost') {
+          e.state = 'lost';
+          e.clearTimer();
+          e.abort(new LeaseLostError(e.taskId));
+        } else if (outcome === 'cancel-requested' && e.state === 'running') {
+          e.state = 'cancel-requested';
+          e.clearTimer();
+          e.abort(new TaskCancelledError(e.taskId));
+        }
+      },
+      (err: unknown) => logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: message(err) }),
+    ));
+  }
+  await Promise.all(beats);
+}
