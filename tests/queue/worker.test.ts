@@ -5,7 +5,8 @@ import { HandlerRegistry, type HandlerContext } from '../../src/queue/handler-re
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
 import type { WorkerOptions } from '../../src/queue/worker-options';
-import { TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
+import { LeaseLostError, TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
+import type { CompletionItem } from '../../src/queue/worker-writes';
 import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 
 describe('worker', () => {
@@ -189,7 +190,7 @@ describe('worker', () => {
     const q = (await store.enqueue({ type: 'quick' })).task;
     const s = (await store.enqueue({ type: 'stuck' })).task;
     await waitFor(() => w.activeCount === 2, 5_000, 'both running');
-    const stopped = w.stop({ timeout: '100ms' });
+    const stopped = w.stop({ timeout: '300ms' });
     quick.open();
     await stopped;
     expect(w.status).toBe('stopped');
@@ -264,5 +265,65 @@ describe('worker', () => {
     await waitFor(async () => (await store.get(task.id))!.leaseExpiresAt!.getTime() > firstExpiry, 5_000, 'lease extended');
     finish.open();
     await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed');
+  });
+
+  it('aborts the signal with LeaseLostError when a heartbeat finds the lease taken over', async () => {
+    let reason: unknown;
+    registry.register('job', (_p, ctx) => new Promise((resolve) => {
+      ctx.signal.addEventListener('abort', () => {
+        reason = ctx.signal.reason;
+        resolve('too late');
+      });
+    }));
+    const w = worker({ leaseDuration: '1s', heartbeatInterval: '10ms' });
+    await w.start();
+    const { task } = await store.enqueue({ type: 'job' });
+    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    clock.advance(60_000);
+    const [stolen] = await store.claim({ workerId: 'other', limit: 1, leaseMs: 600_000, strategy: w.options.strategy, types: ['job'] });
+    expect(stolen?.task.id).toBe(task.id);
+    await waitFor(() => reason !== undefined, 5_000, 'abort');
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    await waitFor(() => w.activeCount === 0, 5_000, 'settled');
+    expect(await store.get(task.id)).toMatchObject({ status: 'running', leaseOwner: 'other' });
+  });
+
+  it('fails the task without retrying when the store refuses the handler result', async () => {
+    registry.register('odd', async () => ({ when: 10n }));
+    await worker().start();
+    const { task } = await store.enqueue({ type: 'odd', maxAttempts: 3 });
+    await waitFor(async () => (await status(task.id)) === 'failed', 5_000, 'dead');
+    const dead = (await store.get(task.id))!;
+    expect(dead.attempts).toBe(1);
+    expect(dead.lastError).toContain("result could not be stored");
+  });
+
+  it('records progress under the lease', async () => {
+    const finish = gate();
+    registry.register('job', async (_p, ctx) => {
+      expect(await ctx.reportProgress({ percent: 50 })).toBe(true);
+      await finish.promise;
+    });
+    await worker().start();
+    const { task } = await store.enqueue({ type: 'job' });
+    await waitFor(async () => (await store.get(task.id))?.progress?.percent === 50, 5_000, 'progress');
+    finish.open();
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed');
+  });
+
+  it('completes tasks that settle together in one completeMany call when the store offers it', async () => {
+    registry.register('noop', async () => 'ok');
+    const batches: number[] = [];
+    const batching = Object.create(store) as TaskStore & { completeMany(items: readonly CompletionItem[]): Promise<boolean[]> };
+    batching.completeMany = async (items) => {
+      batches.push(items.length);
+      return Promise.all(items.map((i) => store.complete(i.taskId, i.token, i.result)));
+    };
+    await store.enqueueBatch(Array.from({ length: 20 }, () => ({ type: 'noop' })));
+    const w = new Worker(batching, registry, { clock, logger, concurrency: 20, pollInterval: { min: '5ms', max: '5ms' } });
+    workers.push(w);
+    await w.start();
+    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 20, 5_000, 'all completed');
+    expect(batches[0]).toBe(20);
   });
 });
