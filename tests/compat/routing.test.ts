@@ -1,0 +1,66 @@
+import { createLogger } from '../../src/core/logger';
+import { closeModeExecutor, createModeExecutor, loadConfig, RoutingRunExecutor, rolloutBucket, RUN_QUEUE } from '../../src/compat';
+import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
+import { SystemClock } from '../../src/core/clock';
+import { tempDb } from './helpers';
+
+const run = (runId: string, moduleId: string): Run => ({ runId, moduleId, moduleName: moduleId, status: 'queued', createdAt: new Date(), parameters: { n: 1 } });
+
+function canary(dbPath: string, overrides: Record<string, string>) {
+  const registry = new RunRegistry();
+  const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms', ...overrides }, {});
+  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
+  const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
+  return { registry, executor: executor as RoutingRunExecutor, manager };
+}
+
+describe('canary routing', () => {
+  it('the rollout bucket is a stable hash of the runId in 0..99', () => {
+    expect(rolloutBucket('run-1')).toBe(rolloutBucket('run-1'));
+    const buckets = new Set(Array.from({ length: 2000 }, (_, i) => rolloutBucket(`r${i}`)));
+    expect(Math.min(...buckets)).toBe(0);
+    expect(Math.max(...buckets)).toBe(99);
+  });
+
+  it('by module: only listed modules go to the queue, the rest run in memory and the app sees no difference', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = canary(db.dbPath, { TASKBRIDGE_SQLITE_MODULES: 'reports' });
+    try {
+      expect(executor).toBeInstanceOf(RoutingRunExecutor);
+      manager.startTask(run('a', 'reports'), async () => 'ok');
+      manager.startTask(run('b', 'emails'), async () => 'ok');
+      await manager.waitAll();
+      expect(executor.routeOf('a')).toBe('queue');
+      expect(executor.routeOf('b')).toBe('rest');
+      expect(registry.getRun('a')?.status).toBe('completed');
+      expect(registry.getRun('b')?.status).toBe('completed');
+      const store = openMirrorStore(db.dbPath, new SystemClock());
+      expect(store.listQueue(RUN_QUEUE).map((r) => r.key)).toEqual(['a']);
+      store.close();
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+
+  it('by percent: runs whose bucket is below the percent go to the queue, the same way every time', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = canary(db.dbPath, { TASKBRIDGE_ROLLOUT_PERCENT: '30' });
+    try {
+      const ids = Array.from({ length: 60 }, (_, i) => `p-${i}`);
+      for (const id of ids) manager.startTask(run(id, 'm'), async () => undefined);
+      await manager.waitAll();
+      for (const id of ids) {
+        expect(executor.routeOf(id)).toBe(rolloutBucket(id) < 30 ? 'queue' : 'rest');
+        expect(registry.getRun(id)?.status).toBe('completed');
+      }
+      const queued = ids.filter((id) => executor.routeOf(id) === 'queue').length;
+      expect(queued).toBeGreaterThan(5);
+      expect(queued).toBeLessThan(40);
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+});
