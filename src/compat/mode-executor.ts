@@ -26,6 +26,9 @@ export type ModeExecutor = ClosableExecutor & {
   registerHandler(moduleId: string, handler: import('./handlers').RunHandler): void;
 };
 
+/** How long a mirror flush waits for another connection's lock before counting a fault. */
+const SHADOW_BUSY_TIMEOUT_MS = 20;
+
 /** Every executor built here, so shutdown can flush and close them all (see shutdownModeExecutors). */
 const live = new Set<ClosableExecutor>();
 
@@ -39,7 +42,8 @@ function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Cloc
   let store: MirrorStore | undefined;
   let openError: unknown;
   try {
-    store = openMirrorStore(config.dbPath, clock);
+    // A short busy timeout: a locked database must cost the app a few ms per flush, not seconds.
+    store = openMirrorStore(config.dbPath, clock, SHADOW_BUSY_TIMEOUT_MS);
   } catch (err) {
     openError = err;
   }
