@@ -1,0 +1,150 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds dist/ when a source file is newer than the built CLI. A lock folder keeps two jest
+ * workers from running tsc into the same dist/ at once. tsc emits even when another part of the
+ * tree has a type error, which is all the CLI tests need.
+ */
+export function ensureBuilt(): void {
+  const lock = path.join(os.tmpdir(), 'taskbridge-cli-test-build.lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`could not take ${lock}`);
+      // A lock left by a killed run is older than any build takes.
+      const stat = fs.statSync(lock, { throwIfNoEntry: false });
+      if (stat !== undefined && Date.now() - stat.mtimeMs > 300_000) fs.rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+    if (built < newestMtime(path.join(ROOT, 'src'))) {
+      spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+      if (!fs.existsSync(CLI)) throw new Error('build produced no dist/cli/main.js');
+    }
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** A temp folder with a database path inside, removed by cleanup(). */
+export function tempWorkspace(): { dir: string; db: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-cli-'));
+  return { dir, db: path.join(dir, 'queue.db'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node dist/cli/main.js ...args` to completion, as a user would. */
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? os.tmpdir(),
+      env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs the CLI with --json and parses stdout. */
+export async function runJson<T = Record<string, unknown>>(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; json: T; stderr: string }> {
+  const result = await runCli([...args, '--json'], options);
+  let json: T;
+  try {
+    json = JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+  return { code: result.code, json, stderr: result.stderr };
+}
+
+/** A long-running CLI process (worker, serve) with its output collected. */
+export interface LongRunning {
+  readonly child: ChildProcess;
+  output(): string;
+  errors(): string;
+  /** Resolves with the first stdout text matching `pattern`. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node dist/cli/main.js ...args` in the background. */
+export function startCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): LongRunning {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? os.tmpdir(),
+    env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => stdout,
+    errors: () => stderr,
+    waitForOutput: async (pattern, timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = stdout.match(pattern);
+        if (match) return match;
+        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${pattern}: ${stdout}\n${stderr}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls until `condition` holds; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Writes a handlers file for `taskbridge worker --handlers`. */
+export function writeHandlers(dir: string, source: string): string {
+  const file = path.join(dir, 'handlers.js');
+  fs.writeFileSync(file, source);
+  return file;
+}
