@@ -37,7 +37,10 @@ export interface WorkerOptions {
   pollInterval?: PollIntervalOptions;
   /** Default deadline of `stop()`. Default `'30s'`. */
   shutdownTimeout?: Duration;
-  /** Default the system clock. */
+  /**
+   * Stamps when each handler started, for log lines and `Worker.running()`. Default the system clock.
+   * Poll, heartbeat and timeout timers are real timers; lease times come from the store's own clock.
+   */
   clock?: Clock;
   /** Default a winston logger at level `warn`. */
   logger?: Logger;

@@ -58,6 +58,8 @@ export class Execution implements HandlerContext {
 
   constructor(
     readonly claimed: ClaimedTask,
+    /** When the handler started, by the worker's clock. */
+    readonly startedAt: number,
     private readonly progressWriter: (execution: Execution, progress: TaskProgress) => Promise<boolean>,
   ) {}
 

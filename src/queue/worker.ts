@@ -5,7 +5,7 @@ import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import {
-  Execution, WorkerStoppedError, toAttemptError,
+  Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
   type StopOptions, type WorkerState,
 } from './worker-types';
 import { OutcomeWriter, extendLeases } from './worker-writes';
@@ -22,7 +22,7 @@ export class Worker {
   /** The validated options, durations in ms. */
   readonly options: ResolvedWorkerOptions;
   private state: WorkerState = 'idle';
-  private readonly running = new Set<Execution>();
+  private readonly active = new Set<Execution>();
   private loopDone: Promise<void> = Promise.resolve();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
@@ -50,7 +50,7 @@ export class Worker {
   ) {
     this.options = resolveWorkerOptions(options);
     this.pollDelay = this.options.pollMinMs;
-    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.running.has(e));
+    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.active.has(e));
   }
 
   get workerId(): string {
@@ -64,7 +64,12 @@ export class Worker {
 
   /** Handlers currently counted against `concurrency` (including timed-out ones that have not returned). */
   get activeCount(): number {
-    return this.running.size;
+    return this.active.size;
+  }
+
+  /** The tasks this worker is running, with when each started (worker clock, ms) and its state. */
+  running(): { taskId: number; attempt: number; startedAt: number; state: ExecutionState }[] {
+    return [...this.active].map((e) => ({ taskId: e.taskId, attempt: e.attempt, startedAt: e.startedAt, state: e.state }));
   }
 
   /**
@@ -131,7 +136,7 @@ export class Worker {
     this.unsubscribe?.();
     this.wake();
     await this.loopDone;
-    if (this.running.size > 0) {
+    if (this.active.size > 0) {
       let deadline: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.drained = resolve;
@@ -141,15 +146,15 @@ export class Worker {
       this.drained = undefined;
     }
     this.writer.flush();
-    for (const execution of this.running) {
+    for (const execution of this.active) {
       execution.state = 'abandoned';
       execution.clearTimer();
       execution.abort(new WorkerStoppedError(execution.taskId));
       this.options.logger.warn('worker stopped before a handler finished; its lease will expire', {
-        workerId: this.workerId, taskId: execution.taskId,
+        workerId: this.workerId, taskId: execution.taskId, runningForMs: this.options.clock.now() - execution.startedAt,
       });
     }
-    this.running.clear();
+    this.active.clear();
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     try {
@@ -164,7 +169,7 @@ export class Worker {
     const o = this.options;
     while (this.state === 'running') {
       try {
-        const free = o.concurrency - this.running.size;
+        const free = o.concurrency - this.active.size;
         if (free <= 0) {
           await this.sleep('slots');
           continue;
@@ -237,8 +242,8 @@ export class Worker {
   }
 
   private run(claimed: ClaimedTask): void {
-    const execution = new Execution(claimed, this.writeProgress);
-    this.running.add(execution);
+    const execution = new Execution(claimed, this.options.clock.now(), this.writeProgress);
+    this.active.add(execution);
     const registered = this.registry.get(claimed.task.type);
     if (!registered) {
       // Unregistered between claim and start: hand it back rather than fail an attempt.
@@ -281,9 +286,9 @@ export class Worker {
   /** Drops one hold; the slot frees when the handler has settled and every write finished. */
   private release(execution: Execution): void {
     if (--execution.holds > 0) return;
-    if (!this.running.delete(execution)) return;
+    if (!this.active.delete(execution)) return;
     if (this.sleepReason === 'slots') this.wake();
-    if (this.drained && this.running.size === 0) this.drained();
+    if (this.drained && this.active.size === 0) this.drained();
   }
 
   private onTimeout(execution: Execution, timeoutMs: number): void {
@@ -307,7 +312,7 @@ export class Worker {
     if (this.beating) return;
     this.beating = true;
     try {
-      await extendLeases(this.store, this.running, this.options.leaseMs, this.options.logger);
+      await extendLeases(this.store, this.active, this.options.leaseMs, this.options.logger);
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
       this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });

@@ -107,8 +107,9 @@ describe('worker', () => {
     await w.start();
     await store.enqueueBatch(Array.from({ length: 10 }, () => ({ type: 'slow' })));
     await waitFor(() => active === 3, 5_000, 'three running');
-    const running = await store.list({ status: 'running' });
+    const running = await store.list({ status: 'running', order: 'asc' });
     expect(running).toHaveLength(3);
+    expect(w.running()).toEqual(running.map((t) => expect.objectContaining({ taskId: t.id, attempt: 1, startedAt: clock.now(), state: 'running' })));
     release.open();
     await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 10, 5_000, 'all done');
     expect(peak).toBe(3);
