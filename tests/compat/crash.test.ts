@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { tempDb, until } from './helpers';
+import { markers, sleep, spawnApp, within } from './process-helpers';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+}, 120_000);
+
+describe('crash in sqlite mode', () => {
+  it('a run whose process is SIGKILLed mid-run is completed by the restarted process, once', async () => {
+    const db = tempDb();
+    const marker = path.join(db.dir, 'markers');
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms' };
+    try {
+      const first = spawnApp(env, { start: ['r1'], hang: true, marker });
+      await until(() => first.out().includes('RUNNING r1'), 'the first process to run r1');
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      const second = spawnApp(env, { start: [], hang: false, marker });
+      const code = await within(second.exited, 'the restarted process to finish and exit by itself');
+      expect(code).toBe(0);
+      const runs = JSON.parse(second.out().trim().split('\n').pop()!) as { runId: string; status: string }[];
+      expect(runs).toEqual([{ runId: 'r1', status: 'completed' }]);
+      expect(markers(marker).filter((l) => l.startsWith('done'))).toEqual(['done r1 sqlite']);
+      const raw = new Database(db.dbPath, { readonly: true });
+      const rows = raw.prepare("SELECT status, attempts FROM tasks WHERE idempotency_key = 'r1'").all();
+      raw.close();
+      expect(rows).toEqual([{ status: 'completed', attempts: 2 }]);
+    } finally {
+      db.remove();
+    }
+  });
+});
+
+describe('mode flips with runs in flight', () => {
+  it('memory -> shadow -> sqlite -> memory: every run accounted for, none run to completion twice', async () => {
+    const db = tempDb();
+    const marker = path.join(db.dir, 'markers');
+    const base = { TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms', TASKBRIDGE_MIRROR_FLUSH_DELAY: '5ms' };
+    try {
+      // memory: runs finish before the process exits (the legacy deploy drains with waitAll).
+      const mem = spawnApp({ ...base, TASKBRIDGE_MODE: 'memory' }, { start: ['m1', 'm2'], hang: false, marker });
+      expect(await within(mem.exited, 'memory phase')).toBe(0);
+
+      // shadow: killed with s1, s2 running; their mirror rows stay behind as interrupted.
+      const shadow = spawnApp({ ...base, TASKBRIDGE_MODE: 'shadow' }, { start: ['s1', 's2'], hang: true, marker });
+      await until(() => shadow.out().includes('RUNNING s1') && shadow.out().includes('RUNNING s2'), 'shadow runs to start');
+      await sleep(100); // one flush period, so the running states are mirrored
+      shadow.child.kill('SIGKILL');
+      await shadow.exited;
+      await sleep(1200); // the mirror leases expire
+
+      // sqlite: adopts s1, s2 from the mirror (handler registered) and is killed with q1, q2 running.
+      const cut = spawnApp({ ...base, TASKBRIDGE_MODE: 'sqlite' }, { start: ['q1', 'q2'], hang: true, marker });
+      await until(() => ['s1', 's2', 'q1', 'q2'].every((id) => cut.out().includes(`RUNNING ${id}`)), 'sqlite phase to run adopted and new runs', 20_000);
+      cut.child.kill('SIGKILL');
+      await cut.exited;
+      await sleep(1200); // the queue leases expire
+
+      // memory again (rollback): takes over everything the queue still holds and finishes it.
+      const back = spawnApp({ ...base, TASKBRIDGE_MODE: 'memory' }, { start: [], hang: false, marker });
+      expect(await within(back.exited, 'rollback phase')).toBe(0);
+      const runs = (JSON.parse(back.out().trim().split('\n').pop()!) as { runId: string; status: string }[]).map((r) => `${r.runId}:${r.status}`).sort();
+      expect(runs).toEqual(['q1:completed', 'q2:completed', 's1:completed', 's2:completed']);
+
+      const done = markers(marker).filter((l) => l.startsWith('done')).map((l) => l.split(' ')[1]).sort();
+      expect(done).toEqual(['m1', 'm2', 'q1', 'q2', 's1', 's2']);
+      const raw = new Database(db.dbPath, { readonly: true });
+      const open = raw.prepare("SELECT idempotency_key AS k, queue, status FROM tasks WHERE status IN ('queued', 'running')").all();
+      raw.close();
+      expect(open).toEqual([]);
+    } finally {
+      db.remove();
+    }
+  }, 90_000);
+});
