@@ -209,6 +209,20 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect((await claim())[0]!.task.attempts).toBe(1);
     });
 
+    it('completeMany completes a batch in one call, fenced per task', async () => {
+      const batching = store as TaskStore & { completeMany?: (items: { taskId: number; token: number; result?: unknown }[]) => Promise<boolean[]> };
+      if (typeof batching.completeMany !== 'function') return;
+      await store.enqueueBatch([{ type: 't' }, { type: 't' }, { type: 't' }]);
+      const claimed = await claim({ limit: 3 });
+      const items = claimed.map((c, i) => ({ taskId: c.task.id, token: i === 1 ? c.token + 5 : c.token, result: { i } }));
+      expect(await batching.completeMany(items)).toEqual([true, false, true]);
+      expect((await store.get(claimed[0]!.task.id))!).toMatchObject({ status: 'completed', result: { i: 0 } });
+      expect((await store.get(claimed[1]!.task.id))!.status).toBe('running');
+      const bad = [{ taskId: claimed[1]!.task.id, token: claimed[1]!.token, result: () => 1 }];
+      await expect(batching.completeMany(bad)).rejects.toMatchObject({ code: 'TASKBRIDGE_INVALID_INPUT' });
+      expect((await store.get(claimed[1]!.task.id))!.status).toBe('running');
+    });
+
     it('stores progress while the lease holds', async () => {
       const id = (await store.enqueue({ type: 't' })).task.id;
       const [c] = await claim();

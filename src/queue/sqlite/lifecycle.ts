@@ -1,4 +1,4 @@
-import { InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
+import { InvalidOptionError, InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
 import { backoffDelayMs } from '../backoff';
 import type { AttemptError, CancelOutcome, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
 import { serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
@@ -36,6 +36,42 @@ export function complete(ctx: StoreContext, taskId: number, token: number, resul
   if (row === undefined) return false;
   ctx.options.events.emit('completed', { task: rowToTask(row) });
   return true;
+}
+
+/** One fenced completion of {@link completeMany}. */
+export interface CompletionItem {
+  readonly taskId: number;
+  readonly token: number;
+  readonly result?: unknown;
+}
+
+/**
+ * Completes several tasks in one transaction: one commit for the batch instead of one per task.
+ * Each item is fenced like {@link complete}; the flags say which leases were still held. Every
+ * item is validated first, so one bad result refuses the whole call and nothing is written.
+ */
+export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]): boolean[] {
+  if (!Array.isArray(items)) throw new InvalidOptionError('items', items, 'an array of { taskId, token, result? }');
+  const prepared = items.map((item) => {
+    validateFence(item?.taskId, item?.token);
+    return { id: item.taskId, token: item.token, json: serializeResult(item.result, ctx.options.maxPayloadBytes) };
+  });
+  const now = ctx.options.clock.now();
+  const announce = ctx.options.events.has('completed');
+  const rows: TaskRow[] = [];
+  const held = guard('completeMany', () =>
+    ctx.db.transaction(() => {
+      rows.length = 0;
+      return prepared.map((p) => {
+        if (!announce) return ctx.lifecycle.complete.run(p.json, now, p.id, p.token).changes === 1;
+        const row = ctx.lifecycle.completeReturning.get(p.json, now, p.id, p.token) as TaskRow | undefined;
+        if (row !== undefined) rows.push(row);
+        return row !== undefined;
+      });
+    }).immediate(),
+  );
+  for (const row of rows) ctx.options.events.emit('completed', { task: rowToTask(row) });
+  return held;
 }
 
 /**

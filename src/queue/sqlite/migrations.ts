@@ -91,6 +91,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'drop the status index',
+    // Every claim and completion changes status, so an index keyed on it was paid for on the hot
+    // path by every task, while only occasional list(status) calls used it.
+    sql: 'DROP INDEX IF EXISTS tasks_status;',
+  },
 ];
 
 /** The schema version this build writes. */

@@ -144,6 +144,8 @@ export class SqliteTaskStore implements TaskStore {
   heartbeatSync(taskId: number, token: number, leaseMs: number): HeartbeatOutcome { return life.heartbeat(this.open(), taskId, token, leaseMs); }
   reportProgressSync(taskId: number, token: number, progress: TaskProgress): boolean { return life.reportProgress(this.open(), taskId, token, progress); }
   completeSync(taskId: number, token: number, result?: unknown): boolean { return life.complete(this.open(), taskId, token, result); }
+  /** Synchronous {@link completeMany}. */
+  completeManySync(items: readonly life.CompletionItem[]): boolean[] { return life.completeMany(this.open(), items); }
   failSync(taskId: number, token: number, error: AttemptError): FailOutcome { return life.fail(this.open(), taskId, token, error); }
   acknowledgeCancelSync(taskId: number, token: number): boolean { return life.acknowledgeCancel(this.open(), taskId, token); }
   releaseSync(taskId: number, token: number): boolean { return life.release(this.open(), taskId, token); }
@@ -186,6 +188,11 @@ export class SqliteTaskStore implements TaskStore {
   async heartbeat(taskId: number, token: number, leaseMs: number): Promise<HeartbeatOutcome> { return this.heartbeatSync(taskId, token, leaseMs); }
   async reportProgress(taskId: number, token: number, progress: TaskProgress): Promise<boolean> { return this.reportProgressSync(taskId, token, progress); }
   async complete(taskId: number, token: number, result?: unknown): Promise<boolean> { return this.completeSync(taskId, token, result); }
+  /**
+   * Completes several tasks in one transaction (one commit), each fenced like {@link complete};
+   * returns per item whether the lease was still held. One bad result refuses the whole call.
+   */
+  async completeMany(items: readonly life.CompletionItem[]): Promise<boolean[]> { return this.completeManySync(items); }
   async fail(taskId: number, token: number, error: AttemptError): Promise<FailOutcome> { return this.failSync(taskId, token, error); }
   async acknowledgeCancel(taskId: number, token: number): Promise<boolean> { return this.acknowledgeCancelSync(taskId, token); }
   async release(taskId: number, token: number): Promise<boolean> { return this.releaseSync(taskId, token); }
