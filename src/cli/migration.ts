@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { isCanary, loadConfig, type TaskbridgeConfig } from '../compat/config';
 import { mirrorFileReport } from '../compat/parity';
+import { planRollback } from '../compat/rollback';
 import { rolloutBucket } from '../compat/routing';
-import { ReportedFailure, contextOf, printJson, printLines } from './common';
-import { keyValues } from './format';
+import { ReportedFailure, UsageError, contextOf, printJson, printLines } from './common';
+import { keyValues, table } from './format';
 import { requireDatabase } from './store';
 
 /** Registers `mode`, `parity` and `rollback` (the migration commands). */
@@ -53,6 +54,31 @@ export function registerMigrationCommands(program: Command): void {
         printLines(...lines);
       }
       if (mismatches > 0) throw new ReportedFailure();
+    });
+
+  program
+    .command('rollback')
+    .description('with --dry-run: what flipping TASKBRIDGE_MODE back to memory would take over, leave waiting, or find busy')
+    .option('--dry-run', 'report only (required: the rollback itself is setting TASKBRIDGE_MODE=memory and restarting)')
+    .option('--handled-modules <ids>', 'comma-separated moduleIds the in-memory application has handlers for', (v: string) =>
+      v.split(',').map((m) => m.trim()).filter((m) => m !== ''))
+    .action((flags: { dryRun?: boolean; handledModules?: string[] }, command: Command) => {
+      const ctx = contextOf(command);
+      if (flags.dryRun !== true) {
+        throw new UsageError('rollback only reports (--dry-run); to roll back, set TASKBRIDGE_MODE=memory and restart the application');
+      }
+      const plan = planRollback(ctx.dbPath, { handledModules: flags.handledModules ?? [] });
+      if (ctx.json) return printJson(plan);
+      const lines = [
+        `rollback plan for ${plan.dbPath}: ${plan.total} unfinished run(s) (${plan.queued} queued, ${plan.interrupted} interrupted, ${plan.runningElsewhere} running elsewhere)`,
+        `taken over in memory: ${plan.takeOver.length}${plan.takeOver.length > 0 ? ` (${plan.takeOver.join(', ')})` : ''}`,
+        `left waiting (no handler): ${plan.waiting.length}${plan.waiting.length > 0 ? ` (${plan.waiting.join(', ')})` : ''}`,
+        `busy (leased by a live process; let it finish first): ${plan.busy.length}${plan.busy.length > 0 ? ` (${plan.busy.join(', ')})` : ''}`,
+      ];
+      if (plan.items.length > 0) {
+        lines.push('', table(['RUN', 'TASK', 'MODULE', 'STATE', 'QUEUE', 'HANDLER'], plan.items.map((i) => [i.runId, i.taskId, i.moduleId, i.state, i.queue, i.hasHandler ? 'yes' : 'no'])));
+      }
+      printLines(...lines);
     });
 }
 

@@ -83,4 +83,17 @@ describe('taskbridge serve, mode and parity', () => {
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/orphaned .*: run-lost/);
   });
+
+  it('rollback --dry-run lists what a flip to memory takes over or leaves waiting; without --dry-run it is bad usage', async () => {
+    await runCli(['--db', ws.db, 'enqueue', 'reports', '--key', 'run-a']);
+    await runCli(['--db', ws.db, 'enqueue', 'emails', '--queue', 'taskbridge.shadow', '--key', 'run-b']);
+    const plan = await runJson<{ total: number; takeOver: string[]; waiting: string[]; busy: string[] }>(['--db', ws.db, 'rollback', '--dry-run', '--handled-modules', 'reports']);
+    expect(plan.code).toBe(0);
+    expect(plan.json).toMatchObject({ total: 2, takeOver: ['run-a'], waiting: ['run-b'], busy: [] });
+    const human = await runCli(['--db', ws.db, 'rollback', '--dry-run']);
+    expect(human.stdout).toMatch(/^left waiting \(no handler\): 2 \(run-a, run-b\)$/m);
+    const noDryRun = await runCli(['--db', ws.db, 'rollback']);
+    expect(noDryRun.code).toBe(2);
+    expect(noDryRun.stderr).toMatch(/TASKBRIDGE_MODE=memory/);
+  });
 });
