@@ -327,4 +327,14 @@ describe('worker', () => {
     await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 20, 5_000, 'all completed');
     expect(batches[0]).toBe(20);
   });
+
+  it('claims only tasks whose requirements its capabilities satisfy', async () => {
+    registry.register('job', async () => 'ok');
+    await worker({ capabilities: { region: 'us' } }).start();
+    const eu = (await store.enqueue({ type: 'job', requires: { region: 'eu' } })).task;
+    const us = (await store.enqueue({ type: 'job', requires: { region: 'us' } })).task;
+    const any = (await store.enqueue({ type: 'job' })).task;
+    await waitFor(async () => (await status(us.id)) === 'completed' && (await status(any.id)) === 'completed', 5_000, 'us and any');
+    expect(await status(eu.id)).toBe('queued');
+  });
 });
