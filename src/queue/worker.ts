@@ -147,6 +147,8 @@ export class Worker {
     }
     this.writer.flush();
     for (const execution of this.active) {
+      // A settled one only waits for its outcome write, which is already issued.
+      if (execution.settled) continue;
       execution.state = 'abandoned';
       execution.clearTimer();
       execution.abort(new WorkerStoppedError(execution.taskId));
