@@ -154,8 +154,11 @@ export function verifyBackupFile(file: string): TableCounts {
 }
 
 function verifyCopy(copy: string, snapshot: TableCounts, finalName: string): void {
-  const db = openMaintenanceConnection(copy, { readonly: true });
+  const db = openMaintenanceConnection(copy);
   try {
+    // The copy inherits WAL mode from the source; a rollback journal makes it one self-contained
+    // file that can be renamed, copied or shipped without -wal/-shm companions.
+    db.pragma('journal_mode = DELETE');
     const problems = [...integrityProblems(db), ...countDifferences(snapshot, tableCounts(db))];
     if (problems.length > 0) throw new BackupVerificationError(finalName, problems);
   } finally {
