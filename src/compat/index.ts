@@ -6,11 +6,11 @@ export {
 export { installFlagExecutorFactory, flagExecutorFactory } from './flag';
 export { createModeExecutor, shutdownModeExecutors, closeModeExecutor, type ModeExecutor, type ModeExecutorDeps } from './mode-executor';
 export { RoutingRunExecutor, rolloutBucket, canaryPredicate, type RoutePredicate, type HandlerCapable, type ClosableExecutor } from './routing';
-export { ShadowRunExecutor } from './shadow-executor';
+export { ShadowRunExecutor, shadowStatsOf } from './shadow-executor';
 export { MirrorWriter, type ShadowStats } from './mirror-writer';
 export { SqliteRunExecutor } from './sqlite-executor';
 export { TakeoverExecutor } from './takeover-executor';
-export { checkParity, mirrorFileReport, type ParityReport, type ParityMismatch, type ParityOptions, type MirrorFileReport } from './parity';
+export { checkParity, checkParityWithFile, mirrorFileReport, type ParityReport, type ParityMismatch, type ParityOptions, type MirrorFileReport } from './parity';
 export { planRollback, planRollbackFromStore, type RollbackPlan, type RollbackItem, type PlanRollbackOptions } from './rollback';
 export { SHADOW_QUEUE, RUN_QUEUE, type RunPayload } from './run-payload';
 export type { RunHandler } from './handlers';

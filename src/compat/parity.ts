@@ -130,3 +130,16 @@ export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock(
     store.close();
   }
 }
+
+/**
+ * {@link checkParity} against a database file: opens its own connection and closes it. For an
+ * application that wants to check its live registry from a health endpoint or a test.
+ */
+export function checkParityWithFile(registry: RunRegistry, dbPath: string, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
+  const store = openMirrorStore(dbPath, clock);
+  try {
+    return checkParity(registry, store, options);
+  } finally {
+    store.close();
+  }
+}

@@ -76,3 +76,14 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
     if (typeof inner.close === 'function') await inner.close();
   }
 }
+
+/**
+ * The shadow counters of a manager's executor (shadow mode, or the in-memory side of a canary),
+ * or undefined when the manager does not mirror.
+ */
+export function shadowStatsOf(manager: { executor: RunExecutor }): ShadowStats | undefined {
+  let executor: unknown = manager.executor;
+  const rest = (executor as { restSide?: unknown }).restSide;
+  if (rest !== undefined) executor = rest;
+  return executor instanceof ShadowRunExecutor ? executor.shadowStats() : undefined;
+}

@@ -5,16 +5,17 @@ import type { Logger } from '../core/logger';
 import { describeThrown, validateProgress } from '../manager/memory-executor';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, TaskContext, TaskWork } from '../manager/types';
-import { HandlerRegistry, type HandlerContext } from '../queue/handler-registry';
+import type { HandlerContext } from '../queue/handler-registry';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { EnqueueRequest, Task } from '../queue/types';
-import { Worker } from '../queue/worker';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { outcomeFields, RUN_QUEUE, toPayload } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { RunWorker } from './run-worker';
+import { createRunEntry, isFinishedTask as isFinished, type RunEntry as Entry } from './run-entry';
 
 /** Options of {@link SqliteRunExecutor}. */
 export interface SqliteRunExecutorOptions {
@@ -29,22 +30,6 @@ export interface SqliteRunExecutorOptions {
   concurrency: number;
   leaseMs: number;
   pollIntervalMs: number;
-}
-
-/** One run of this manager while it is active. */
-interface Entry {
-  readonly runId: string;
-  taskId: number;
-  readonly moduleId: string;
-  /** The closure given to startTask; absent for runs adopted after a restart. */
-  readonly work: TaskWork | undefined;
-  controller: AbortController;
-  local: boolean;
-  cancelled: boolean;
-  startedAtMs?: number;
-  readonly settled: Promise<void>;
-  resolve(): void;
-  done: boolean;
 }
 
 /** Runs get a few attempts so a crash mid-run is recovered; failures of the work itself are final. */
@@ -62,16 +47,17 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly entries = new Map<string, Entry>();
   /** Task id to run id: a run restarted without a store of its own keys may carry a suffixed key. */
   private readonly runOfTask = new Map<number, string>();
-  private readonly workerHandlers = new HandlerRegistry();
-  private worker: Worker | undefined;
-  private stopping: Promise<void> = Promise.resolve();
+  private readonly worker: RunWorker;
   private syncTimer: NodeJS.Timeout | undefined;
+  private recoverTimer: NodeJS.Timeout | undefined;
+  private serving = false;
   private readonly recovery: RunRecovery;
   private closed = false;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
     this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
     this.recovery.scheduleSweep();
+    this.worker = new RunWorker({ ...o, owner: this.owner });
   }
 
   start(run: Run, work: TaskWork): void {
@@ -140,19 +126,29 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   registerHandler(moduleId: string, handler: RunHandler): void {
     this.o.handlers.set(moduleId, handler);
     this.ensureType(moduleId);
-    this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId));
-    if (this.activeEntries().length > 0) this.ensureWorker();
+    this.recoverAll();
+    if (this.activeEntries().length > 0 || this.serving) this.ensureWorker();
+  }
+
+  /**
+   * Keeps a worker running for good (a dedicated worker process): it claims runs of the registered
+   * modules from any process and looks for orphaned runs every lease period, until close().
+   */
+  serve(): void {
+    this.serving = true;
+    this.ensureWorker();
   }
 
   /** Stops the worker (waiting for running handlers) and closes the stores. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.serving = false;
     this.recovery.stop();
     clearInterval(this.syncTimer);
+    clearInterval(this.recoverTimer);
     this.syncTimer = undefined;
-    await this.worker?.stop();
-    await this.stopping;
+    await this.worker.stop();
     this.o.side?.close();
     await this.o.store.close();
   }
@@ -163,14 +159,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined): void {
     this.runOfTask.set(taskId, runId);
-    let resolve!: () => void;
-    const settled = new Promise<void>((r) => (resolve = r));
-    this.entries.set(runId, {
-      runId, taskId, moduleId, work, controller: new AbortController(), local: false, cancelled: false, settled, resolve, done: false,
-    });
+    this.entries.set(runId, createRunEntry(runId, taskId, moduleId, work));
     this.ensureType(moduleId);
     this.ensureWorker();
     this.ensureSync();
+  }
+
+  private recoverAll(): void {
+    for (const moduleId of this.o.handlers.moduleIds()) this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId));
   }
 
   /** A run this manager did not start (recovered after a restart): registry record and entry. */
@@ -181,29 +177,27 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private ensureType(moduleId: string): void {
-    if (!this.workerHandlers.has(moduleId)) this.workerHandlers.register(moduleId, this.dispatch);
+    this.worker.handle(moduleId, this.dispatch);
   }
 
+  /** Starts the worker and, while it runs, a periodic look for runs whose process died. */
   private ensureWorker(): void {
-    if (this.closed || (this.worker !== undefined && this.worker.status !== 'stopping' && this.worker.status !== 'stopped')) {
-      this.worker?.notify();
-      return;
+    if (this.closed) return;
+    this.worker.ensure();
+    if (this.recoverTimer === undefined && this.o.handlers.moduleIds().length > 0) {
+      this.recoverTimer = setInterval(() => this.recoverAll(), this.o.leaseMs);
+      // Never the reason a process stays up: the worker (while busy or serving) already is.
+      this.recoverTimer.unref();
     }
-    const o = this.o;
-    this.worker = new Worker(o.store, this.workerHandlers, {
-      queue: RUN_QUEUE, concurrency: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
-      capabilities: { [OWNER_CAPABILITY]: this.owner }, pollInterval: { min: Math.min(50, o.pollIntervalMs), max: o.pollIntervalMs },
-      clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${this.owner}-${randomBytes(3).toString('hex')}`,
-    });
-    this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
   }
 
   private async stopWorkerIfIdle(): Promise<void> {
-    if (this.activeEntries().length > 0 || this.worker === undefined) return;
-    const worker = this.worker;
-    this.worker = undefined;
-    this.stopping = worker.stop();
-    await this.stopping;
+    if (this.activeEntries().length > 0 || this.serving) return;
+    clearInterval(this.syncTimer);
+    clearInterval(this.recoverTimer);
+    this.syncTimer = undefined;
+    this.recoverTimer = undefined;
+    await this.worker.stop();
   }
 
   /** The worker handler of every module: the run's closure if this process has it, else the module's handler. */
@@ -282,8 +276,6 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private syncRemote(): void {
     const remote = this.activeEntries().filter((e) => !e.local);
     if (this.activeEntries().length === 0) {
-      clearInterval(this.syncTimer);
-      this.syncTimer = undefined;
       void this.stopWorkerIfIdle();
       return;
     }
@@ -312,8 +304,4 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       this.o.logger.error('run registry update failed', { runId, error: describeThrown(err) });
     }
   }
-}
-
-function isFinished(task: Task): boolean {
-  return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
 }

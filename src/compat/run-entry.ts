@@ -1,0 +1,32 @@
+import type { TaskWork } from '../manager/types';
+import type { Task } from '../queue/types';
+
+/** One run of a sqlite-mode manager while it is active. */
+export interface RunEntry {
+  readonly runId: string;
+  readonly taskId: number;
+  readonly moduleId: string;
+  /** The closure given to startTask; absent for runs adopted after a restart. */
+  readonly work: TaskWork | undefined;
+  readonly controller: AbortController;
+  /** True once this process's worker began the run (its registry updates come from here). */
+  local: boolean;
+  cancelled: boolean;
+  startedAtMs?: number;
+  /** Resolves when the run settled here, or was seen settled in the store. */
+  readonly settled: Promise<void>;
+  resolve(): void;
+  done: boolean;
+}
+
+/** A fresh entry for a run that is queued in the store as `taskId`. */
+export function createRunEntry(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined): RunEntry {
+  let resolve!: () => void;
+  const settled = new Promise<void>((r) => (resolve = r));
+  return { runId, taskId, moduleId, work, controller: new AbortController(), local: false, cancelled: false, settled, resolve, done: false };
+}
+
+/** True for a task that will not change any more. */
+export function isFinishedTask(task: Task): boolean {
+  return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
+}

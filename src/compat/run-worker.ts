@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock';
+import type { Logger } from '../core/logger';
+import { describeThrown } from '../manager/memory-executor';
+import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
+import type { SqliteTaskStore } from '../queue/sqlite/store';
+import { Worker } from '../queue/worker';
+import type { Strategy } from '../strategies/types';
+import { OWNER_CAPABILITY } from './recovery';
+import { RUN_QUEUE } from './run-payload';
+
+/** Options of {@link RunWorker}. */
+export interface RunWorkerOptions {
+  store: SqliteTaskStore;
+  owner: string;
+  clock: Clock;
+  logger: Logger;
+  strategy: Strategy;
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+}
+
+/**
+ * The queue {@link Worker} of one sqlite-mode executor, started on demand and stopped when idle.
+ * A running Worker holds the event loop (its heartbeat), which is right while runs are in flight
+ * and wrong afterwards; a stopped Worker cannot restart, so each busy period gets a new one.
+ */
+export class RunWorker {
+  private readonly handlers = new HandlerRegistry();
+  private worker: Worker | undefined;
+  private stopping: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: RunWorkerOptions) {}
+
+  /** Routes claims of `type` to `handler` (registered once per type). */
+  handle(type: string, handler: TaskHandler): void {
+    if (!this.handlers.has(type)) this.handlers.register(type, handler);
+  }
+
+  /** Starts a worker if none is running, or wakes the running one. */
+  ensure(): void {
+    if (this.worker !== undefined && this.worker.status !== 'stopping' && this.worker.status !== 'stopped') {
+      this.worker.notify();
+      return;
+    }
+    const o = this.o;
+    this.worker = new Worker(o.store, this.handlers, {
+      queue: RUN_QUEUE, concurrency: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
+      // Offering the owner capability lets this worker claim the runs pinned to this executor.
+      capabilities: { [OWNER_CAPABILITY]: o.owner }, pollInterval: { min: Math.min(50, o.pollIntervalMs), max: o.pollIntervalMs },
+      clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${o.owner}-${randomBytes(3).toString('hex')}`,
+    });
+    this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
+  }
+
+  /** Stops the current worker (waiting for its running handlers and their writes). */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) this.stopping = worker.stop();
+    await this.stopping;
+  }
+}
