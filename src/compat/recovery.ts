@@ -53,8 +53,9 @@ export class RunRecovery {
    */
   scheduleSweep(): void {
     if (this.o.side === undefined) return;
+    // Ref'd on purpose: it runs once on the next turn (so even a process that exits right away
+    // settles the orphans it can see) and leaves nothing behind on the event loop.
     this.sweepTimer = setImmediate(() => this.sweep());
-    this.sweepTimer.unref();
   }
 
   stop(): void {

@@ -37,6 +37,42 @@ describe('crash in sqlite mode', () => {
   });
 });
 
+describe('process exit and lost closures', () => {
+  it.each(['shadow', 'sqlite'])('a %s-mode process whose runs have settled exits on its own', async (mode) => {
+    const db = tempDb();
+    const marker = path.join(db.dir, 'markers');
+    try {
+      const app = spawnApp({ TASKBRIDGE_MODE: mode, TASKBRIDGE_DB_PATH: db.dbPath }, { start: ['e1', 'e2'], hang: false, marker });
+      expect(await within(app.exited, `${mode} process to exit after waitAll`, 15_000)).toBe(0);
+      expect(app.out()).toContain('"runId":"e1","status":"completed"');
+    } finally {
+      db.remove();
+    }
+  });
+
+  it('a sqlite-mode run whose closure died with its process and has no handler is failed, saying so', async () => {
+    const db = tempDb();
+    const marker = path.join(db.dir, 'markers');
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms' };
+    try {
+      const first = spawnApp(env, { start: ['lost-1'], hang: true, marker, module: 'no-handler' });
+      await until(() => first.out().includes('RUNNING lost-1'), 'the run to start');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      await sleep(2200); // two leases: the dead owner's worker row is stale
+      const second = spawnApp(env, { start: [], hang: false, marker });
+      expect(await within(second.exited, 'the second process')).toBe(0);
+      const raw = new Database(db.dbPath, { readonly: true });
+      const row = raw.prepare("SELECT status, last_error AS error FROM tasks WHERE idempotency_key = 'lost-1'").get() as { status: string; error: string };
+      raw.close();
+      expect(row.status).toBe('failed');
+      expect(row.error).toMatch(/closure passed to startTask is gone.*no handler is registered for module no-handler/);
+    } finally {
+      db.remove();
+    }
+  });
+});
+
 describe('mode flips with runs in flight', () => {
   it('memory -> shadow -> sqlite -> memory: every run accounted for, none run to completion twice', async () => {
     const db = tempDb();

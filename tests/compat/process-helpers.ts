@@ -5,7 +5,7 @@ import path from 'node:path';
 const FIXTURE = path.join(__dirname, 'fixtures', 'app-process.js');
 
 /** Spawns the fixture app with the given flag; collects stdout. */
-export function spawnApp(env: Record<string, string>, opts: { start: string[]; hang: boolean; marker: string }): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+export function spawnApp(env: Record<string, string>, opts: { start: string[]; hang: boolean; marker: string; module?: string }): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify(opts)], {
     env: { PATH: process.env.PATH ?? '', TASKBRIDGE_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
