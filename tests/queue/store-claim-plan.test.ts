@@ -19,7 +19,8 @@ describe('SQLite claim query plans', () => {
   });
 
   const strategies: [string, Strategy][] = [['fifo', fifo], ['lifo', lifo], ['priority', priority], ['weighted-random', weightedRandom()]];
-  const variants = [{}, { types: ['a'] }, { capabilities: { region: 'us' } }, { types: ['a'], capabilities: { region: 'us' } }];
+  const filters = [{}, { types: ['a'] }, { capabilities: { region: 'us' } }, { types: ['a'], capabilities: { region: 'us' } }];
+  const variants = [...filters.map((f) => ({ ...f, limit: 1 })), ...filters.map((f) => ({ ...f, limit: 10 }))];
 
   it.each(strategies)('%s is served by a partial index: no full scan, no temp sort', (_name, strategy) => {
     for (const v of variants) {

@@ -92,6 +92,7 @@ export function openDatabase(options: ResolvedSqliteStoreOptions): Database.Data
     if (!memory) db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode loses no committed transaction on a process crash, only on power loss.
     db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    if (!memory) db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
     db.pragma('foreign_keys = ON');
     db.pragma('temp_store = MEMORY');
     // Negative cache_size means KiB rather than pages.

@@ -126,14 +126,16 @@ export class SqliteTaskStore implements TaskStore {
 
   /**
    * EXPLAIN QUERY PLAN details of the claim statement this request would run (for level-picking
-   * strategies: the within-level claim). Lets tests assert every order is served by an index.
+   * strategies: the within-level claim; `limit: 1` selects the single-row form). Lets tests assert
+   * every order is served by an index.
    */
   explainClaim(request: Pick<ClaimRequest, 'strategy'> & Partial<ClaimRequest>): string[] {
     const ctx = this.open();
     const s = request.strategy;
     const level = s.kind === 'level-picking';
     const order = claimOrder('strategy', strategyOrder(s), level);
-    return ctx.claim.explain({ order: order.sql, index: order.index, level, types: request.types !== undefined, caps: request.capabilities !== undefined });
+    return ctx.claim.explain({ order: order.sql, index: order.index, level, types: request.types !== undefined, caps: request.capabilities !== undefined,
+      single: level || request.limit === 1 });
   }
 
   /** EXPLAIN QUERY PLAN details of the expired-lease takeback every claim runs first. */

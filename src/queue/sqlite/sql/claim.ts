@@ -88,6 +88,8 @@ interface Shape {
   readonly level: boolean;
   readonly types: boolean;
   readonly caps: boolean;
+  /** LIMIT 1: `id = (subquery)` is several times cheaper in SQLite than `id IN (subquery)` for one row. */
+  readonly single: boolean;
 }
 
 /** Claim SQL: the statements for each (order, filter) shape are prepared on first use and cached. */
@@ -139,13 +141,13 @@ export class ClaimSql {
     return `
       UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?,
                        lease_token = lease_token + 1, started_at = ?
-      WHERE id IN (SELECT id FROM tasks ${shape.index === null ? '' : `INDEXED BY ${shape.index}`}
+      WHERE id ${shape.single ? '=' : 'IN'} (SELECT id FROM tasks ${shape.index === null ? '' : `INDEXED BY ${shape.index}`}
                    WHERE ${filters.join(' AND ')} ORDER BY ${shape.order} LIMIT ? + 0)
       RETURNING *`;
   }
 
   private statement(shape: Shape): Database.Statement {
-    const key = `${shape.order}|${shape.index}|${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
+    const key = `${shape.order}|${shape.index}|${shape.single ? 1 : 0}${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
     let stmt = this.cache.get(key);
     if (stmt === undefined) {
       stmt = this.db.prepare(ClaimSql.text(shape));
@@ -156,7 +158,7 @@ export class ClaimSql {
 
   /** Runs one claim UPDATE; `level` restricts to one priority. Caller holds the IMMEDIATE transaction. */
   claimRows(c: NormalizedClaim, order: ClaimOrder, now: number, limit: number, level?: number): TaskRow[] {
-    const shape: Shape = { order: order.sql, index: order.index, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null };
+    const shape: Shape = { order: order.sql, index: order.index, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null, single: limit === 1 };
     const params: unknown[] = [c.workerId, now + c.leaseMs, now, c.queue, now];
     if (level !== undefined) params.push(level);
     if (c.typesJson !== null) params.push(c.typesJson);
