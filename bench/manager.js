@@ -1,0 +1,122 @@
+'use strict';
+/**
+ * Scenario "manager" (issue 4): BackgroundTaskManager.startTask latency and throughput per mode,
+ * with noop work and with 1 ms of async work (setTimeout 1 ms).
+ * Managers are built the way the application gets them: createContainer(config) and
+ * TYPES.BackgroundTaskManager, with TASKBRIDGE_MODE memory | shadow | sqlite, a fresh temp
+ * TASKBRIDGE_DB_PATH and TASKBRIDGE_CONCURRENCY=10 (used by sqlite mode only).
+ * memory mode through the container keeps the legacy behaviour: no concurrency limit. For a like-
+ * for-like comparison at concurrency 10 the bench also builds a MemoryRunExecutor with
+ * { concurrency: 10 } directly ("memory c10"); the sqlite target is judged against that one.
+ * Per case: 200 warm-up runs, then N runs started in a loop (each startTask call timed), and
+ * throughput = N / (first startTask -> waitAll() resolved).
+ */
+const { parseArgs } = require('./lib/args');
+const { percentile, median } = require('./lib/stats');
+const { tempDbPath, removeDb } = require('./lib/tmp');
+const { writeRows, log } = require('./lib/report');
+const dist = require('../dist');
+
+const args = parseArgs(process.argv.slice(2));
+const N = args.quick ? 1_000 : 5_000;
+const RUNS = args.runs ?? (args.quick ? 1 : 5);
+const WARMUP = 200;
+
+const WORK = {
+  noop: async () => undefined,
+  '1ms': () => new Promise((resolve) => setTimeout(resolve, 1)),
+};
+
+const MODES = {
+  memory: (file) => fromContainer({ TASKBRIDGE_MODE: 'memory', TASKBRIDGE_DB_PATH: file }),
+  'memory c10': (file) => {
+    const registry = new dist.RunRegistry({ logger: quietLogger() });
+    const executor = new dist.MemoryRunExecutor(registry, { concurrency: 10, logger: quietLogger() });
+    return { manager: new dist.BackgroundTaskManager(registry, { executor }), close: async () => undefined, file };
+  },
+  shadow: (file) => fromContainer({ TASKBRIDGE_MODE: 'shadow', TASKBRIDGE_DB_PATH: file }),
+  sqlite: (file) => fromContainer({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: file, TASKBRIDGE_CONCURRENCY: 10 }),
+};
+
+function quietLogger() {
+  return { error: (...a) => console.error(...a), warn() {}, info() {}, debug() {} };
+}
+
+function fromContainer(config) {
+  const container = dist.createContainer({ TASKBRIDGE_LOG_LEVEL: 'error', ...config });
+  return { manager: container.get(dist.TYPES.BackgroundTaskManager), close: () => dist.shutdown(container) };
+}
+
+let seq = 0;
+function newRun() {
+  seq++;
+  return { runId: `run-${seq}`, moduleId: 'bench', moduleName: 'bench', status: 'queued', createdAt: new Date(), parameters: { seq } };
+}
+
+async function measure(mode, workName) {
+  const file = tempDbPath('manager');
+  const built = MODES[mode](file);
+  const { manager } = built;
+  const work = WORK[workName];
+  try {
+    for (let i = 0; i < WARMUP; i++) manager.startTask(newRun(), work);
+    await manager.waitAll();
+    const runs = Array.from({ length: N }, newRun);
+    const times = new Float64Array(N);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      const t = process.hrtime.bigint();
+      manager.startTask(runs[i], work);
+      times[i] = Number(process.hrtime.bigint() - t) / 1e6;
+    }
+    await manager.waitAll();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const completed = runs.filter((r) => manager.registry.getRun(r.runId)?.status === 'completed').length;
+    if (completed !== N) throw new Error(`${mode}/${workName}: ${completed} of ${N} runs completed`);
+    return { p50: percentile(times, 50), p99: percentile(times, 99), rate: (N / ms) * 1000 };
+  } finally {
+    await built.close();
+    removeDb(file);
+  }
+}
+
+async function main() {
+  const modes = Object.keys(MODES);
+  const results = {};
+  for (const w of Object.keys(WORK)) for (const m of modes) results[`${m}|${w}`] = [];
+  // Interleaved: each run measures every case once, the mode order rotating between runs.
+  for (let r = 0; r < RUNS; r++) {
+    for (const w of Object.keys(WORK)) {
+      for (let i = 0; i < modes.length; i++) {
+        const m = modes[(i + r) % modes.length];
+        const res = await measure(m, w);
+        results[`${m}|${w}`].push(res);
+        log(`manager run ${r + 1}/${RUNS}: ${m} / ${w}: startTask p50 ${(res.p50 * 1000).toFixed(1)} µs p99 ${(res.p99 * 1000).toFixed(1)} µs, ${Math.round(res.rate)} runs/s`);
+      }
+    }
+  }
+  const rows = [];
+  const row = (metric, value, unit, target, pass) => rows.push({ scenario: 'manager', metric, value, unit, target, pass, runs: RUNS });
+  const med = (k, f) => median(results[k].map((x) => x[f]));
+  for (const w of Object.keys(WORK)) {
+    for (const m of modes) {
+      const k = `${m}|${w}`;
+      row(`${m} / ${w}: startTask p50`, med(k, 'p50') * 1000, 'µs');
+      row(`${m} / ${w}: startTask p99`, med(k, 'p99') * 1000, 'µs');
+      row(`${m} / ${w}: throughput (N=${N})`, med(k, 'rate'), 'runs/s');
+    }
+    // Paired per run, then the median: both cases ran within seconds of each other.
+    const added = median(results[`shadow|${w}`].map((s, i) => s.p99 - results[`memory|${w}`][i].p99)) * 1000;
+    row(`shadow - memory startTask p99 (${w})`, added, 'µs', '< 20 µs', added < 20);
+  }
+  const ratio = median(results['sqlite|1ms'].map((s, i) => s.rate / results['memory c10|1ms'][i].rate));
+  row('sqlite / memory c10 throughput, 1 ms work', ratio, 'x', '>= 0.9', ratio >= 0.9);
+  const ratioUnl = median(results['sqlite|1ms'].map((s, i) => s.rate / results['memory|1ms'][i].rate));
+  row('sqlite / memory (unlimited, legacy) throughput, 1 ms work', ratioUnl, 'x');
+  writeRows(args.out, rows, { n: N, warmup: WARMUP, results });
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
