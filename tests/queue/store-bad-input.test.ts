@@ -114,6 +114,8 @@ describe.each(storeFactories)('bad input to the TaskStore ($name)', (factory) =>
     await refused(store.claim({ ...base, leaseMs: -1 }), InvalidOptionError, 'leaseMs');
     await refused(store.claim({ ...base, types: [''] }), InvalidOptionError, 'types[0]');
     await refused(store.claim({ ...base, lease: 5 } as never), InvalidOptionError, 'claim.lease');
+    await refused(store.claim({ ...base, strategy: { kind: 'level-picking', name: 'x', withinLevel: fifo.order } as never }), InvalidOptionError, 'strategy.pickLevel');
+    await refused(store.claim({ ...base, strategy: { kind: 'random' } as never }), InvalidOptionError, 'strategy');
     await refused(store.complete(1, -1), InvalidOptionError, 'token');
     await refused(store.heartbeat(1.5, 1, 1000), InvalidOptionError, 'taskId');
     await refused(store.complete(1, 1, { f: () => 1 }), InvalidInputError, 'result.f');
@@ -197,5 +199,7 @@ describe('opening the SQLite database', () => {
     expect(() => createSqliteTaskStore({ path: ':memory:', busyTimeout: 'forever' })).toThrow(/busyTimeout/);
     expect(() => createSqliteTaskStore({ path: ':memory:', maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/);
     expect(() => createSqliteTaskStore({ path: ':memory:', journal: 'off' } as never)).toThrow(/options.journal/);
+    expect(() => createSqliteTaskStore({ path: ':memory:', walAutocheckpointPages: -1 })).toThrow(/walAutocheckpointPages: -1; accepted/);
+    expect(() => createSqliteTaskStore({ path: ':memory:', leaseDefaults: { lease: 'long' } })).toThrow(/leaseDefaults.lease/);
   });
 });

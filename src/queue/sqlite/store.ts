@@ -85,7 +85,7 @@ export class SqliteTaskStore implements TaskStore {
     const c = normalizeClaimRequest(request);
     if (c.typeCount === 0) return [];
     const strategy = request.strategy;
-    const keys = strategy.kind === 'level-picking' ? strategy.withinLevel : strategyOrder(strategy);
+    const keys = strategyOrder(strategy);
     const level = strategy.kind === 'level-picking';
     const order = claimOrder(level ? 'strategy.withinLevel' : 'strategy.order', keys, level);
     const now = this.options.clock.now();
@@ -246,6 +246,9 @@ export class SqliteTaskStore implements TaskStore {
 function strategyOrder(strategy: Strategy): readonly SortKey[] {
   if (strategy === null || typeof strategy !== 'object' || (strategy.kind !== 'ordered' && strategy.kind !== 'level-picking')) {
     throw new InvalidOptionError('strategy', strategy, "a Strategy object of kind 'ordered' or 'level-picking'");
+  }
+  if (strategy.kind === 'level-picking' && typeof strategy.pickLevel !== 'function') {
+    throw new InvalidOptionError('strategy.pickLevel', strategy.pickLevel, 'a function (levels, random) => priority | undefined');
   }
   return strategy.kind === 'ordered' ? strategy.order : strategy.withinLevel;
 }
