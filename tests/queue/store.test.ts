@@ -313,6 +313,19 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect(again).toMatchObject({ status: 'queued', cancelRequested: false });
     });
 
+    it('a cancel requested on a running task wins over a release or a failed attempt', async () => {
+      const a = (await store.enqueue({ type: 't' })).task.id;
+      const b = (await store.enqueue({ type: 't' })).task.id;
+      const [ca, cb] = await claim({ limit: 2 });
+      await store.cancel(a);
+      await store.cancel(b);
+      expect(await store.release(a, ca!.token)).toBe(true);
+      expect(await store.fail(b, cb!.token, { message: 'aborted' })).toBe('dead');
+      expect((await store.get(a))!.status).toBe('cancelled');
+      expect(await store.get(b)).toMatchObject({ status: 'cancelled', lastError: 'aborted' });
+      expect(await claim()).toEqual([]);
+    });
+
     it('a cancel requested on a running task wins over its lease expiry', async () => {
       const id = (await store.enqueue({ type: 't' })).task.id;
       await claim();
