@@ -38,7 +38,9 @@ export function ensureBuilt(): void {
   }
   try {
     const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-    if (built < newestMtime(path.join(ROOT, 'src'))) {
+    // tsc rewrites dist/ in place; a build less than a minute old is kept so that a test file
+    // starting later in the same run does not rewrite dist/ under a CLI another file is running.
+    if (built < newestMtime(path.join(ROOT, 'src')) && Date.now() - built > 60_000) {
       spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
       if (!fs.existsSync(CLI)) throw new Error('build produced no dist/cli/main.js');
     }
