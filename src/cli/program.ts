@@ -8,7 +8,6 @@ import { registerTaskCommands } from './tasks';
 import { registerWorkerCommand } from './worker';
 
 // Read at run time: package.json sits beside dist/ in the installed package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION = (require('../../package.json') as { version: string }).version;
 
 const EXIT_CODES_HELP = `

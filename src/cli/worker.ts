@@ -96,7 +96,6 @@ export function registerWorkerCommand(program: Command): void {
 export function loadHandlers(file: string): HandlerRegistry {
   const absolute = path.resolve(process.cwd(), file);
   if (!fs.existsSync(absolute) || !fs.statSync(absolute).isFile()) throw new UsageError(`--handlers: no file at ${absolute}`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(absolute) as Record<string, unknown>;
   const exported = (loaded && typeof loaded.default === 'object' && loaded.default !== null ? loaded.default : loaded) as Record<string, unknown>;
   const registry = new HandlerRegistry();

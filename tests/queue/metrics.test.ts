@@ -126,4 +126,14 @@ describe('metrics()', () => {
     // No sample for quantiles nobody measured.
     expect(text).not.toMatch(/^taskbridge_processing_time_seconds\{/m);
   });
+
+  it('SqliteMetricsSource.open reads a database file through a connection of its own', async () => {
+    await store.enqueue({ type: 't' });
+    const source = SqliteMetricsSource.open(path.join(dir, 'q.db'));
+    try {
+      expect((await metrics({ store, source, clock })).counts.byStatus.queued).toBe(1);
+    } finally {
+      source.close();
+    }
+  });
 });

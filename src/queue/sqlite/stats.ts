@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { LeaseCounts, MetricsSource } from '../metrics';
+import { openMaintenanceConnection } from '../maintenance/sqlite-file';
 import { STATS_SQL } from './sql/stats';
 
 /**
@@ -8,6 +9,30 @@ import { STATS_SQL } from './sql/stats';
  */
 export class SqliteMetricsSource implements MetricsSource {
   private readonly statements: { [K in keyof typeof STATS_SQL]: Database.Statement };
+
+  private owned: Database.Database | undefined;
+
+  /**
+   * Opens a read connection of its own on a database file (for callers that hold a store but not
+   * its connection); release it with {@link close}.
+   */
+  static open(path: string): SqliteMetricsSource {
+    const db = openMaintenanceConnection(path, { readonly: true });
+    try {
+      const source = new SqliteMetricsSource(db);
+      source.owned = db;
+      return source;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Closes the connection {@link open} created; a no-op for a connection the caller passed in. */
+  close(): void {
+    this.owned?.close();
+    this.owned = undefined;
+  }
 
   constructor(db: Database.Database) {
     this.statements = Object.fromEntries(
