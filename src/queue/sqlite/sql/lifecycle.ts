@@ -33,7 +33,11 @@ export class LifecycleSql {
   readonly retry: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.heartbeat = db.prepare(`UPDATE tasks SET lease_expires_at = ? WHERE ${FENCE} RETURNING cancel_requested`);
+    // MAX: a heartbeat never shortens a lease. After the clock stepped back, now + lease lies before
+    // the expiry already granted, and other workers (whose clocks are right) would take the task early.
+    this.heartbeat = db.prepare(
+      `UPDATE tasks SET lease_expires_at = MAX(COALESCE(lease_expires_at, 0), ?) WHERE ${FENCE} RETURNING cancel_requested`,
+    );
     this.progress = db.prepare(`UPDATE tasks SET progress = ? WHERE ${FENCE}`);
     const complete = `UPDATE tasks SET status = 'completed', result = ?, finished_at = ?, lease_expires_at = NULL WHERE ${FENCE}`;
     this.complete = db.prepare(complete);
