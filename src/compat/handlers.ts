@@ -1,4 +1,7 @@
-import type { Run, TaskContext } from '../manager/types';
+import { InvalidOptionError } from '../core/errors';
+import type { Run, RunHandlerOptions, TaskContext } from '../manager/types';
+import type { ResolvedBackoff } from '../queue/backoff';
+import { MAX_ATTEMPTS_LIMIT, validateBackoff, validateInteger } from '../queue/validation';
 
 /**
  * A durable handler for one moduleId. Unlike the closure given to `startTask`, it can run in any
@@ -7,12 +10,51 @@ import type { Run, TaskContext } from '../manager/types';
  */
 export type RunHandler = (run: Readonly<Run>, ctx: TaskContext) => Promise<unknown>;
 
-/** Handlers by moduleId, shared by the executors of one manager. */
+/** Attempts per run when the handler sets none: one try plus two crash recoveries. */
+export const DEFAULT_RUN_ATTEMPTS = 3;
+
+/** A module's retry policy with every default applied. */
+export interface RunRetryPolicy {
+  readonly maxAttempts: number;
+  readonly retryFailures: boolean;
+  /** undefined: the queue's default backoff. */
+  readonly backoff: ResolvedBackoff | undefined;
+}
+
+const DEFAULT_POLICY: RunRetryPolicy = Object.freeze({ maxAttempts: DEFAULT_RUN_ATTEMPTS, retryFailures: false, backoff: undefined });
+const OPTION_KEYS = new Set(['maxAttempts', 'retryFailures', 'backoff']);
+
+/**
+ * Validates registerHandler's options.
+ * @throws InvalidOptionError naming the field, the value and what is accepted
+ */
+export function resolveRetryPolicy(options: RunHandlerOptions | undefined): RunRetryPolicy {
+  if (options === undefined) return DEFAULT_POLICY;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidOptionError('registerHandler options', options, 'an object { maxAttempts?, retryFailures?, backoff? }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new InvalidOptionError(`registerHandler options.${key}`, (options as Record<string, unknown>)[key], 'maxAttempts, retryFailures, backoff');
+  }
+  if (options.retryFailures !== undefined && typeof options.retryFailures !== 'boolean') {
+    throw new InvalidOptionError('retryFailures', options.retryFailures, 'true or false');
+  }
+  return Object.freeze({
+    maxAttempts: options.maxAttempts === undefined ? DEFAULT_RUN_ATTEMPTS : validateInteger('maxAttempts', options.maxAttempts, 1, MAX_ATTEMPTS_LIMIT),
+    retryFailures: options.retryFailures ?? false,
+    backoff: options.backoff === undefined ? undefined : validateBackoff(options.backoff),
+  });
+}
+
+/** Handlers and their retry policies by moduleId, shared by the executors of one manager. */
 export class RunHandlerMap {
   private readonly handlers = new Map<string, RunHandler>();
+  private readonly policies = new Map<string, RunRetryPolicy>();
 
-  set(moduleId: string, handler: RunHandler): void {
+  set(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
+    const policy = resolveRetryPolicy(options);
     this.handlers.set(moduleId, handler);
+    this.policies.set(moduleId, policy);
   }
 
   get(moduleId: string): RunHandler | undefined {
@@ -21,6 +63,11 @@ export class RunHandlerMap {
 
   has(moduleId: string): boolean {
     return this.handlers.has(moduleId);
+  }
+
+  /** The module's retry policy; the default (failures final) when no handler is registered. */
+  policy(moduleId: string): RunRetryPolicy {
+    return this.policies.get(moduleId) ?? DEFAULT_POLICY;
   }
 
   moduleIds(): string[] {

@@ -1,4 +1,4 @@
-import type { Run, RunExecutor, TaskWork } from '../manager/types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { TaskbridgeConfig } from './config';
 import type { RunHandler } from './handlers';
 
@@ -32,7 +32,7 @@ export function canaryPredicate(config: Pick<TaskbridgeConfig, 'sqliteModules' |
 
 /** An executor that may also take durable handlers (sqlite mode, and rollback takeover). */
 export interface HandlerCapable {
-  registerHandler(moduleId: string, handler: RunHandler): void;
+  registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void;
 }
 
 /** An executor the compat layer can flush and close. */
@@ -93,9 +93,9 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
     return target === undefined ? undefined : target === this.queueSide ? 'queue' : 'rest';
   }
 
-  registerHandler(moduleId: string, handler: RunHandler): void {
-    if (hasHandlers(this.queueSide)) this.queueSide.registerHandler(moduleId, handler);
-    if (hasHandlers(this.restSide)) this.restSide.registerHandler(moduleId, handler);
+  registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
+    if (hasHandlers(this.queueSide)) this.queueSide.registerHandler(moduleId, handler, options);
+    if (hasHandlers(this.restSide)) this.restSide.registerHandler(moduleId, handler, options);
   }
 
   async close(): Promise<void> {

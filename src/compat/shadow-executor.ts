@@ -1,5 +1,5 @@
 import type { RunRegistry } from '../manager/run-registry';
-import type { Run, RunExecutor, TaskWork } from '../manager/types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorWriter, ShadowStats } from './mirror-writer';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import type { RunHandler } from './handlers';
@@ -54,9 +54,9 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   /** Forwards to the wrapped executor when it takes handlers (rollback takeover). */
-  registerHandler(moduleId: string, handler: RunHandler): void {
+  registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
     const inner = this.inner as Partial<HandlerCapable>;
-    if (typeof inner.registerHandler === 'function') inner.registerHandler(moduleId, handler);
+    if (typeof inner.registerHandler === 'function') inner.registerHandler(moduleId, handler, options);
   }
 
   /** Mirror counters: faults are exposed here, never thrown. */

@@ -4,7 +4,7 @@ import { NonRetryableError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeThrown, validateProgress } from '../manager/memory-executor';
 import type { RunRegistry } from '../manager/run-registry';
-import type { Run, TaskContext, TaskWork } from '../manager/types';
+import type { Run, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import type { HandlerContext } from '../queue/handler-registry';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
@@ -32,8 +32,6 @@ export interface SqliteRunExecutorOptions {
   pollIntervalMs: number;
 }
 
-/** Runs get a few attempts so a crash mid-run is recovered; failures of the work itself are final. */
-const MAX_ATTEMPTS = 3;
 
 /**
  * `sqlite` mode (cutover): a run is persisted before startTask returns, started when the strategy
@@ -62,12 +60,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   start(run: Run, work: TaskWork): void {
     const pinned = !this.o.handlers.has(run.moduleId);
+    const policy = this.o.handlers.policy(run.moduleId);
     const request: EnqueueRequest = {
       type: run.moduleId,
       queue: RUN_QUEUE,
       payload: toPayload(run, this.owner),
       idempotencyKey: run.runId,
-      maxAttempts: MAX_ATTEMPTS,
+      maxAttempts: policy.maxAttempts,
+      ...(policy.backoff === undefined ? {} : { backoff: { base: policy.backoff.baseMs, factor: policy.backoff.factor, cap: policy.backoff.capMs, jitter: policy.backoff.jitter } }),
       // Without a handler only this process can run it (the closure lives here).
       ...(pinned ? { requires: { [OWNER_CAPABILITY]: this.owner } } : {}),
     };
@@ -123,8 +123,8 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    * runnable by any process that registered it. Unfinished runs of the module that the queue
    * holds and no live process owns are adopted by this manager (waitAll waits for them).
    */
-  registerHandler(moduleId: string, handler: RunHandler): void {
-    this.o.handlers.set(moduleId, handler);
+  registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
+    this.o.handlers.set(moduleId, handler, options);
     this.ensureType(moduleId);
     this.recoverAll();
     if (this.activeEntries().length > 0 || this.serving) this.ensureWorker();
@@ -237,9 +237,17 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     } catch (err) {
       if (e.cancelled) return this.cancelledOutcome(e);
       const message = describeThrown(err);
+      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts) {
+        this.o.logger.warn('run attempt failed; the queue retries it after its backoff', { runId, attempt: ctx.attempt, maxAttempts: task.maxAttempts, error: message });
+        // Back to queued with the attempt's error, and followed through the store again: the retry
+        // may be claimed here or by another process that registered the module's handler.
+        e.local = false;
+        this.update(runId, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
+        throw err instanceof Error ? err : new Error(message);
+      }
       this.o.logger.error('run failed', { runId, error: message });
       this.finish(e, { status: 'failed', errorMessage: message });
-      // A failure of the work is final, as in memory mode; only crashes use the extra attempts.
+      // Without retryFailures a failure of the work is final, as in memory mode; only crashes use the extra attempts.
       throw new NonRetryableError(message);
     }
     if (e.cancelled) return this.cancelledOutcome(e);

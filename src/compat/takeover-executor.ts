@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
 import type { RunRegistry } from '../manager/run-registry';
-import type { Run, RunExecutor, TaskWork } from '../manager/types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
 import type { RunHandler, RunHandlerMap } from './handlers';
@@ -65,8 +65,8 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   /** Registers the module's handler and takes over that module's waiting runs from the queue file. */
-  registerHandler(moduleId: string, handler: RunHandler): void {
-    this.o.handlers.set(moduleId, handler);
+  registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
+    this.o.handlers.set(moduleId, handler, options);
     const side = this.openSide();
     if (side === undefined) return;
     try {

@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger';
 import { createDefaultExecutor } from './executor-provider';
 import { describeThrown } from './memory-executor';
 import { assertNonEmptyString, type RunRegistry } from './run-registry';
-import type { Run, RunExecutor, TaskContext, TaskWork } from './types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from './types';
 
 /** Options of {@link BackgroundTaskManager}; all optional, so `new BackgroundTaskManager(registry)` works. */
 export interface BackgroundTaskManagerOptions {
@@ -123,14 +123,19 @@ export class BackgroundTaskManager {
    * Registers a durable handler for a moduleId, when the executor supports handlers (the modes of
    * `src/compat`): in `sqlite` mode runs of the module become resumable after a restart and
    * runnable by other worker processes; after a rollback it takes over the runs the queue holds.
+   * @param options retry policy for runs of the module that go through the durable queue
    * @returns false when the executor has no handler support (plain in-memory executor)
    */
-  registerHandler(moduleId: string, handler: (run: Readonly<Run>, ctx: TaskContext) => Promise<unknown>): boolean {
+  registerHandler(
+    moduleId: string,
+    handler: (run: Readonly<Run>, ctx: TaskContext) => Promise<unknown>,
+    options: RunHandlerOptions = {},
+  ): boolean {
     assertNonEmptyString('moduleId', moduleId);
     if (typeof handler !== 'function') throw new InvalidInputError('handler', handler, 'a function (run, ctx) => Promise<unknown>');
-    const target = this.executor as RunExecutor & { registerHandler?: (m: string, h: typeof handler) => void };
+    const target = this.executor as RunExecutor & { registerHandler?: (m: string, h: typeof handler, o: RunHandlerOptions) => void };
     if (typeof target.registerHandler !== 'function') return false;
-    target.registerHandler(moduleId, handler);
+    target.registerHandler(moduleId, handler, options);
     return true;
   }
 }

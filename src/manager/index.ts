@@ -1,5 +1,5 @@
 /** The legacy manager API (`src/manager`): registry, facade, in-memory executor and the mode seam. */
-export type { Run, RunStatus, TaskContext, TaskWork, RunExecutor } from './types';
+export type { Run, RunStatus, TaskContext, TaskWork, RunExecutor, RunHandlerOptions } from './types';
 export { RUN_STATUSES } from './types';
 export {
   RunRegistry,

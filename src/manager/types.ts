@@ -41,6 +41,23 @@ export interface TaskContext {
 export type TaskWork = (ctx: TaskContext) => Promise<unknown>;
 
 /**
+ * Retry policy of a durable handler (`registerHandler`'s third argument). Applies where runs go
+ * through the durable queue (`sqlite` mode and the canary's queue side); in memory a failure stays
+ * final, as it always was. Durations accept milliseconds or strings such as `'500ms'`, `'30s'`.
+ */
+export interface RunHandlerOptions {
+  /** Attempts per run, 1..1000, counting crash recoveries too. Default 3 (one try, two recoveries). */
+  maxAttempts?: number;
+  /**
+   * Retry a run whose work failed (rejected) while attempts remain. Default false: a failure is
+   * final, exactly as in memory mode, and the extra attempts only recover crashes.
+   */
+  retryFailures?: boolean;
+  /** Delay before attempt n+1: min(cap, base x factor^(n-1)), jittered. Defaults 1s, 2, 1h, 0.2. */
+  backoff?: { base?: number | string; factor?: number; cap?: number | string; jitter?: number };
+}
+
+/**
  * The seam between BackgroundTaskManager (the fixed legacy facade) and the engine that runs the work.
  * `src/manager` ships the in-memory executor; `src/compat` supplies shadow and sqlite executors.
  * The manager validates input and records the run as `queued` before calling `start`.

@@ -87,7 +87,7 @@ export function validateCapabilities(field: string, value: unknown): Capabilitie
   return keys.length === 0 ? null : (value as Capabilities);
 }
 
-function validateBackoff(value: unknown): ResolvedBackoff {
+export function validateBackoff(value: unknown): ResolvedBackoff {
   if (value === undefined) return DEFAULT_BACKOFF;
   if (!isPlainObject(value)) throw new InvalidOptionError('backoff', value, 'an object { base?, factor?, cap?, jitter? }');
   refuseUnknownKeys('backoff', value, BACKOFF_KEYS);
