@@ -127,8 +127,9 @@ export function dump(dbPath: string): string {
     const parts: string[] = [JSON.stringify(schema), `user_version=${db.pragma('user_version', { simple: true })}`];
     for (const t of schema) {
       if (t.type !== 'table' || t.name.startsWith('sqlite_')) continue;
-      const rows = db.prepare(`SELECT * FROM "${t.name.replace(/"/g, '""')}" ORDER BY rowid`).raw().all();
-      parts.push(`${t.name}:${JSON.stringify(rows)}`);
+      // Sorted as text: some tables are WITHOUT ROWID, and any stable order will do for equality.
+      const rows = (db.prepare(`SELECT * FROM "${t.name.replace(/"/g, '""')}"`).raw().all() as unknown[]).map((r) => JSON.stringify(r)).sort();
+      parts.push(`${t.name}:${rows.join(',')}`);
     }
     return parts.join('\n');
   } finally {
