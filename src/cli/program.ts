@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { TaskbridgeError } from '../core/errors';
 import { EXIT, ReportedFailure, defaultDbPath, exitCodeFor } from './common';
+import { registerDemoCommand } from './demo';
 import { registerMaintenanceCommands } from './maintenance';
 import { registerMigrationCommands } from './migration';
 import { registerOpsCommands } from './ops';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerOpsCommands(program);
   registerMaintenanceCommands(program);
   registerMigrationCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
