@@ -35,8 +35,11 @@ export { ENQUEUE_DEFAULTS } from './queue/validation';
 
 // Operating it: metrics, health, maintenance.
 export { metrics, DEFAULT_STALE_AFTER_MS } from './queue/metrics';
-export type { QueueMetrics, MetricsOptions, MetricsSource, WorkerStatus } from './queue/metrics';
+export type { QueueMetrics, MetricsOptions, MetricsSource, WorkerStatus, LeaseCounts } from './queue/metrics';
+export { SqliteMetricsSource } from './queue/sqlite/stats';
+export type { StaleWorker } from './queue/sqlite/stats';
 export { prometheusMetrics, renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './queue/prometheus';
+export type { StorageFigures } from './queue/prometheus';
 export { health } from './queue/health';
 export type { HealthReport, HealthCheck, HealthOptions } from './queue/health';
 export * from './queue/maintenance';

@@ -20,7 +20,7 @@ describe('taskbridge demo (the main job)', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('runs the legacy app in sqlite mode on ./data/taskbridge.db from a fresh directory, twice', async () => {
-    const env = { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_MODE: '' };
+    const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.TASKBRIDGE_DB_PATH;
     delete env.TASKBRIDGE_MODE;
 
