@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, renameSync, statSync, truncateSync, writeFileS
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { Children, FIXTURES, SILENT, ensureBuilt, exited, report, runCli, sha256, tempDir, waitFor } from './harness';
+import { Children, FIXTURES, SILENT, ensureBuilt, exited, lines, report, runCli, sha256, tempDir, waitFor } from './harness';
 
 const HANDLERS = join(FIXTURES, 'handlers.js');
 
@@ -100,7 +100,8 @@ describe('file trouble', () => {
     ['made read-only', (): void => chmodSync(dbPath, 0o400)],
   ])('a database %s in place while a worker runs is never written by that worker', async (_name, damage) => {
     const worker = startWorker();
-    await waitFor(() => worker.out.join('').includes('started'), 10_000, 'the worker to start');
+    // Wait until the worker has committed work, so its WAL holds frames a checkpoint would copy.
+    await waitFor(() => lines(join(dir, 'runs.txt')).length >= 40, 10_000, 'the worker to complete some tasks');
     damage();
     const hash = sha256(dbPath);
     worker.kill('SIGTERM');
