@@ -156,6 +156,8 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Synchronous {@link get}. */
   getSync(taskId: number): Task | undefined {
+    // Anything but a number reached better-sqlite3's binder and surfaced as a raw RangeError/TypeError.
+    if (typeof taskId !== 'number') throw new InvalidOptionError('taskId', taskId, 'a positive integer task id');
     const row = guard('get', () => this.open().queries.get(taskId));
     return row === undefined ? undefined : rowToTask(row);
   }
