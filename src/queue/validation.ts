@@ -53,10 +53,14 @@ function refuseUnknownKeys(field: string, value: Record<string, unknown>, known:
   }
 }
 
-/** A non-empty string of at most `max` characters (any Unicode). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A non-empty string of at most `max` characters (any well-formed Unicode). */
 export function validateName(field: string, value: unknown, max = MAX_NAME_LENGTH): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-    throw new InvalidOptionError(field, value, `a non-empty string of at most ${max} characters`);
+  // A lone surrogate has no UTF-8 form: SQLite would store U+FFFD instead, so the name (or
+  // idempotency key) read back would differ from the one given.
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || LONE_SURROGATE.test(value)) {
+    throw new InvalidOptionError(field, value, `a non-empty string of at most ${max} characters (well-formed Unicode)`);
   }
   return value;
 }
