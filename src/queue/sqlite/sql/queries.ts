@@ -1,15 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { NormalizedFilter } from '../../validation';
 import type { TaskRow } from '../rows';
 
-/** Shape of a list() call after validation. */
-export interface ListShape {
-  readonly statuses: string | null;
-  readonly type: string | null;
-  readonly queue: string | null;
-  readonly limit: number;
-  readonly offset: number;
-  readonly order: 'asc' | 'desc';
-}
+/** Shape of a list() call after validation (validation.ts owns it; the SQL only reads it). */
+export type ListShape = NormalizedFilter;
 
 /** Read-only queries: get, list, counts. */
 export class QuerySql {
