@@ -192,7 +192,7 @@ describe('model check: the store against a reference model', () => {
   afterAll(() => report('model check', { steps: totalSteps }));
 
   it('agrees with the model after every step of random operation sequences', () => {
-    const commands = fc.commands([enqueue, enqueue, claim, claim, heartbeat, complete, fail, release, acknowledgeCancel, cancel, retry, moveClock, expireLeases], { maxCommands: 60 });
+    const commands = fc.commands([enqueue, enqueue, claim, claim, heartbeat, complete, fail, release, acknowledgeCancel, cancel, retry, moveClock, expireLeases], { maxCommands: 60, size: 'medium' });
     fc.assert(
       fc.property(commands, (cmds) => {
         const clock = new ManualClock(Date.UTC(2026, 0, 1));
