@@ -63,4 +63,9 @@ function main() {
   if (Object.values(report.scenarios).some((s) => s.error)) process.exitCode = 1;
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exitCode = 2;
+}
