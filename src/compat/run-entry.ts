@@ -11,6 +11,8 @@ export interface RunEntry {
   readonly controller: AbortController;
   /** True once this process's worker began the run (its registry updates come from here). */
   local: boolean;
+  /** Enqueued with this executor's owner capability: no other process can claim it. */
+  pinned: boolean;
   cancelled: boolean;
   startedAtMs?: number;
   /** Resolves when the run settled here, or was seen settled in the store. */
@@ -20,10 +22,10 @@ export interface RunEntry {
 }
 
 /** A fresh entry for a run that is queued in the store as `taskId`. */
-export function createRunEntry(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined): RunEntry {
+export function createRunEntry(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): RunEntry {
   let resolve!: () => void;
   const settled = new Promise<void>((r) => (resolve = r));
-  return { runId, taskId, moduleId, work, controller: new AbortController(), local: false, cancelled: false, settled, resolve, done: false };
+  return { runId, taskId, moduleId, work, controller: new AbortController(), local: false, pinned, cancelled: false, settled, resolve, done: false };
 }
 
 /** True for a task that will not change any more. */

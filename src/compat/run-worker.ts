@@ -54,6 +54,11 @@ export class RunWorker {
     this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
   }
 
+  /** True while the running worker has no free slot, so it would not claim another run now. */
+  saturated(): boolean {
+    return this.worker !== undefined && this.worker.activeCount >= this.o.concurrency;
+  }
+
   /** Stops the current worker (waiting for its running handlers and their writes). */
   async stop(): Promise<void> {
     const worker = this.worker;

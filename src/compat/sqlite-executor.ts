@@ -11,11 +11,12 @@ import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { EnqueueRequest, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { outcomeFields, RUN_QUEUE, toPayload } from './run-payload';
+import { RUN_QUEUE, toPayload } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunWorker } from './run-worker';
 import { createRunEntry, isFinishedTask as isFinished, type RunEntry as Entry } from './run-entry';
+import { syncRemoteRuns } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
 export interface SqliteRunExecutorOptions {
@@ -77,7 +78,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
     }
-    this.track(run.runId, result.task.id, run.moduleId, work);
+    this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
   }
 
   async cancel(runId: string): Promise<boolean> {
@@ -157,9 +158,9 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     return [...this.entries.values()].filter((e) => !e.done);
   }
 
-  private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined): void {
+  private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): void {
     this.runOfTask.set(taskId, runId);
-    this.entries.set(runId, createRunEntry(runId, taskId, moduleId, work));
+    this.entries.set(runId, createRunEntry(runId, taskId, moduleId, work, pinned));
     this.ensureType(moduleId);
     this.ensureWorker();
     this.ensureSync();
@@ -282,27 +283,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private syncRemote(): void {
-    const remote = this.activeEntries().filter((e) => !e.local);
     if (this.activeEntries().length === 0) {
       void this.stopWorkerIfIdle();
       return;
     }
-    for (const e of remote) {
-      let task: Task | undefined;
-      try {
-        task = this.o.store.getSync(e.taskId);
-      } catch (err) {
-        this.o.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
-        continue;
-      }
-      if (task === undefined || e.local) continue;
-      if (isFinished(task)) {
-        if (!e.cancelled) this.update(e.runId, outcomeFields(task));
-        this.settle(e);
-      } else if (task.status === 'running' && this.o.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
-        this.update(e.runId, outcomeFields(task));
-      }
-    }
+    syncRemoteRuns([...this.entries.values()], {
+      store: this.o.store, registry: this.o.registry, logger: this.o.logger, workerSaturated: this.worker.saturated(),
+      update: (runId, patch) => this.update(runId, patch), settle: (e) => this.settle(e),
+    });
   }
 
   private update(runId: string, patch: Partial<Run>): void {

@@ -1,0 +1,55 @@
+import type { Logger } from '../core/logger';
+import { describeThrown } from '../manager/memory-executor';
+import type { RunRegistry } from '../manager/run-registry';
+import type { Run } from '../manager/types';
+import type { SqliteTaskStore } from '../queue/sqlite/store';
+import type { Task } from '../queue/types';
+import { isFinishedTask, type RunEntry } from './run-entry';
+import { outcomeFields } from './run-payload';
+
+/** What {@link syncRemoteRuns} needs from its executor. */
+export interface RemoteSyncDeps {
+  store: SqliteTaskStore;
+  registry: RunRegistry;
+  logger: Logger;
+  /** True while this process's worker runs as many runs as it may (no free slot to claim with). */
+  workerSaturated: boolean;
+  update(runId: string, patch: Partial<Run>): void;
+  settle(entry: RunEntry): void;
+}
+
+/**
+ * Whether a poll reads the entry from the store. A run pinned to this process that has not started
+ * here can only change elsewhere by being cancelled or failed as an orphan; while the worker has
+ * no free slot it would not claim it anyway, so reading it (one point read per queued run, every
+ * poll: ~5,000 reads and a ~70 ms stall with a 5,000-run backlog) buys nothing. Once a slot is free,
+ * the worker claims every claimable pinned run, and the ones it cannot claim are read again here.
+ */
+export function needsRead(e: RunEntry, workerSaturated: boolean): boolean {
+  if (e.done || e.local) return false;
+  return !(e.pinned && workerSaturated);
+}
+
+/**
+ * One poll: follows runs that are not executing in this process (run by another process, or
+ * queued) and brings their registry record and settlement in line with the store.
+ */
+export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): void {
+  for (const e of entries) {
+    if (!needsRead(e, d.workerSaturated)) continue;
+    let task: Task | undefined;
+    try {
+      task = d.store.getSync(e.taskId);
+    } catch (err) {
+      d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
+      continue;
+    }
+    if (task === undefined || e.local) continue;
+    if (isFinishedTask(task)) {
+      if (!e.cancelled) d.update(e.runId, outcomeFields(task));
+      d.settle(e);
+    } else if (task.status === 'running' && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
+      d.update(e.runId, outcomeFields(task));
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { createLogger } from '../../src/core/logger';
+import { closeModeExecutor, createModeExecutor, loadConfig, RUN_QUEUE } from '../../src/compat';
+import { needsRead } from '../../src/compat/remote-sync';
+import { createRunEntry } from '../../src/compat/run-entry';
+import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { tempDb, until } from './helpers';
+
+const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'm', status: 'queued', createdAt: new Date(), parameters: {} });
+
+describe('following runs through the store (sqlite mode)', () => {
+  it('a pinned run not started here is read only while the worker has a free slot', () => {
+    const pinned = createRunEntry('a', 1, 'm', async () => undefined, true);
+    const shared = createRunEntry('b', 2, 'm', async () => undefined, false);
+    expect(needsRead(pinned, true)).toBe(false);
+    expect(needsRead(pinned, false)).toBe(true);
+    expect(needsRead(shared, true)).toBe(true);
+    pinned.local = true;
+    expect(needsRead(pinned, false)).toBe(false);
+  });
+
+  it('a queued run cancelled by another process settles once the worker has a free slot', async () => {
+    const db = tempDb();
+    const registry = new RunRegistry();
+    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms', TASKBRIDGE_CONCURRENCY: '1' }, {});
+    const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
+    const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
+    const other = createSqliteTaskStore({ path: db.dbPath });
+    try {
+      let release!: () => void;
+      const blocker = new Promise<void>((r) => (release = r));
+      manager.startTask(run('busy'), () => blocker);
+      manager.startTask(run('later'), async () => undefined);
+      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      const task = await other.getByIdempotencyKey(RUN_QUEUE, 'later');
+      expect(other.cancelSync(task!.id)).toBe('cancelled');
+      release();
+      await manager.waitAll();
+      expect(registry.getRun('busy')?.status).toBe('completed');
+      expect(registry.getRun('later')?.status).toBe('cancelled');
+    } finally {
+      await other.close();
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+});
