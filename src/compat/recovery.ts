@@ -7,10 +7,9 @@ import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { Task } from '../queue/types';
 import type { RunHandlerMap } from './handlers';
-import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import { OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
 
-/** Capability key that pins a closure-only run to the executor that holds the closure. */
-export const OWNER_CAPABILITY = 'taskbridge.owner';
+export { OWNER_CAPABILITY } from './run-payload';
 
 /** Extra attempts an adopted shadow run gets in the work queue. */
 const ADOPTED_ATTEMPTS = 3;

@@ -8,6 +8,7 @@ export interface RunEntry {
   readonly moduleId: string;
   /** The closure given to startTask; absent for runs adopted after a restart. */
   readonly work: TaskWork | undefined;
+  /** Created on first use: most runs never read their signal, and one AbortController per run shows in profiles. */
   readonly controller: AbortController;
   /** True once this process's worker began the run (its registry updates come from here). */
   local: boolean;
@@ -25,10 +26,37 @@ export interface RunEntry {
 export function createRunEntry(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): RunEntry {
   let resolve!: () => void;
   const settled = new Promise<void>((r) => (resolve = r));
-  return { runId, taskId, moduleId, work, controller: new AbortController(), local: false, pinned, cancelled: false, settled, resolve, done: false };
+  let controller: AbortController | undefined;
+  return {
+    runId, taskId, moduleId, work, local: false, pinned, cancelled: false, settled, resolve, done: false,
+    get controller() {
+      return (controller ??= new AbortController());
+    },
+  };
 }
 
 /** True for a task that will not change any more. */
 export function isFinishedTask(task: Task): boolean {
   return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
+}
+
+/** True when any of the entries has not settled. */
+export function hasActive(entries: Iterable<RunEntry>): boolean {
+  for (const e of entries) if (!e.done) return true;
+  return false;
+}
+
+const linked = new WeakSet<RunEntry>();
+
+/**
+ * The run's signal, following `workerSignal` (lease lost, timeout, worker stopped) from the first
+ * call on; an abort that happened before that call is applied at once.
+ */
+export function linkedSignal(e: RunEntry, workerSignal: AbortSignal): AbortSignal {
+  if (!linked.has(e)) {
+    linked.add(e);
+    if (workerSignal.aborted) e.controller.abort(workerSignal.reason);
+    else workerSignal.addEventListener('abort', () => e.controller.abort(workerSignal.reason), { once: true });
+  }
+  return e.controller.signal;
 }

@@ -1,7 +1,11 @@
 import type { Run, RunStatus } from '../manager/types';
+import type { EnqueueRequest } from '../queue/types';
+import type { RunRetryPolicy } from './handlers';
 
 /** Queue holding the shadow mirror. Separate from the work queue so no worker ever claims a mirror row. */
 export const SHADOW_QUEUE = 'taskbridge.shadow';
+/** Capability key that pins a closure-only run to the executor that holds the closure. */
+export const OWNER_CAPABILITY = 'taskbridge.owner';
 /** Queue that sqlite mode enqueues runs into (the store's default queue). */
 export const RUN_QUEUE = 'default';
 
@@ -25,6 +29,24 @@ export function toPayload(run: Run, owner: string): RunPayload {
   return {
     parameters: JSON.parse(JSON.stringify(run.parameters ?? {})) as Record<string, unknown>,
     run: { moduleName: run.moduleName, createdAt: run.createdAt.toISOString(), owner },
+  };
+}
+
+/**
+ * The queue task of a run started in sqlite mode: keyed by run id, with the module's retry policy.
+ * A `pinned` run (no handler: only this process holds its closure) requires `owner` as the
+ * {@link OWNER_CAPABILITY}, so no other process's worker can claim it.
+ */
+export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean): EnqueueRequest {
+  const b = policy.backoff;
+  return {
+    type: run.moduleId,
+    queue: RUN_QUEUE,
+    payload: toPayload(run, owner),
+    idempotencyKey: run.runId,
+    maxAttempts: policy.maxAttempts,
+    ...(b === undefined ? {} : { backoff: { base: b.baseMs, factor: b.factor, cap: b.capMs, jitter: b.jitter } }),
+    ...(pinned ? { requires: { [OWNER_CAPABILITY]: owner } } : {}),
   };
 }
 
