@@ -76,7 +76,12 @@ export function registerWorkerCommand(program: Command): void {
         };
         if (ctx.json) printJson({ event: 'started', ...info });
         else printLines(`worker ${info.workerId} started: queue ${info.queue}, ${info.concurrency} at once, ${info.strategy}, types ${info.types.join(', ')}`);
-        const signal = await stopRequested;
+        // A replaced database file stops the worker for good: exit 1 with the store's message.
+        const signal = await Promise.race([stopRequested, worker.halted]);
+        if (signal instanceof Error) {
+          await worker.stop();
+          throw signal;
+        }
         if (!ctx.json) printLines(`${signal} received: stopping (waiting for ${worker.activeCount} running task(s))`);
         await worker.stop();
         if (ctx.json) printJson({ event: 'stopped', workerId: worker.workerId, signal });

@@ -172,3 +172,16 @@ export class ConfigError extends TaskbridgeError {
     super('TASKBRIDGE_INVALID_CONFIG', `Invalid ${variable}: ${describeValue(value)}; accepted: ${accepted}`);
   }
 }
+
+/**
+ * The database file changed under an open store: renamed over, deleted, overwritten in place,
+ * truncated or made read-only. The store stops using it for good and closes without writing to it.
+ */
+export class DatabaseReplacedError extends TaskbridgeError {
+  constructor(readonly path: string, readonly change: string) {
+    super(
+      'TASKBRIDGE_DATABASE_REPLACED',
+      `Database ${path} ${change} while taskbridge had it open; the store stopped using it (the file was not modified). Put the database back or choose another path, then restart`,
+    );
+  }
+}

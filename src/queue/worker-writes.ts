@@ -20,6 +20,25 @@ export interface BatchCompletingStore {
 
 const WRITE_RETRIES = 5;
 
+/**
+ * True when the store's database file was replaced under it: no later call can succeed, so the
+ * worker stops instead of retrying, and per-task failures are not logged (the store logged once).
+ */
+export function isStoreLost(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'TASKBRIDGE_DATABASE_REPLACED';
+}
+
+/**
+ * True when the store refused the handler's result itself (not plain JSON, too large): the same
+ * result will never be accepted, so failing the task is right. Any other error that is not marked
+ * retryable (a raw SQLite I/O or protocol error, a closed store) says nothing about the task: the
+ * handler succeeded, so the task must not be killed for it; its lease expires and it runs again.
+ */
+function refusesResult(err: unknown): boolean {
+  const field = (err as { field?: unknown } | null)?.field;
+  return typeof field === 'string' && /^result(?:$|[.[])/.test(field);
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -112,13 +131,15 @@ export class OutcomeWriter {
         setTimeout(() => this.write(execution, label, op, onRefused, attempt + 1), 10 * 2 ** attempt);
         return;
       }
-      if (!retryable && onRefused) {
+      if (!retryable && onRefused && refusesResult(err)) {
         onRefused(err);
         return;
       }
-      this.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
-        workerId: this.workerId, taskId: execution.taskId, error: message(err),
-      });
+      if (!isStoreLost(err)) {
+        this.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
+          workerId: this.workerId, taskId: execution.taskId, error: message(err),
+        });
+      }
       this.done(execution);
     });
   }
@@ -145,7 +166,9 @@ export async function extendLeases(store: TaskStore, executions: Iterable<Execut
           e.abort(new TaskCancelledError(e.taskId));
         }
       },
-      (err: unknown) => logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: message(err) }),
+      (err: unknown) => {
+        if (!isStoreLost(err)) logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: message(err) });
+      },
     ));
   }
   await Promise.all(beats);

@@ -8,7 +8,7 @@ import {
   Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
   type StopOptions, type WorkerState,
 } from './worker-types';
-import { OutcomeWriter, extendLeases } from './worker-writes';
+import { OutcomeWriter, extendLeases, isStoreLost } from './worker-writes';
 
 type SleepReason = 'idle' | 'slots' | 'error';
 
@@ -37,6 +37,10 @@ export class Worker {
   private errorDelay = 0;
   private drained: (() => void) | undefined;
   private readonly writer: OutcomeWriter;
+  private haltedBy: Error | undefined;
+  private haltWith!: (err: Error) => void;
+  /** Resolves with the store's error if the worker stopped itself because its database file was replaced. */
+  readonly halted: Promise<Error> = new Promise((resolve) => { this.haltWith = resolve; });
 
   /**
    * @param store the durable queue
@@ -162,7 +166,7 @@ export class Worker {
     try {
       await this.store.unregisterWorker(this.workerId);
     } catch (err) {
-      this.options.logger.warn('could not unregister worker', { workerId: this.workerId, error: String(err) });
+      if (!isStoreLost(err)) this.options.logger.warn('could not unregister worker', { workerId: this.workerId, error: String(err) });
     }
     this.state = 'stopped';
   }
@@ -201,6 +205,10 @@ export class Worker {
         this.pollDelay = claimed.length > 0 ? o.pollMinMs : Math.min(o.pollMaxMs, this.pollDelay * 2);
         await this.sleep('idle', delay);
       } catch (err) {
+        if (isStoreLost(err)) {
+          this.halt(err as Error);
+          break;
+        }
         this.errorDelay = this.errorDelay === 0 ? o.pollMinMs : Math.min(Math.max(o.pollMaxMs, 5_000), this.errorDelay * 2);
         const retryable = (err as { retryable?: unknown })?.retryable === true;
         this.options.logger[retryable ? 'warn' : 'error']('worker claim loop error; retrying', {
@@ -209,6 +217,15 @@ export class Worker {
         await this.sleep('error', this.errorDelay);
       }
     }
+  }
+
+  /** No later store call can succeed: stop once, with one log line, rather than retry in a loop. */
+  private halt(err: Error): void {
+    if (this.haltedBy !== undefined) return;
+    this.haltedBy = err;
+    this.options.logger.error('worker stopped: its database file changed under it', { workerId: this.workerId, error: err.message });
+    this.haltWith(err);
+    void this.stop();
   }
 
   private sleep(reason: SleepReason, ms?: number): Promise<void> {
@@ -317,7 +334,8 @@ export class Worker {
       await extendLeases(this.store, this.active, this.options.leaseMs, this.options.logger);
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
-      this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });
+      if (isStoreLost(err)) this.halt(err as Error);
+      else this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });
     } finally {
       this.beating = false;
     }

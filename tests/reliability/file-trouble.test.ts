@@ -68,20 +68,21 @@ describe('file trouble', () => {
     expect(statSync(dbPath).mode & 0o777).toBe(0o400);
   });
 
-  it('a database replaced by another file (rename) while a worker runs: no crash, no error storm, the new file untouched', async () => {
+  it('a database replaced by another file (rename) while a worker runs: the worker exits 1 once with a clear error, the new file untouched', async () => {
     const worker = startWorker();
     await waitFor(() => worker.out.join('').includes('started'), 10_000, 'the worker to start');
     const garbage = join(dir, 'incoming.bin');
     writeFileSync(garbage, randomBytes(64 * 1024));
     const hash = sha256(garbage);
     renameSync(garbage, dbPath);
-    // Let the worker run into whatever it runs into for a while (its poll loop backs off to 2 s).
-    await waitFor(() => worker.exitCode !== null, 3_000, 'nothing').catch(() => undefined);
-    expect(worker.exitCode).toBeNull();
-    worker.kill('SIGTERM');
-    expect((await exited(worker)).code).toBe(0);
-    const stderrLines = worker.err.join('').split('\n').filter(Boolean);
-    expect(stderrLines.length).toBeLessThan(20);
+    // The idle worker polls at most every 2 s and heartbeats meanwhile; either call notices.
+    const { code } = await Promise.race([exited(worker), waitFor(() => false, 15_000, 'the worker to exit').then(() => ({ code: -1 }))]);
+    expect(code).toBe(1);
+    const stderr = worker.err.join('');
+    expect(stderr).toMatch(/taskbridge: error: Database .*queue\.db was replaced by another file while taskbridge had it open; the store stopped using it \(the file was not modified\)/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    const stderrLines = stderr.split('\n').filter(Boolean);
+    expect(stderrLines.length).toBeLessThan(5);
     expect(sha256(dbPath)).toBe(hash);
     const again = runCli(['--db', dbPath, 'worker', '--handlers', HANDLERS], { TB_RUNS: join(dir, 'runs.txt') });
     expect(again.status).toBe(1);
@@ -90,15 +91,16 @@ describe('file trouble', () => {
     report('file trouble: replaced while running', { faults: 1, workerStderrLines: stderrLines.length, fileUntouched: true });
   });
 
-  // KNOWN BUG (unfixed, see docs/reliability.md): a file overwritten IN PLACE (same inode: `cp x
-  // queue.db`, truncate, or chmod 0400 on the open file) is not noticed by a running worker, and
-  // its connection's checkpoint on close writes database pages over the user's new content.
-  // `test.failing` keeps this visible: it passes while the bug exists and fails once it is fixed.
-  it.failing.each([
-    ['overwritten with garbage', (): void => writeFileSync(dbPath, randomBytes(64 * 1024))],
-    ['truncated to 0 bytes', (): void => truncateSync(dbPath, 0)],
-    ['made read-only', (): void => chmodSync(dbPath, 0o400)],
-  ])('a database %s in place while a worker runs is never written by that worker', async (_name, damage) => {
+  // A file changed IN PLACE (same inode: `cp x queue.db`, truncate, or chmod 0400 on the open
+  // file) used to go unnoticed, and the checkpoint on close wrote database pages over the user's
+  // content. Stopping the worker right after the change exercises exactly that close.
+  const inPlace: [string, () => void, RegExp][] = [
+    // r+ overwrites without truncating first, so a check cannot land between the two and see an empty file.
+    ['overwritten with garbage', (): void => writeFileSync(dbPath, randomBytes(64 * 1024), { flag: 'r+' }), /was overwritten with content that is not an SQLite database/],
+    ['truncated to 0 bytes', (): void => truncateSync(dbPath, 0), /was truncated to 0 bytes/],
+    ['made read-only', (): void => chmodSync(dbPath, 0o400), /was made read-only \(mode 0400\)/],
+  ];
+  it.each(inPlace)('a database %s in place while a worker runs is never written by that worker', async (_name, damage) => {
     const worker = startWorker();
     // Wait until the worker has committed work, so its WAL holds frames a checkpoint would copy.
     await waitFor(() => lines(join(dir, 'runs.txt')).length >= 40, 10_000, 'the worker to complete some tasks');
@@ -107,5 +109,24 @@ describe('file trouble', () => {
     worker.kill('SIGTERM');
     await exited(worker);
     expect(sha256(dbPath)).toBe(hash);
+  });
+
+  it.each(inPlace)('a database %s in place under a running worker makes it exit 1 once with a clear error, without writing the file', async (_name, damage, change) => {
+    const worker = startWorker();
+    await waitFor(() => lines(join(dir, 'runs.txt')).length >= 40, 10_000, 'the worker to complete some tasks');
+    const logged = worker.err.join('').length;
+    damage();
+    const hash = sha256(dbPath);
+    const { code } = await Promise.race([exited(worker), waitFor(() => false, 15_000, 'the worker to exit').then(() => ({ code: -1 }))]);
+    expect(code).toBe(1);
+    const stderr = worker.err.join('');
+    expect(stderr).toMatch(change);
+    expect(stderr).toMatch(/taskbridge: error: .*the store stopped using it \(the file was not modified\)/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    // From the change on: one line from the store, one from the worker, the CLI's message; no per-task or per-poll lines.
+    const linesAfter = stderr.slice(logged).split('\n').filter(Boolean);
+    expect(linesAfter.length).toBeLessThanOrEqual(3);
+    expect(sha256(dbPath)).toBe(hash);
+    report('file trouble: changed in place while running', { change: String(change), stderrLines: linesAfter.length, fileUntouched: true });
   });
 });

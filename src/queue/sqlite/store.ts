@@ -8,8 +8,9 @@ import { TASK_STATUSES } from '../types';
 import {
   normalizeClaimRequest, normalizeEnqueueRequest, normalizeListFilter, validateName, validateWorkerInfo, type NormalizedEnqueue,
 } from '../validation';
-import { openDatabase } from './connection';
+import { isMemoryPath, openDatabase } from './connection';
 import { emitIf, guard, type StoreContext } from './context';
+import { FileGuard, rethrowFileErrors } from './file-guard';
 import * as life from './lifecycle';
 import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions } from './options';
 import { rowToTask, type TaskRow } from './rows';
@@ -29,6 +30,8 @@ export class SqliteTaskStore implements TaskStore {
   /** Options with defaults applied (path, clock, events, leaseMs default, ...). */
   readonly options: ResolvedSqliteStoreOptions;
   private readonly ctx: StoreContext;
+  /** Notices the file being replaced under the store; absent for `:memory:`. */
+  private readonly file: FileGuard | undefined;
   private closed = false;
 
   /** Opens or creates the database. @throws NotADatabaseError, SchemaTooNewError, DatabaseUnavailableError, InvalidOptionError */
@@ -42,6 +45,8 @@ export class SqliteTaskStore implements TaskStore {
         enqueue: new EnqueueSql(db), claim: new ClaimSql(db), lifecycle: new LifecycleSql(db),
         queries: new QuerySql(db), workers: new WorkerSql(db),
       };
+      this.file = isMemoryPath(db.name) ? undefined : new FileGuard(db, this.options.logger);
+      if (this.file) rethrowFileErrors(this, SQL_METHODS, this.file);
     } catch (err) {
       db.close();
       throw err;
@@ -50,6 +55,7 @@ export class SqliteTaskStore implements TaskStore {
 
   private open(): StoreContext {
     if (this.closed) throw new TaskbridgeError('TASKBRIDGE_STORE_CLOSED', `The store for ${this.options.path} is closed`);
+    this.file?.check();
     return this.ctx;
   }
 
@@ -241,9 +247,17 @@ export class SqliteTaskStore implements TaskStore {
   closeSync(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ctx.db.close();
+    if (this.file) this.file.close();
+    else this.ctx.db.close();
   }
 }
+
+/** Every method that runs SQL itself (the async ones without a `*Sync` twin, and the `*Sync` ones the others call). */
+const SQL_METHODS = [
+  'enqueueSync', 'enqueueBatchSync', 'claimSync', 'heartbeatSync', 'reportProgressSync', 'completeSync', 'completeManySync', 'failSync',
+  'acknowledgeCancelSync', 'releaseSync', 'cancelSync', 'retrySync', 'getSync', 'listSync', 'countsSync',
+  'getByIdempotencyKey', 'registerWorker', 'touchWorker', 'unregisterWorker', 'listWorkers',
+] as const;
 
 function strategyOrder(strategy: Strategy): readonly SortKey[] {
   if (strategy === null || typeof strategy !== 'object' || (strategy.kind !== 'ordered' && strategy.kind !== 'level-picking')) {

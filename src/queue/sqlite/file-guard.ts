@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { DatabaseReplacedError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * How often a call re-checks the file. A check costs a stat and a 16-byte read (a few µs); at most
+ * every 250 ms keeps it off the claim hot path while still catching a change well before the
+ * worker's next checkpoint has a chance to copy pages over it.
+ */
+export const FILE_CHECK_INTERVAL_MS = 250;
+
+/** SQLite errors that a file changed under the connection can cause. */
+const FILE_ERRORS = /^SQLITE_(CORRUPT|NOTADB|IOERR|READONLY|CANTOPEN)/;
+
+/**
+ * Routes failures of the named methods through {@link FileGuard.rethrow}, so any call that trips
+ * over a changed file reports it as such. Wrapping the instance keeps the store's methods plain.
+ */
+export function rethrowFileErrors<T extends object>(target: T, names: readonly (keyof T & string)[], file: FileGuard): void {
+  const methods = target as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of names) {
+    const method = methods[name]!;
+    methods[name] = function (this: unknown, ...args: unknown[]): unknown {
+      try {
+        const result = method.apply(this, args);
+        return result instanceof Promise ? result.catch((err: unknown) => file.rethrow(err)) : result;
+      } catch (err) {
+        return file.rethrow(err);
+      }
+    };
+  }
+}
+
+/**
+ * Remembers which file the store opened (device, inode, SQLite header, owner-write bit) and notices
+ * when the user changed it under a running store. Once changed, the store is lost for good: every
+ * call throws {@link DatabaseReplacedError}, one error is logged, and the connections are closed so
+ * that SQLite's checkpoint-on-close cannot copy the WAL over what the user put at the path.
+ *
+ * That last part rests on SQLite behaviour (checked by tests/reliability/file-trouble.test.ts):
+ * only the last connection to close checkpoints, and a read-only connection never does. So the
+ * guard keeps a read-only connection open next to the store's; a lost store closes its main
+ * connection first (not last: no checkpoint) and the read-only one last (read-only: no checkpoint).
+ */
+export class FileGuard {
+  private readonly fd: number;
+  private readonly readonlyDb: Database.Database;
+  private readonly dev: bigint;
+  private readonly ino: bigint;
+  private readonly pageSize: number;
+  private readonly ownerWritable: boolean;
+  private readonly header = Buffer.alloc(16);
+  private nextCheck = performance.now() + FILE_CHECK_INTERVAL_MS;
+  private lost: DatabaseReplacedError | undefined;
+  /** True once the main connection was closed because the file changed in place. */
+  private mainClosed = false;
+
+  /** @param db the store's open connection to a file (not `:memory:`) */
+  constructor(private readonly db: Database.Database, private readonly logger: Logger) {
+    const file = db.name;
+    // Kept open for the store's lifetime: closing any descriptor of the file drops this process's
+    // POSIX locks on it (SQLite's included), so a check must not open and close one each time.
+    this.fd = fs.openSync(file, 'r');
+    try {
+      const st = fs.fstatSync(this.fd, { bigint: true });
+      this.dev = st.dev;
+      this.ino = st.ino;
+      this.ownerWritable = (Number(st.mode) & 0o200) !== 0;
+      this.pageSize = db.pragma('page_size', { simple: true }) as number;
+      this.readonlyDb = new Database(file, { readonly: true, fileMustExist: true });
+      this.readonlyDb.pragma('cache_size = -64');
+      // A read makes the connection take its shared lock on the file, which is what keeps the
+      // main connection from counting as the last one when it closes.
+      this.readonlyDb.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (err) {
+      fs.closeSync(this.fd);
+      throw err;
+    }
+  }
+
+  /** The error of a lost store, if the file changed. */
+  get error(): DatabaseReplacedError | undefined {
+    return this.lost;
+  }
+
+  /** Throws when the file was found changed; re-checks it when the last check is old enough. */
+  check(): void {
+    if (this.lost !== undefined) throw this.lost;
+    const now = performance.now();
+    if (now < this.nextCheck) return;
+    this.nextCheck = now + FILE_CHECK_INTERVAL_MS;
+    this.verify();
+  }
+
+  /** Checks the file now (before close, before a checkpoint). @throws DatabaseReplacedError */
+  verify(): void {
+    if (this.lost !== undefined) throw this.lost;
+    const change = this.describeChange();
+    if (change === undefined) return;
+    this.lost = new DatabaseReplacedError(this.db.name, change.what);
+    this.logger.error('database file changed while open; the store stopped using it without writing to it', {
+      path: this.db.name, change: change.what, code: this.lost.code,
+    });
+    if (change.inPlace) {
+      // Same inode: a checkpoint would land on the user's content. Closing main now, while the
+      // read-only connection stays open, means no later close (nor an exit hook) can checkpoint.
+      this.mainClosed = true;
+      this.db.close();
+    }
+    throw this.lost;
+  }
+
+  /**
+   * Rethrows `err`, first checking the file at once when SQLite reported it damaged or unreadable:
+   * SQLite often sees an in-place overwrite before the next timed check, and the caller should get
+   * the one clear error rather than `database disk image is malformed` on every poll.
+   */
+  rethrow(err: unknown): never {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && FILE_ERRORS.test(code)) this.verify();
+    throw err;
+  }
+
+  /** Closes the store's connection, the read-only one and the descriptor, in the order that writes nothing when the file changed. */
+  close(): void {
+    try {
+      this.verify();
+    } catch {
+      // Logged once by verify(); a close still has to succeed.
+    }
+    if (this.mainClosed) {
+      this.readonlyDb.close();
+    } else {
+      // Healthy, or renamed over / deleted: the connections hold the old inode, which nobody
+      // sees any more, so the normal close (main last: checkpoint and remove its WAL) writes
+      // nothing the user can see and leaves no stale WAL beside the new file.
+      this.readonlyDb.close();
+      this.db.close();
+    }
+    fs.closeSync(this.fd);
+  }
+
+  private describeChange(): { what: string; inPlace: boolean } | undefined {
+    const st = fs.statSync(this.db.name, { bigint: true, throwIfNoEntry: false });
+    if (st === undefined) return { what: 'was deleted', inPlace: false };
+    if (st.dev !== this.dev || st.ino !== this.ino) return { what: 'was replaced by another file', inPlace: false };
+    if (st.size < BigInt(this.pageSize)) return { what: `was truncated to ${st.size} bytes`, inPlace: true };
+    const read = fs.readSync(this.fd, this.header, 0, 16, 0);
+    if (read < 16 || !this.header.equals(SQLITE_HEADER)) return { what: 'was overwritten with content that is not an SQLite database', inPlace: true };
+    if (this.ownerWritable && (Number(st.mode) & 0o200) === 0) {
+      return { what: `was made read-only (mode ${(Number(st.mode) & 0o777).toString(8).padStart(4, '0')})`, inPlace: true };
+    }
+    return undefined;
+  }
+}
