@@ -56,7 +56,7 @@ export class FileGuard {
   private readonly header = Buffer.alloc(16);
   private nextCheck = performance.now() + FILE_CHECK_INTERVAL_MS;
   private lost: DatabaseReplacedError | undefined;
-  /** True once the main connection was closed because the file changed in place. */
+  /** True once the main connection was closed because the file changed. */
   private mainClosed = false;
 
   /** @param db the store's open connection to a file (not `:memory:`) */
@@ -101,16 +101,15 @@ export class FileGuard {
     if (this.lost !== undefined) throw this.lost;
     const change = this.describeChange();
     if (change === undefined) return;
-    this.lost = new DatabaseReplacedError(this.db.name, change.what);
+    this.lost = new DatabaseReplacedError(this.db.name, change);
     this.logger.error('database file changed while open; the store stopped using it without writing to it', {
-      path: this.db.name, change: change.what, code: this.lost.code,
+      path: this.db.name, change, code: this.lost.code,
     });
-    if (change.inPlace) {
-      // Same inode: a checkpoint would land on the user's content. Closing main now, while the
-      // read-only connection stays open, means no later close (nor an exit hook) can checkpoint.
-      this.mainClosed = true;
-      this.db.close();
-    }
+    // Closing main now, while the read-only connection stays open, means no later close (nor
+    // better-sqlite3's exit hook) can checkpoint. For an in-place change that checkpoint would land
+    // on the user's content; after a rename it would only reach the old, unlinked file.
+    this.mainClosed = true;
+    this.db.close();
     throw this.lost;
   }
 
@@ -132,27 +131,24 @@ export class FileGuard {
     } catch {
       // Logged once by verify(); a close still has to succeed.
     }
-    if (this.mainClosed) {
-      this.readonlyDb.close();
-    } else {
-      // Healthy, or renamed over / deleted: the connections hold the old inode, which nobody
-      // sees any more, so the normal close (main last: checkpoint and remove its WAL) writes
-      // nothing the user can see and leaves no stale WAL beside the new file.
-      this.readonlyDb.close();
-      this.db.close();
-    }
+    // Healthy: main closes last, so it checkpoints and removes the WAL as before.
+    this.readonlyDb.close();
+    if (!this.mainClosed) this.db.close();
     fs.closeSync(this.fd);
   }
 
-  private describeChange(): { what: string; inPlace: boolean } | undefined {
+  /** What changed, as the end of a sentence starting with the path; undefined when nothing did. */
+  private describeChange(): string | undefined {
     const st = fs.statSync(this.db.name, { bigint: true, throwIfNoEntry: false });
-    if (st === undefined) return { what: 'was deleted', inPlace: false };
-    if (st.dev !== this.dev || st.ino !== this.ino) return { what: 'was replaced by another file', inPlace: false };
-    if (st.size < BigInt(this.pageSize)) return { what: `was truncated to ${st.size} bytes`, inPlace: true };
+    if (st === undefined) return 'was deleted';
+    if (st.dev !== this.dev || st.ino !== this.ino) return 'was replaced by another file';
+    // A database never shrinks below its first page; SQLite itself only truncates at page boundaries.
+    if (st.size < BigInt(this.pageSize)) return `was truncated to ${st.size} bytes`;
     const read = fs.readSync(this.fd, this.header, 0, 16, 0);
-    if (read < 16 || !this.header.equals(SQLITE_HEADER)) return { what: 'was overwritten with content that is not an SQLite database', inPlace: true };
+    if (read < 16 || !this.header.equals(SQLITE_HEADER)) return 'was overwritten with content that is not an SQLite database';
+    // Root ignores the mode, so without this a chmod 0400 would not stop root's checkpoints.
     if (this.ownerWritable && (Number(st.mode) & 0o200) === 0) {
-      return { what: `was made read-only (mode ${(Number(st.mode) & 0o777).toString(8).padStart(4, '0')})`, inPlace: true };
+      return `was made read-only (mode ${(Number(st.mode) & 0o777).toString(8).padStart(4, '0')})`;
     }
     return undefined;
   }

@@ -238,6 +238,12 @@ export class SqliteTaskStore implements TaskStore {
     return guard('listWorkers', () => this.open().workers.list());
   }
 
+  /** Checks now (calls check at most every 250 ms) that the file is still the database opened. @throws DatabaseReplacedError */
+  verifyFileSync(): void {
+    this.open();
+    this.file?.verify();
+  }
+
   /** Closes the connection; later calls reject with TASKBRIDGE_STORE_CLOSED. Idempotent. */
   async close(): Promise<void> {
     this.closeSync();
