@@ -54,6 +54,7 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   const file = path.resolve(destination);
   if (file === source) throw new BackupVerificationError(file, ['the backup file cannot be the database itself']);
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  removeAbandonedPartials(path.dirname(file), options.logger);
   const partial = `${file}.partial-${process.pid}`;
   const started = Date.now();
   const db = openMaintenanceConnection(source);
@@ -176,6 +177,36 @@ async function copyPages(db: Database.Database, destination: string, options: { 
   });
   options.onProgress?.({ totalPages: result.totalPages, copiedPages: result.totalPages });
   return { totalPages: result.totalPages };
+}
+
+const PARTIAL = /\.partial-(\d+)(?:-wal|-shm|-journal)?$/;
+
+/**
+ * Deletes the `<backup>.partial-<pid>` files of backups whose process died mid-copy (a SIGKILL skips
+ * their cleanup, and every run uses its own pid, so nothing else would ever remove them). A file
+ * of a live process, this one included, may be a copy in progress and is left alone.
+ */
+export function removeAbandonedPartials(directory: string, logger?: Logger): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(directory)) {
+    const pid = Number(PARTIAL.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    const file = path.join(directory, name);
+    fs.rmSync(file, { force: true });
+    removed.push(file);
+  }
+  if (removed.length > 0) logger?.info('removed partial backup files of processes that no longer run', { removed });
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** Removes a database file with its -wal/-shm companions, ignoring the ones that do not exist. */
