@@ -299,6 +299,30 @@ describe('worker', () => {
     expect(dead.lastError).toContain("result could not be stored");
   });
 
+  it('a store error on complete that is not about the result does not kill the task: the lease expires and it runs again', async () => {
+    let runs = 0;
+    registry.register('job', async () => ++runs);
+    // A raw SQLite error that guard() does not mark retryable (an I/O error, SQLITE_PROTOCOL under
+    // heavy WAL contention): it says nothing about the task, whose handler succeeded.
+    let failures = 1;
+    const flaky = Object.create(store) as TaskStore;
+    flaky.complete = async (...args) => {
+      if (failures-- > 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+      return store.complete(...args);
+    };
+    (flaky as { completeMany?: unknown }).completeMany = undefined;
+    const w = new Worker(flaky, registry, { clock, logger, leaseDuration: '30s', heartbeatInterval: '10ms', pollInterval: { min: '5ms', max: '5ms' } });
+    workers.push(w);
+    await w.start();
+    const { task } = await store.enqueue({ type: 'job', maxAttempts: 3 });
+    await waitFor(() => runs === 1 && w.activeCount === 0, 5_000, 'first run settled');
+    expect(await store.get(task.id)).toMatchObject({ status: 'running', attempts: 1 });
+    clock.advance(30_001);
+    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed on the next attempt');
+    expect(runs).toBe(2);
+    expect((await store.get(task.id))!.attempts).toBe(2);
+  });
+
   it('records progress under the lease', async () => {
     const finish = gate();
     registry.register('job', async (_p, ctx) => {

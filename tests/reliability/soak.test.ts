@@ -89,5 +89,9 @@ describe('soak', () => {
       rssMiB: [...workerRss, ...producerResults.map((p) => p.rss)].map((r) => `${(r.start / MiB).toFixed(0)}->${(r.end / MiB).toFixed(0)}`),
       failedReasons: reasons, doubleRuns: inv.doubleRuns, lost: inv.lost,
     });
+    // Only the injected failures may kill a task (three in a row). Anything else is a healthy task
+    // the queue killed: a 10 s trial once ended with 70 % of its tasks dead and this test still passed.
+    const unexplained = Object.fromEntries(Object.entries(reasons).filter(([why]) => why !== 'injected failure'));
+    expect(unexplained).toEqual({});
   }, (SECONDS + 120) * 1000);
 });
