@@ -81,6 +81,31 @@ export function registerCapabilityFunction(db: Database.Database): void {
   });
 }
 
+/**
+ * The claim's RETURNING list, in the order {@link rowFromArray} reads it. Claimed rows come back as
+ * arrays (`raw`): better-sqlite3 builds a keyed object with one native property set per column,
+ * which cost ~3.5 µs per claimed row (a claim of 10: 165 -> 128 µs measured), more than the UPDATE's
+ * own index work; a JS object literal of a fixed shape is nearly free.
+ */
+const RETURNED = [
+  'id', 'queue', 'type', 'payload', 'priority', 'status', 'attempts', 'max_attempts', 'run_after', 'lease_owner',
+  'lease_expires_at', 'lease_token', 'cancel_requested', 'created_at', 'started_at', 'finished_at', 'last_error',
+  'result', 'progress', 'idempotency_key', 'requires', 'timeout_ms', 'backoff_base_ms', 'backoff_factor',
+  'backoff_cap_ms', 'backoff_jitter',
+].join(', ');
+
+// `any`: the element types are the tasks table's columns, which TaskRow states.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function rowFromArray(a: any[]): TaskRow {
+  return {
+    id: a[0], queue: a[1], type: a[2], payload: a[3], priority: a[4], status: a[5], attempts: a[6], max_attempts: a[7],
+    run_after: a[8], lease_owner: a[9], lease_expires_at: a[10], lease_token: a[11], cancel_requested: a[12],
+    created_at: a[13], started_at: a[14], finished_at: a[15], last_error: a[16], result: a[17], progress: a[18],
+    idempotency_key: a[19], requires: a[20], timeout_ms: a[21], backoff_base_ms: a[22], backoff_factor: a[23],
+    backoff_cap_ms: a[24], backoff_jitter: a[25],
+  };
+}
+
 interface Shape {
   readonly order: string;
   /** Which partial index serves the order; null for orders no index matches (still correct, sorted in memory). */
@@ -143,14 +168,14 @@ export class ClaimSql {
                        lease_token = lease_token + 1, started_at = ?
       WHERE id ${shape.single ? '=' : 'IN'} (SELECT id FROM tasks ${shape.index === null ? '' : `INDEXED BY ${shape.index}`}
                    WHERE ${filters.join(' AND ')} ORDER BY ${shape.order} LIMIT ? + 0)
-      RETURNING *`;
+      RETURNING ${RETURNED}`;
   }
 
   private statement(shape: Shape): Database.Statement {
     const key = `${shape.order}|${shape.index}|${shape.single ? 1 : 0}${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
     let stmt = this.cache.get(key);
     if (stmt === undefined) {
-      stmt = this.db.prepare(ClaimSql.text(shape));
+      stmt = this.db.prepare(ClaimSql.text(shape)).raw(true);
       this.cache.set(key, stmt);
     }
     return stmt;
@@ -164,7 +189,10 @@ export class ClaimSql {
     if (c.typesJson !== null) params.push(c.typesJson);
     if (c.capabilitiesJson !== null) params.push(c.capabilitiesJson);
     params.push(limit);
-    return this.statement(shape).all(...params) as TaskRow[];
+    const arrays = this.statement(shape).all(...params) as unknown[][];
+    const rows: TaskRow[] = new Array(arrays.length);
+    for (let i = 0; i < arrays.length; i++) rows[i] = rowFromArray(arrays[i]!);
+    return rows;
   }
 
   /**
