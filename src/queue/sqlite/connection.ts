@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseUnavailableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
+import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 import { assertSchemaNotNewer, migrate } from './migrations';
 import type { ResolvedSqliteStoreOptions } from './options';
 
@@ -17,20 +18,18 @@ export function isMemoryPath(p: string): boolean {
  * before SQLite could touch it. An empty file is what SQLite itself creates, so it counts as new.
  */
 function checkHeader(file: string): void {
-  let fd: number;
+  let handle: FileHandle;
   try {
-    fd = fs.openSync(file, 'r');
+    // Through the process-wide descriptor: this process may already have the file open through
+    // another connection, whose locks a close() of a fresh descriptor would drop.
+    handle = fileHandle(file);
   } catch (err) {
     throw new DatabaseUnavailableError(file, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
-  try {
-    const header = Buffer.alloc(16);
-    const read = fs.readSync(fd, header, 0, 16, 0);
-    if (read === 0) return;
-    if (read < 16 || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const header = Buffer.alloc(16);
+  const read = readFileStart(handle, header);
+  if (read === 0) return;
+  if (read < 16 || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
 }
 
 /** Makes sure the file can be created or written, with errors that say why. Returns true when the file is new. */

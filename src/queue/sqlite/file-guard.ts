@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { DatabaseReplacedError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
+import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -47,7 +48,7 @@ export function rethrowFileErrors<T extends object>(target: T, names: readonly (
  * connection first (not last: no checkpoint) and the read-only one last (read-only: no checkpoint).
  */
 export class FileGuard {
-  private readonly fd: number;
+  private readonly handle: FileHandle;
   private readonly readonlyDb: Database.Database;
   private readonly dev: bigint;
   private readonly ino: bigint;
@@ -62,24 +63,18 @@ export class FileGuard {
   /** @param db the store's open connection to a file (not `:memory:`) */
   constructor(private readonly db: Database.Database, private readonly logger: Logger) {
     const file = db.name;
-    // Kept open for the store's lifetime: closing any descriptor of the file drops this process's
-    // POSIX locks on it (SQLite's included), so a check must not open and close one each time.
-    this.fd = fs.openSync(file, 'r');
-    try {
-      const st = fs.fstatSync(this.fd, { bigint: true });
-      this.dev = st.dev;
-      this.ino = st.ino;
-      this.ownerWritable = (Number(st.mode) & 0o200) !== 0;
-      this.pageSize = db.pragma('page_size', { simple: true }) as number;
-      this.readonlyDb = new Database(file, { readonly: true, fileMustExist: true });
-      this.readonlyDb.pragma('cache_size = -64');
-      // A read makes the connection take its shared lock on the file, which is what keeps the
-      // main connection from counting as the last one when it closes.
-      this.readonlyDb.prepare('SELECT count(*) FROM sqlite_master').get();
-    } catch (err) {
-      fs.closeSync(this.fd);
-      throw err;
-    }
+    // The process-wide descriptor, never closed: closing any descriptor of the file would drop
+    // this process's POSIX locks on it, SQLite's included (see file-handles.ts).
+    this.handle = fileHandle(file);
+    this.dev = this.handle.dev;
+    this.ino = this.handle.ino;
+    this.ownerWritable = (Number(fs.statSync(file).mode) & 0o200) !== 0;
+    this.pageSize = db.pragma('page_size', { simple: true }) as number;
+    this.readonlyDb = new Database(file, { readonly: true, fileMustExist: true });
+    this.readonlyDb.pragma('cache_size = -64');
+    // A read makes the connection take its shared lock on the file, which is what keeps the
+    // main connection from counting as the last one when it closes.
+    this.readonlyDb.prepare('SELECT count(*) FROM sqlite_master').get();
   }
 
   /** The error of a lost store, if the file changed. */
@@ -124,7 +119,7 @@ export class FileGuard {
     throw err;
   }
 
-  /** Closes the store's connection, the read-only one and the descriptor, in the order that writes nothing when the file changed. */
+  /** Closes the store's connection and the read-only one, in the order that writes nothing when the file changed. */
   close(): void {
     try {
       this.verify();
@@ -134,7 +129,6 @@ export class FileGuard {
     // Healthy: main closes last, so it checkpoints and removes the WAL as before.
     this.readonlyDb.close();
     if (!this.mainClosed) this.db.close();
-    fs.closeSync(this.fd);
   }
 
   /** What changed, as the end of a sentence starting with the path; undefined when nothing did. */
@@ -144,7 +138,7 @@ export class FileGuard {
     if (st.dev !== this.dev || st.ino !== this.ino) return 'was replaced by another file';
     // A database never shrinks below its first page; SQLite itself only truncates at page boundaries.
     if (st.size < BigInt(this.pageSize)) return `was truncated to ${st.size} bytes`;
-    const read = fs.readSync(this.fd, this.header, 0, 16, 0);
+    const read = readFileStart(this.handle, this.header);
     if (read < 16 || !this.header.equals(SQLITE_HEADER)) return 'was overwritten with content that is not an SQLite database';
     // Root ignores the mode, so without this a chmod 0400 would not stop root's checkpoints.
     if (this.ownerWritable && (Number(st.mode) & 0o200) === 0) {
