@@ -46,7 +46,8 @@ export interface CompletionItem {
 }
 
 /**
- * Completes several tasks in one transaction: one commit for the batch instead of one per task.
+ * Completes several tasks in one transaction: one commit for the batch instead of one per task
+ * (one UPDATE statement for the batch unless a 'completed' listener needs each row read back).
  * Each item is fenced like {@link complete}; the flags say which leases were still held. Every
  * item is validated first, so one bad result refuses the whole call and nothing is written.
  */
@@ -58,12 +59,26 @@ export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]
   });
   const now = ctx.options.clock.now();
   const announce = ctx.options.events.has('completed');
+  if (!announce) {
+    // A task listed twice is written once, from its first item, as when written one by one
+    // (UPDATE ... FROM would apply an arbitrary one of the duplicates).
+    const seen = new Set<number>();
+    const rows: [number, number, string | null][] = [];
+    for (const p of prepared) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+      rows.push([p.id, p.token, p.json]);
+    }
+    if (rows.length === 0) return [];
+    const ids = guard('completeMany', () => ctx.lifecycle.completeBatch.all(now, JSON.stringify(rows))) as number[];
+    const held = new Set(ids);
+    return prepared.map((p) => held.delete(p.id));
+  }
   const rows: TaskRow[] = [];
   const held = guard('completeMany', () =>
     ctx.db.transaction(() => {
       rows.length = 0;
       return prepared.map((p) => {
-        if (!announce) return ctx.lifecycle.complete.run(p.json, now, p.id, p.token).changes === 1;
         const row = ctx.lifecycle.completeReturning.get(p.json, now, p.id, p.token) as TaskRow | undefined;
         if (row !== undefined) rows.push(row);
         return row !== undefined;
