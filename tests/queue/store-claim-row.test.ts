@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ManualClock } from '../../src/core/clock';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies/ordered';
 import { weightedRandom } from '../../src/strategies/weighted-random';
@@ -14,9 +15,11 @@ describe.each<[string, Strategy]>([
 ])('SQLite claim with %s', (_name, strategy) => {
   let dir: string;
   let store: SqliteTaskStore;
+  let clock: ManualClock;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-claim-row-'));
-    store = createSqliteTaskStore({ path: path.join(dir, 'q.db'), logger: { error() {}, warn() {}, info() {}, debug() {} } });
+    clock = new ManualClock(1_700_000_000_000);
+    store = createSqliteTaskStore({ path: path.join(dir, 'q.db'), clock, logger: { error() {}, warn() {}, info() {}, debug() {} } });
   });
   afterEach(async () => {
     await store.close();
@@ -33,14 +36,14 @@ describe.each<[string, Strategy]>([
     const [first] = store.claimSync(request);
     store.reportProgressSync(task.id, first!.token, { percent: 40 });
     expect(store.failSync(task.id, first!.token, { message: 'boom' })).toBe('retry-scheduled');
-    store.retrySync(task.id); // ready now instead of after the backoff
+    clock.advance(2_000); // the first backoff delay (2s, no jitter)
     store.reportProgressSync(task.id, first!.token, { percent: 99 }); // lost lease: ignored
     const claimed = store.claimSync(request);
     expect(claimed).toHaveLength(1);
     expect(claimed[0]!.task).toEqual(store.getSync(task.id));
     expect(claimed[0]!.token).toBe(claimed[0]!.task.leaseToken);
     expect(claimed[0]!.task).toMatchObject({
-      status: 'running', attempts: 1, leaseOwner: 'w1', payload: { name: 'é ✓', n: [1, 2] }, requires: { region: 'eu' },
+      status: 'running', attempts: 2, lastError: 'boom', progress: { percent: 40 }, leaseOwner: 'w1', payload: { name: 'é ✓', n: [1, 2] }, requires: { region: 'eu' },
       idempotencyKey: 'key-1', timeoutMs: 120_000, priority: 7, maxAttempts: 4,
     });
   });
