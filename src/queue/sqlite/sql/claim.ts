@@ -85,24 +85,27 @@ export function registerCapabilityFunction(db: Database.Database): void {
  * The claim's RETURNING list, in the order {@link rowFromArray} reads it. Claimed rows come back as
  * arrays (`raw`): better-sqlite3 builds a keyed object with one native property set per column,
  * which cost ~3.5 µs per claimed row (a claim of 10: 165 -> 128 µs measured), more than the UPDATE's
- * own index work; a JS object literal of a fixed shape is nearly free.
+ * own index work; a JS object literal of a fixed shape is nearly free. The columns this UPDATE
+ * sets from bound values (status, lease_owner, lease_expires_at, started_at) and the queue it
+ * matched by equality are filled in from those values instead of being read back (claim of 10 about
+ * 8 µs cheaper, measured).
  */
 const RETURNED = [
-  'id', 'queue', 'type', 'payload', 'priority', 'status', 'attempts', 'max_attempts', 'run_after', 'lease_owner',
-  'lease_expires_at', 'lease_token', 'cancel_requested', 'created_at', 'started_at', 'finished_at', 'last_error',
+  'id', 'type', 'payload', 'priority', 'attempts', 'max_attempts', 'run_after',
+  'lease_token', 'cancel_requested', 'created_at', 'finished_at', 'last_error',
   'result', 'progress', 'idempotency_key', 'requires', 'timeout_ms', 'backoff_base_ms', 'backoff_factor',
   'backoff_cap_ms', 'backoff_jitter',
 ].join(', ');
 
 // `any`: the element types are the tasks table's columns, which TaskRow states.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function rowFromArray(a: any[]): TaskRow {
+function rowFromArray(a: any[], queue: string, owner: string, expires: number, now: number): TaskRow {
   return {
-    id: a[0], queue: a[1], type: a[2], payload: a[3], priority: a[4], status: a[5], attempts: a[6], max_attempts: a[7],
-    run_after: a[8], lease_owner: a[9], lease_expires_at: a[10], lease_token: a[11], cancel_requested: a[12],
-    created_at: a[13], started_at: a[14], finished_at: a[15], last_error: a[16], result: a[17], progress: a[18],
-    idempotency_key: a[19], requires: a[20], timeout_ms: a[21], backoff_base_ms: a[22], backoff_factor: a[23],
-    backoff_cap_ms: a[24], backoff_jitter: a[25],
+    id: a[0], queue, type: a[1], payload: a[2], priority: a[3], status: 'running', attempts: a[4], max_attempts: a[5],
+    run_after: a[6], lease_owner: owner, lease_expires_at: expires, lease_token: a[7], cancel_requested: a[8],
+    created_at: a[9], started_at: now, finished_at: a[10], last_error: a[11], result: a[12], progress: a[13],
+    idempotency_key: a[14], requires: a[15], timeout_ms: a[16], backoff_base_ms: a[17], backoff_factor: a[18],
+    backoff_cap_ms: a[19], backoff_jitter: a[20],
   };
 }
 
@@ -191,7 +194,7 @@ export class ClaimSql {
     params.push(limit);
     const arrays = this.statement(shape).all(...params) as unknown[][];
     const rows: TaskRow[] = new Array(arrays.length);
-    for (let i = 0; i < arrays.length; i++) rows[i] = rowFromArray(arrays[i]!);
+    for (let i = 0; i < arrays.length; i++) rows[i] = rowFromArray(arrays[i]!, c.queue, c.workerId, now + c.leaseMs, now);
     return rows;
   }
 
