@@ -3,8 +3,9 @@
  * Scenario "end-to-end" (issue 2): noop-handler throughput, taskbridge vs plainjob, 1 and 4 processes.
  * Per run: fresh temp database, N tasks enqueued up front (not timed), worker processes forked and
  * ready (store opened, handler registered), then the clock starts, 'go' is sent, and the clock
- * stops when the parent's own connection sees no queued or running task left (polled every 5 ms on
- * an index). Every task's final state is then checked (N completed / done, none handled twice).
+ * stops when the parent's own connection sees no queued or running task left (an existence check
+ * on an index, polled every 5 ms). Every task's final state is then checked (N completed / done,
+ * none handled twice).
  */
 const { fork } = require('node:child_process');
 const path = require('node:path');
@@ -30,7 +31,11 @@ const SYSTEMS = {
       fillBacklog(store, N);
       store.closeSync();
     },
-    remaining: "SELECT count(*) AS n FROM tasks WHERE status IN ('queued', 'running')",
+    // EXISTS over the two partial indexes: O(1) per poll. (A count over status scanned the whole
+    // table every 5 ms once migration 2 dropped the status index: ~1,100 page reads per poll at
+    // 30k tasks, CPU taken from the workers on a 2-core machine.)
+    remaining: `SELECT EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_ready_by_time WHERE status = 'queued')
+                    OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running') AS n`,
     finished: "SELECT count(*) AS n FROM tasks WHERE status = 'completed'",
   },
   plainjob: {
@@ -45,7 +50,8 @@ const SYSTEMS = {
       }
       queue.close();
     },
-    remaining: 'SELECT count(*) AS n FROM plainjob_jobs WHERE status IN (0, 1)',
+    // The same O(1) existence check, on plainjob's (status, type, next_run_at) index.
+    remaining: 'SELECT EXISTS (SELECT 1 FROM plainjob_jobs WHERE status IN (0, 1)) AS n',
     finished: 'SELECT count(*) AS n FROM plainjob_jobs WHERE status = 2',
   },
 };
