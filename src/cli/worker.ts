@@ -119,6 +119,7 @@ function maintenanceFor(dbPath: string, flags: WorkerFlags, services: ReturnType
     path: dbPath,
     clock: services.clock,
     logger: services.logger,
+    verifyFile: () => services.store.verifyFileSync(),
     checkpoint: flags.checkpointEvery === undefined ? undefined : { every: flags.checkpointEvery },
     retention: flags.cleanupEvery === undefined
       ? undefined

@@ -166,6 +166,32 @@ describe('maintenance', () => {
     await scheduler.stop();
   });
 
+  it('the scheduler never checkpoints, cleans or backs up into a database file overwritten while it runs', async () => {
+    // Frames in the WAL are what a checkpoint would copy over the user's content.
+    for (let i = 0; i < 20; i++) await finish('a', 'complete');
+    const scheduler = new MaintenanceScheduler({
+      path: file, clock, logger,
+      verifyFile: () => store.verifyFileSync(),
+      checkpoint: { every: '5m' },
+      retention: { every: '1h', completedOlderThan: '1s' },
+      backup: { every: '6h', directory: path.join(dir, 'auto'), keep: 1 },
+    });
+    scheduler.start();
+    const garbage = Buffer.alloc(fs.statSync(file).size, 0x5a);
+    fs.writeFileSync(file, garbage); // in place: same inode, as `cp other.bin q.db` does
+    clock.advance(86_400_000);
+    await scheduler.runNow('checkpoint');
+    await scheduler.runNow('retention');
+    await scheduler.runNow('backup');
+    await scheduler.stop();
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'auto'))).toBe(false);
+    expect(logger.lines.filter((l) => l.message === 'maintenance stopped: the database file changed')).toHaveLength(1);
+    expect(logger.lines.map((l) => l.message)).not.toContain('wal checkpoint');
+    await store.close();
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+  });
+
   it('health reports stale workers and dead tasks, failing only past the thresholds given', async () => {
     await store.registerWorker({ workerId: 'gone', pid: 1, hostname: 'h', queue: 'default', concurrency: 1, strategy: 'fifo', capabilities: {} });
     await finish('d', 'fail');

@@ -19,6 +19,12 @@ export interface MaintenanceOptions {
   backup?: { every: Duration; directory: string; keep: number };
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Called before every job; when it throws, the job is skipped and maintenance stops for good.
+   * A worker passes its store's `verifyFileSync`, so a database file replaced or overwritten while
+   * the process runs is never checkpointed, cleaned or backed up into.
+   */
+  verifyFile?: () => void;
 }
 
 /** The jobs a {@link MaintenanceScheduler} can run. */
@@ -38,6 +44,7 @@ export class MaintenanceScheduler {
   private readonly running = new Map<MaintenanceJob, Promise<void>>();
   private db: Database.Database | undefined;
   private started = false;
+  private halted = false;
 
   /** @throws InvalidOptionError for a bad duration, keep count or missing path */
   constructor(private readonly options: MaintenanceOptions) {
@@ -106,6 +113,13 @@ export class MaintenanceScheduler {
   }
 
   private async execute(job: MaintenanceJob): Promise<void> {
+    if (this.halted) return;
+    try {
+      this.options.verifyFile?.();
+    } catch (error) {
+      this.halt(error);
+      return;
+    }
     switch (job) {
       case 'checkpoint':
         checkpoint(this.connection(), { mode: this.options.checkpoint?.mode, logger: this.logger });
@@ -119,6 +133,15 @@ export class MaintenanceScheduler {
         return;
       }
     }
+  }
+
+  /** Stops every job once the database file is no longer the one the worker opened; logs once. */
+  private halt(error: unknown): void {
+    this.halted = true;
+    this.started = false;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.logger.error('maintenance stopped: the database file changed', { error: (error as Error).message });
   }
 
   private retentionPolicy(): { completedOlderThanMs?: number; failedOlderThanMs?: number; cancelledOlderThanMs?: number } {
