@@ -6,12 +6,24 @@ import { createSqliteTaskStore } from '../../src/queue/store-factory';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'strategy-claimer.js');
 
-function run(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+interface Claimer {
+  readonly ready: Promise<void>;
+  readonly exit: Promise<number>;
+}
+
+function start(args: string[]): Claimer {
+  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`claimer exited with ${code} before it was ready`)));
+  });
+  const exit = new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? -1));
   });
+  return { ready, exit };
 }
 
 describe('workers with different strategies on one queue', () => {
@@ -27,12 +39,17 @@ describe('workers with different strategies on one queue', () => {
   ])('a %s process and a %s process never claim one task twice', async (a, b) => {
     const db = path.join(dir, 'q.db');
     const store = createSqliteTaskStore({ path: db, logger: { error() {}, warn() {}, info() {}, debug() {} } });
-    const total = 3000;
+    const total = 10_000;
     await store.enqueueBatch(Array.from({ length: total }, (_, i) => ({ type: 't', payload: { i }, priority: i % 10 })));
     await store.close();
 
     const files = [path.join(dir, `${a}.ids`), path.join(dir, `${b}.ids`)];
-    const codes = await Promise.all([run([db, files[0]!, a]), run([db, files[1]!, b])]);
+    const go = path.join(dir, 'go');
+    const claimers = [start([db, files[0]!, a, go]), start([db, files[1]!, b, go])];
+    // Both processes are connected before either claims, so they contend from the first task.
+    await Promise.all(claimers.map((c) => c.ready));
+    fs.writeFileSync(go, '');
+    const codes = await Promise.all(claimers.map((c) => c.exit));
     expect(codes).toEqual([0, 0]);
 
     const seen = files.flatMap((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []));
