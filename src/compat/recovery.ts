@@ -1,13 +1,8 @@
-import type { Clock } from '../core/clock';
-import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/memory-executor';
-import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
-import type { MirrorStore } from '../queue/sqlite/mirror-store';
-import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { Task } from '../queue/types';
-import type { RunHandlerMap } from './handlers';
 import { OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 export { OWNER_CAPABILITY } from './run-payload';
 
@@ -15,14 +10,8 @@ export { OWNER_CAPABILITY } from './run-payload';
 const ADOPTED_ATTEMPTS = 3;
 
 /** Options of {@link RunRecovery}. */
-export interface RunRecoveryOptions {
-  store: SqliteTaskStore;
-  side: MirrorStore | undefined;
-  registry: RunRegistry;
-  handlers: RunHandlerMap;
-  clock: Clock;
-  logger: Logger;
-  leaseMs: number;
+export interface RunRecoveryOptions
+  extends Pick<SqliteRunExecutorOptions, 'store' | 'side' | 'registry' | 'handlers' | 'clock' | 'logger' | 'leaseMs'> {
   owner: string;
   /** Makes a recovered run one of this manager's active runs. */
   adopt(task: Task, run: Run): void;

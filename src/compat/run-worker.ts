@@ -1,24 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../core/clock';
-import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/memory-executor';
 import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
-import type { SqliteTaskStore } from '../queue/sqlite/store';
 import { Worker } from '../queue/worker';
-import type { Strategy } from '../strategies/types';
 import { OWNER_CAPABILITY } from './recovery';
 import { RUN_QUEUE } from './run-payload';
+import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 /** Options of {@link RunWorker}. */
-export interface RunWorkerOptions {
-  store: SqliteTaskStore;
+export interface RunWorkerOptions
+  extends Pick<SqliteRunExecutorOptions, 'store' | 'clock' | 'logger' | 'strategy' | 'concurrency' | 'leaseMs' | 'pollIntervalMs'> {
   owner: string;
-  clock: Clock;
-  logger: Logger;
-  strategy: Strategy;
-  concurrency: number;
-  leaseMs: number;
-  pollIntervalMs: number;
 }
 
 /**
