@@ -8,9 +8,8 @@ import {
   Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
   type StopOptions, type WorkerState,
 } from './worker-types';
+import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { OutcomeWriter, extendLeases, isStoreLost } from './worker-writes';
-
-type SleepReason = 'idle' | 'slots' | 'error';
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -29,10 +28,7 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private beating = false;
   private unsubscribe: (() => void) | undefined;
-  private sleepReason: SleepReason | undefined;
-  private wakeFn: (() => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private notified = false;
+  private readonly sleeper = new LoopSleeper();
   private pollDelay: number;
   private errorDelay = 0;
   private drained: (() => void) | undefined;
@@ -91,12 +87,8 @@ export class Worker {
 
   /** Wakes an idle worker at once, e.g. after an enqueue from elsewhere in this process. */
   notify(): void {
-    if (this.sleepReason === 'idle') {
-      this.pollDelay = this.options.pollMinMs;
-      this.wake();
-    } else {
-      this.notified = true;
-    }
+    // Woken from an idle wait, the next empty claim starts the poll backoff over.
+    if (this.sleeper.notify()) this.pollDelay = this.options.pollMinMs;
   }
 
   /**
@@ -138,7 +130,7 @@ export class Worker {
     await this.startPromise?.catch(() => undefined);
     this.state = 'stopping';
     this.unsubscribe?.();
-    this.wake();
+    this.sleeper.wake();
     await this.loopDone;
     if (this.active.size > 0) {
       let deadline: NodeJS.Timeout | undefined;
@@ -185,7 +177,7 @@ export class Worker {
           await this.sleep('idle', o.pollMaxMs);
           continue;
         }
-        this.notified = false;
+        this.sleeper.forgetNotify();
         const claimed = await this.store.claim({
           workerId: o.workerId, queue: o.queue, limit: free, leaseMs: o.leaseMs,
           strategy: o.strategy, capabilities: o.capabilities, types,
@@ -229,28 +221,7 @@ export class Worker {
   }
 
   private sleep(reason: SleepReason, ms?: number): Promise<void> {
-    if (this.state !== 'running') return Promise.resolve();
-    if (reason === 'idle' && this.notified) {
-      this.notified = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.sleepReason = reason;
-      this.wakeFn = resolve;
-      if (ms !== undefined) this.sleepTimer = setTimeout(() => this.wake(), ms);
-    });
-  }
-
-  private wake(): void {
-    const resolve = this.wakeFn;
-    if (!resolve) return;
-    this.wakeFn = undefined;
-    this.sleepReason = undefined;
-    if (this.sleepTimer !== undefined) {
-      clearTimeout(this.sleepTimer);
-      this.sleepTimer = undefined;
-    }
-    resolve();
+    return this.state === 'running' ? this.sleeper.sleep(reason, ms) : Promise.resolve();
   }
 
   private async handBack(claimed: readonly ClaimedTask[]): Promise<void> {
@@ -306,7 +277,7 @@ export class Worker {
   private release(execution: Execution): void {
     if (--execution.holds > 0) return;
     if (!this.active.delete(execution)) return;
-    if (this.sleepReason === 'slots') this.wake();
+    if (this.sleeper.waitingFor === 'slots') this.sleeper.wake();
     if (this.drained && this.active.size === 0) this.drained();
   }
 

@@ -248,7 +248,7 @@ describe('worker', () => {
     registry.register('job', async () => 'ok');
     const w = worker({ pollInterval: { min: '1h', max: '1h' } });
     await w.start();
-    await waitFor(() => (w as unknown as { sleepReason?: string }).sleepReason === 'idle', 5_000, 'idle');
+    await waitFor(() => (w as unknown as { sleeper: { waitingFor?: string } }).sleeper.waitingFor === 'idle', 5_000, 'idle');
     const { task } = await store.enqueue({ type: 'job' });
     await waitFor(async () => (await status(task.id)) === 'completed', 2_000, 'woken by the enqueue');
   });
