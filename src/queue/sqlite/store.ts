@@ -64,10 +64,7 @@ export class SqliteTaskStore implements TaskStore {
     const ctx = this.open();
     const now = this.options.clock.now();
     const n = normalizeEnqueueRequest(request, now, this.options.maxPayloadBytes);
-    // A keyed insert and its fallback read must see one state, also against other processes.
-    const result = n.idempotencyKey === null
-      ? guard('enqueue', () => ctx.enqueue.insertOne(n, now))
-      : guard('enqueue', () => ctx.db.transaction(() => ctx.enqueue.insertOne(n, now)).immediate());
+    const result = guard('enqueue', () => ctx.enqueue.insertOne(n, now));
     if (result.created) emitIf(ctx, 'enqueued', () => ({ task: result.task }));
     return result as EnqueueResult<P>;
   }

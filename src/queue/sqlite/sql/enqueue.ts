@@ -19,20 +19,23 @@ export class EnqueueSql {
   }
 
   /**
-   * Inserts one task, or returns the task that already holds its idempotency key. Callers run it
-   * inside a write transaction so the insert and the fallback read see the same state.
+   * Inserts one task, or returns the task that already holds its idempotency key. The INSERT alone
+   * decides atomically, across processes, which caller creates the task, so a single enqueue needs
+   * no explicit transaction (saving a BEGIN and a COMMIT on every keyed enqueue). Without one, the
+   * holder of the key may be deleted (retention) between the conflict and the read: then the
+   * insert is simply tried again.
    */
   insertOne(n: NormalizedEnqueue, now: number): { task: Task; created: boolean } {
-    const info = this.insert.run(
-      n.queue, n.type, n.payloadJson, n.priority, n.maxAttempts, n.runAfter, now,
-      n.idempotencyKey, n.requiresJson, n.timeoutMs, n.backoff.baseMs, n.backoff.factor, n.backoff.capMs, n.backoff.jitter,
-    );
-    if (info.changes === 1) return { task: insertedTask(Number(info.lastInsertRowid), n, now), created: true };
-    const row = this.byKey.get(n.queue, n.idempotencyKey) as TaskRow | undefined;
-    if (row === undefined) {
-      // Only the idempotency index can make DO NOTHING skip a row; reaching here means the schema changed under us.
-      throw new Error(`enqueue of ${n.type} was skipped without an idempotency conflict`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const info = this.insert.run(
+        n.queue, n.type, n.payloadJson, n.priority, n.maxAttempts, n.runAfter, now,
+        n.idempotencyKey, n.requiresJson, n.timeoutMs, n.backoff.baseMs, n.backoff.factor, n.backoff.capMs, n.backoff.jitter,
+      );
+      if (info.changes === 1) return { task: insertedTask(Number(info.lastInsertRowid), n, now), created: true };
+      const row = this.byKey.get(n.queue, n.idempotencyKey) as TaskRow | undefined;
+      if (row !== undefined) return { task: rowToTask(row), created: false };
     }
-    return { task: rowToTask(row), created: false };
+    // Only the idempotency index can make DO NOTHING skip a row, and a row cannot keep vanishing.
+    throw new Error(`enqueue of ${n.type} was skipped without an idempotency conflict`);
   }
 }
