@@ -7,6 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],
   },
   setupFiles: ['reflect-metadata'],
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
   // Multi-process tests spawn real workers; a generous per-test timeout guards against hangs only.
   testTimeout: 120000,
   maxWorkers: 2,
