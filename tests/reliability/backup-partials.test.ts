@@ -5,26 +5,17 @@ import { removeAbandonedPartials } from '../../src/queue/maintenance/backup';
 import { rotatingBackup } from '../../src/queue/maintenance/rotation';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { ManualClock } from '../../src/core/clock';
-import { Children, FIXTURES, SILENT, ensureBuilt, exited, report, tempDir } from './harness';
+import { FIXTURES, SILENT, exited, report, useSandbox } from './harness';
 
 describe('partial files of killed backups', () => {
-  let dir: string;
-  let cleanup: () => void;
-  const children = new Children();
-
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => ({ dir, cleanup } = tempDir()));
-  afterEach(() => {
-    children.killAll();
-    cleanup();
-  });
+  const box = useSandbox();
 
   it('the next backup into the folder removes the partial files a SIGKILLed backup left', async () => {
-    const dbPath = join(dir, 'queue.db');
-    const backups = join(dir, 'backups');
+    const dbPath = join(box.dir, 'queue.db');
+    const backups = join(box.dir, 'backups');
     const store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
     store.enqueueBatchSync(Array.from({ length: 300 }, (_, i) => ({ type: 'work', payload: { i, pad: 'x'.repeat(2000) } })));
-    const crashing = children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: join(backups, 'taskbridge-20260101T000000000Z.db'), TB_KILL_AT_PAGE: '40' });
+    const crashing = box.children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: join(backups, 'taskbridge-20260101T000000000Z.db'), TB_KILL_AT_PAGE: '40' });
     expect(await exited(crashing)).toEqual({ code: null, signal: 'SIGKILL' });
     const left = readdirSync(backups);
     expect(left.some((name) => name.includes(`.partial-${crashing.pid}`))).toBe(true);
@@ -42,8 +33,8 @@ describe('partial files of killed backups', () => {
       `a.db.partial-${dead}`, `a.db.partial-${dead}-wal`, `a.db.partial-${dead}-journal`,
       `b.db.partial-${process.pid}`, `c.db.partial-${process.ppid}`, 'notes.partial-x', 'd.db',
     ];
-    for (const name of names) writeFileSync(join(dir, name), 'x');
-    expect(removeAbandonedPartials(dir).map((f) => f.slice(dir.length + 1)).sort()).toEqual(names.slice(0, 3).sort());
-    expect(readdirSync(dir).sort()).toEqual(names.slice(3).sort());
+    for (const name of names) writeFileSync(join(box.dir, name), 'x');
+    expect(removeAbandonedPartials(box.dir).map((f) => f.slice(box.dir.length + 1)).sort()).toEqual(names.slice(0, 3).sort());
+    expect(readdirSync(box.dir).sort()).toEqual(names.slice(3).sort());
   });
 });

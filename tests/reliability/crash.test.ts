@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
-import { Children, FIXTURES, SILENT, acceptedIds, ensureBuilt, exited, lines, nextMessage, report, sha256, tempDir, waitFor } from './harness';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { FIXTURES, SILENT, acceptedIds, exited, lines, nextMessage, report, sha256, waitFor, useSandbox } from './harness';
 import { checkInvariant } from './invariant';
 
 // Crashes are SIGKILLs of real processes running the built package. "During" a step is hit
@@ -12,19 +12,7 @@ import { checkInvariant } from './invariant';
 // commit, which integrity_check and the all-or-nothing checks below confirm.
 
 describe('crash at every step', () => {
-  let dir: string;
-  let cleanup: () => void;
-  let store: SqliteTaskStore | undefined;
-  const children = new Children();
-
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => ({ dir, cleanup } = tempDir()));
-  afterEach(async () => {
-    children.killAll();
-    await store?.close();
-    store = undefined;
-    cleanup();
-  });
+  const box = useSandbox();
 
   function batchesInDb(dbPath: string): Map<string, { size: number; rows: number }> {
     const db = new Database(dbPath, { readonly: true });
@@ -45,9 +33,9 @@ describe('crash at every step', () => {
   }
 
   it('a producer killed between two INSERTs of a batch leaves none of that batch, and every earlier batch whole', async () => {
-    const dbPath = join(dir, 'queue.db');
-    const acceptedFile = join(dir, 'accepted.txt');
-    const child = children.fork(join(FIXTURES, 'producer.js'), [], {
+    const dbPath = join(box.dir, 'queue.db');
+    const acceptedFile = join(box.dir, 'accepted.txt');
+    const child = box.children.fork(join(FIXTURES, 'producer.js'), [], {
       TB_DB: dbPath, TB_ACCEPTED: acceptedFile, TB_PRODUCER: 'p', TB_BATCH: '10', TB_BATCHES: '20', TB_KILL_INSIDE_BATCH: '3:5',
     });
     expect(await exited(child)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -61,14 +49,14 @@ describe('crash at every step', () => {
   });
 
   it('producers SIGKILLed at arbitrary moments leave only whole batches, and every accepted task is stored', async () => {
-    const dbPath = join(dir, 'queue.db');
+    const dbPath = join(box.dir, 'queue.db');
     createSqliteTaskStore({ path: dbPath, logger: SILENT }).closeSync();
     const acceptedFiles: string[] = [];
     let kills = 0;
     for (let round = 0; round < 6; round++) {
-      const acceptedFile = join(dir, `accepted-${round}.txt`);
+      const acceptedFile = join(box.dir, `accepted-${round}.txt`);
       acceptedFiles.push(acceptedFile);
-      const child = children.fork(join(FIXTURES, 'producer.js'), [], {
+      const child = box.children.fork(join(FIXTURES, 'producer.js'), [], {
         TB_DB: dbPath, TB_ACCEPTED: acceptedFile, TB_PRODUCER: `r${round}`, TB_BATCH: String(20 + round * 17),
       });
       await nextMessage(child, (m) => m === 'ready');
@@ -92,23 +80,23 @@ describe('crash at every step', () => {
     ['in-handler', 'inside a handler'],
     ['before-complete', 'after the handler finished, right before complete()'],
   ])('a worker killed %s: after a restart every task completes, none lost, none run twice without a retry', async (kill) => {
-    const dbPath = join(dir, 'queue.db');
-    store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
-    const ids = (await store.enqueueBatch(Array.from({ length: 40 }, (_, i) => ({ type: 'work', payload: { i } })))).map((r) => r.task.id);
-    const runFiles = [join(dir, 'runs-a.txt'), join(dir, 'runs-b.txt')];
-    const victim = children.fork(join(FIXTURES, 'worker.js'), [], {
+    const dbPath = join(box.dir, 'queue.db');
+    box.store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
+    const ids = (await box.store.enqueueBatch(Array.from({ length: 40 }, (_, i) => ({ type: 'work', payload: { i } })))).map((r) => r.task.id);
+    const runFiles = [join(box.dir, 'runs-a.txt'), join(box.dir, 'runs-b.txt')];
+    const victim = box.children.fork(join(FIXTURES, 'worker.js'), [], {
       TB_DB: dbPath, TB_RUNS: runFiles[0]!, TB_WORKER_ID: 'victim', TB_LEASE: '400ms', TB_KILL: kill, TB_KILL_AT: '3',
     });
     const timer = setTimeout(() => victim.kill('SIGTERM'), 15_000);
     const victimExit = await exited(victim);
     clearTimeout(timer);
     expect(victimExit).toEqual({ code: null, signal: 'SIGKILL' });
-    const orphaned = (await store.list({ status: 'running', limit: 100 })).length;
+    const orphaned = (await box.store.list({ status: 'running', limit: 100 })).length;
     expect(orphaned).toBeGreaterThan(0);
 
-    const rescuer = children.fork(join(FIXTURES, 'worker.js'), [], { TB_DB: dbPath, TB_RUNS: runFiles[1]!, TB_WORKER_ID: 'rescuer' });
+    const rescuer = box.children.fork(join(FIXTURES, 'worker.js'), [], { TB_DB: dbPath, TB_RUNS: runFiles[1]!, TB_WORKER_ID: 'rescuer' });
     await nextMessage(rescuer, (m) => m === 'ready');
-    const s = store;
+    const s = box.store;
     await waitFor(async () => (await s.counts()).byStatus.completed === 40, 20_000, 'all 40 completed');
     rescuer.send('stop');
     await nextMessage(rescuer, (m) => typeof m === 'object');
@@ -127,27 +115,27 @@ describe('crash at every step', () => {
   });
 
   it('a backup killed mid-copy leaves the database, the previous backup and running workers untouched', async () => {
-    const dbPath = join(dir, 'queue.db');
-    const backupPath = join(dir, 'backups', 'queue.bak');
-    store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
+    const dbPath = join(box.dir, 'queue.db');
+    const backupPath = join(box.dir, 'backups', 'queue.bak');
+    box.store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
     const pad = 'x'.repeat(2000);
     const ids: number[] = [];
     for (let b = 0; b < 4; b++) {
-      ids.push(...(await store.enqueueBatch(Array.from({ length: 100 }, (_, i) => ({ type: 'work', payload: { b, i, pad } })))).map((r) => r.task.id));
+      ids.push(...(await box.store.enqueueBatch(Array.from({ length: 100 }, (_, i) => ({ type: 'work', payload: { b, i, pad } })))).map((r) => r.task.id));
     }
-    const good = children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: backupPath });
+    const good = box.children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: backupPath });
     expect(await nextMessage(good)).toMatchObject({ ok: true });
     const goodHash = sha256(backupPath);
 
-    const runFile = join(dir, 'runs.txt');
-    const worker = children.fork(join(FIXTURES, 'worker.js'), [], { TB_DB: dbPath, TB_RUNS: runFile, TB_WORKER_ID: 'w', TB_WORK_MS: '2' });
+    const runFile = join(box.dir, 'runs.txt');
+    const worker = box.children.fork(join(FIXTURES, 'worker.js'), [], { TB_DB: dbPath, TB_RUNS: runFile, TB_WORKER_ID: 'w', TB_WORK_MS: '2' });
     await nextMessage(worker, (m) => m === 'ready');
-    const crashing = children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: backupPath, TB_KILL_AT_PAGE: '60' });
+    const crashing = box.children.fork(join(FIXTURES, 'backup.js'), [], { TB_DB: dbPath, TB_BACKUP: backupPath, TB_KILL_AT_PAGE: '60' });
     expect(await exited(crashing)).toEqual({ code: null, signal: 'SIGKILL' });
     expect(sha256(backupPath)).toBe(goodHash);
-    const leftovers = readdirSync(join(dir, 'backups')).filter((f) => f !== 'queue.bak');
+    const leftovers = readdirSync(join(box.dir, 'backups')).filter((f) => f !== 'queue.bak');
 
-    const s = store;
+    const s = box.store;
     await waitFor(async () => (await s.counts()).byStatus.completed === 400, 30_000, 'all 400 completed');
     worker.send('stop');
     await nextMessage(worker, (m) => typeof m === 'object');

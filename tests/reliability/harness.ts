@@ -1,3 +1,4 @@
+import type { SqliteTaskStore } from '../../src/queue/store-factory';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -154,4 +155,32 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 /** Ids from a producer's "accepted <ids...>" lines. */
 export function acceptedIds(file: string): number[] {
   return lines(file).filter((l) => l.startsWith('accepted ')).flatMap((l) => l.slice(9).split(' ').map(Number));
+}
+
+/** What one reliability test works in: a temp folder, its child processes, and a store it may open. */
+export interface Sandbox {
+  readonly dir: string;
+  readonly children: Children;
+  /** A store the test opened; closed after the test. */
+  store: SqliteTaskStore | undefined;
+}
+
+/**
+ * Registers the hooks every reliability scenario needs: the package built once, a fresh temp folder
+ * per test, and afterwards every child killed, the test's store closed and the folder removed.
+ */
+export function useSandbox(): Sandbox {
+  const box: { dir: string; children: Children; store: SqliteTaskStore | undefined } = { dir: '', children: new Children(), store: undefined };
+  let cleanup = (): void => undefined;
+  beforeAll(() => ensureBuilt());
+  beforeEach(() => {
+    ({ dir: box.dir, cleanup } = tempDir());
+  });
+  afterEach(async () => {
+    box.children.killAll();
+    await box.store?.close();
+    box.store = undefined;
+    cleanup();
+  });
+  return box;
 }

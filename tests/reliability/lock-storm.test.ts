@@ -1,43 +1,32 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
-import { Children, FIXTURES, SILENT, acceptedIds, ensureBuilt, lines, nextMessage, report, tempDir, waitFor } from './harness';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { FIXTURES, SILENT, acceptedIds, lines, nextMessage, report, waitFor, useSandbox } from './harness';
 import { checkInvariant } from './invariant';
 
 interface ProducerStats { batches: number; tasks: number; busy: number; full: number; other: number; otherCodes: string[]; cancels: number }
 
 describe('lock storms', () => {
-  let dir: string;
-  let cleanup: () => void;
-  let store: SqliteTaskStore | undefined;
-  const children = new Children();
-
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => ({ dir, cleanup } = tempDir()));
-  afterEach(async () => {
-    children.killAll();
-    await store?.close();
-    cleanup();
-  });
+  const box = useSandbox();
 
   it('while another process holds the write lock past busy_timeout, 4 workers and 2 producers see only typed retryable errors and nothing is half-written', async () => {
-    const dbPath = join(dir, 'queue.db');
-    store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
+    const dbPath = join(box.dir, 'queue.db');
+    box.store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
     const busyTimeout = '100ms';
-    const runFiles = [0, 1, 2, 3].map((k) => join(dir, `runs-${k}.txt`));
-    const logFiles = [0, 1, 2, 3].map((k) => join(dir, `log-${k}.jsonl`));
-    const workers = runFiles.map((runs, k) => children.fork(join(FIXTURES, 'worker.js'), [], {
+    const runFiles = [0, 1, 2, 3].map((k) => join(box.dir, `runs-${k}.txt`));
+    const logFiles = [0, 1, 2, 3].map((k) => join(box.dir, `log-${k}.jsonl`));
+    const workers = runFiles.map((runs, k) => box.children.fork(join(FIXTURES, 'worker.js'), [], {
       TB_DB: dbPath, TB_RUNS: runs, TB_WORKER_ID: `w${k}`, TB_BUSY_TIMEOUT: busyTimeout, TB_LOG: logFiles[k]!, TB_LEASE: '3s',
     }));
     await Promise.all(workers.map((w) => nextMessage(w, (m) => m === 'ready')));
-    const acceptedFiles = [0, 1].map((k) => join(dir, `accepted-${k}.txt`));
-    const producers = acceptedFiles.map((file, k) => children.fork(join(FIXTURES, 'producer.js'), [], {
+    const acceptedFiles = [0, 1].map((k) => join(box.dir, `accepted-${k}.txt`));
+    const producers = acceptedFiles.map((file, k) => box.children.fork(join(FIXTURES, 'producer.js'), [], {
       TB_DB: dbPath, TB_ACCEPTED: file, TB_PRODUCER: `p${k}`, TB_BATCH: '5', TB_BUSY_TIMEOUT: busyTimeout,
     }));
     await Promise.all(producers.map((p) => nextMessage(p, (m) => m === 'ready')));
 
-    // Hold the lock for 600 ms at a time: longer than busy_timeout plus the store's internal retries.
-    const locker = children.fork(join(FIXTURES, 'locker.js'), [], { TB_DB: dbPath, TB_HOLD_MS: '600', TB_GAP_MS: '250', TB_STORMS: '8' });
+    // Hold the lock for 600 ms at a time: longer than busy_timeout plus the box.store's internal retries.
+    const locker = box.children.fork(join(FIXTURES, 'locker.js'), [], { TB_DB: dbPath, TB_HOLD_MS: '600', TB_GAP_MS: '250', TB_STORMS: '8' });
     const storm = await nextMessage<{ storms: number; heldMs: number }>(locker);
 
     const stats = await Promise.all(producers.map(async (p) => {
@@ -46,7 +35,7 @@ describe('lock storms', () => {
       return (await done).stats;
     }));
     const accepted = acceptedFiles.flatMap(acceptedIds);
-    const s = store;
+    const s = box.store;
     await waitFor(async () => {
       const c = (await s.counts()).byStatus;
       return c.queued === 0 && c.running === 0;

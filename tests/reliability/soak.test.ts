@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
-import { Children, FIXTURES, SILENT, acceptedIds, ensureBuilt, exited, lines, nextMessage, report, tempDir, waitFor } from './harness';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { FIXTURES, SILENT, acceptedIds, exited, lines, nextMessage, report, waitFor, useSandbox } from './harness';
 import { checkInvariant } from './invariant';
 
 // A bounded soak: TASKBRIDGE_SOAK_SECONDS (default 45) of 4 `taskbridge worker` processes and 2
@@ -10,31 +10,20 @@ const SECONDS = Number(process.env.TASKBRIDGE_SOAK_SECONDS ?? 45);
 const MiB = 1024 * 1024;
 
 describe('soak', () => {
-  let dir: string;
-  let cleanup: () => void;
-  let store: SqliteTaskStore | undefined;
-  const children = new Children();
-
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => ({ dir, cleanup } = tempDir()));
-  afterEach(async () => {
-    children.killAll();
-    await store?.close();
-    cleanup();
-  });
+  const box = useSandbox();
 
   it(`${SECONDS} s of 4 worker processes, 2 producers, failures and cancellations: flat memory, bounded WAL, nothing lost`, async () => {
-    const dbPath = join(dir, 'queue.db');
-    store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
-    const runFiles = [0, 1, 2, 3].map((k) => join(dir, `runs-${k}.txt`));
-    const rssFiles = [0, 1, 2, 3].map((k) => join(dir, `rss-${k}.txt`));
-    const workers = [0, 1, 2, 3].map((k) => children.cli(
+    const dbPath = join(box.dir, 'queue.db');
+    box.store = createSqliteTaskStore({ path: dbPath, logger: SILENT });
+    const runFiles = [0, 1, 2, 3].map((k) => join(box.dir, `runs-${k}.txt`));
+    const rssFiles = [0, 1, 2, 3].map((k) => join(box.dir, `rss-${k}.txt`));
+    const workers = [0, 1, 2, 3].map((k) => box.children.cli(
       ['--db', dbPath, 'worker', '--handlers', join(FIXTURES, 'handlers.js'), '--concurrency', '8', '--checkpoint-every', '2s'],
       { TB_RUNS: runFiles[k]!, TB_RSS: rssFiles[k]!, TB_FAIL_RATE: '0.05', TB_WORK_MS: '1', TASKBRIDGE_LOG_LEVEL: 'warn' },
     ));
     await waitFor(() => workers.every((w) => w.out.join('').includes('started')), 20_000, 'workers started');
-    const acceptedFiles = [0, 1].map((k) => join(dir, `accepted-${k}.txt`));
-    const producers = acceptedFiles.map((file, k) => children.fork(join(FIXTURES, 'producer.js'), [], {
+    const acceptedFiles = [0, 1].map((k) => join(box.dir, `accepted-${k}.txt`));
+    const producers = acceptedFiles.map((file, k) => box.children.fork(join(FIXTURES, 'producer.js'), [], {
       TB_DB: dbPath, TB_ACCEPTED: file, TB_PRODUCER: `p${k}`, TB_BATCH: '10', TB_PAUSE_MS: '15', TB_CANCEL_RATE: '0.2',
     }));
     await Promise.all(producers.map((p) => nextMessage(p, (m) => m === 'ready')));
@@ -52,7 +41,7 @@ describe('soak', () => {
       p.send('stop');
       return done;
     }));
-    const s = store;
+    const s = box.store;
     await waitFor(async () => {
       if (existsSync(wal)) walMax = Math.max(walMax, statSync(wal).size);
       const c = (await s.counts()).byStatus;
