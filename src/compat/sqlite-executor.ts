@@ -67,6 +67,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
+    } else if (!result.created && this.leasedHere(result.task)) {
+      // The previous run of this id settled here (finished or cancelled) but our worker has not
+      // written its outcome yet (completions are batched): attaching to that task would report
+      // its old outcome for the new run and never run the new work.
+      result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}-${result.task.id}` });
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
   }
@@ -142,6 +147,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     await this.worker.stop();
     this.o.side?.close();
     await this.o.store.close();
+  }
+
+  /** A task still leased by one of this executor's workers (their ids start with the owner). */
+  private leasedHere(task: Task): boolean {
+    return !isFinished(task) && task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.owner}-`);
   }
 
   private activeEntries(): Entry[] {

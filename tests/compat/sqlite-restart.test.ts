@@ -1,0 +1,68 @@
+import { closeModeExecutor, createModeExecutor, loadConfig } from '../../src/compat';
+import { createLogger } from '../../src/core/logger';
+import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import { tempDb } from './helpers';
+
+const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} });
+
+function sqliteManager(dbPath: string) {
+  const registry = new RunRegistry();
+  const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms' }, {});
+  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
+  const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
+  return { registry, executor, manager };
+}
+
+function statusReached(registry: RunRegistry, runId: string, status: Run['status']): Promise<void> {
+  return new Promise((resolve) => {
+    const off = registry.subscribe((r) => {
+      if (r.runId === runId && r.status === status) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+describe('sqlite mode: a run id started again right after it settled', () => {
+  it('runs the new work when the run id is restarted as soon as the registry shows it completed', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = sqliteManager(db.dbPath);
+    try {
+      const done = statusReached(registry, 'r1', 'completed');
+      manager.startTask(run('r1'), async () => 'first');
+      await done;
+      let secondRan = false;
+      manager.startTask(run('r1'), async () => {
+        secondRan = true;
+      });
+      await manager.waitAll();
+      expect(secondRan).toBe(true);
+      expect(registry.getRun('r1')?.status).toBe('completed');
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+
+  it('runs the new work when the run id is restarted as soon as cancelTask of the running run resolved', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = sqliteManager(db.dbPath);
+    try {
+      const running = statusReached(registry, 'r2', 'running');
+      manager.startTask(run('r2'), (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined))));
+      await running;
+      expect(await manager.cancelTask('r2')).toBe(true);
+      let secondRan = false;
+      manager.startTask(run('r2'), async () => {
+        secondRan = true;
+      });
+      await manager.waitAll();
+      expect(secondRan).toBe(true);
+      expect(registry.getRun('r2')?.status).toBe('completed');
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+});
