@@ -93,9 +93,12 @@ function integer(key: ConfigKey, raw: Raw, min: number, max: number, fallback: n
   return n;
 }
 
+/** Longest delay a Node timer takes; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function duration(key: ConfigKey, raw: Raw, min: number, fallback: number): number {
   if (raw === undefined) return fallback;
-  const accepted = `a duration of at least ${min} ms: milliseconds or a string such as '500ms', '30s', '5m'`;
+  const accepted = `a duration of at least ${min} ms and at most ${MAX_TIMER_MS} ms: milliseconds or a string such as '500ms', '30s', '5m'`;
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new ConfigError(key, raw, accepted);
   let value: number;
   try {
@@ -103,7 +106,7 @@ function duration(key: ConfigKey, raw: Raw, min: number, fallback: number): numb
   } catch {
     throw new ConfigError(key, raw, accepted);
   }
-  if (value < min) throw new ConfigError(key, raw, accepted);
+  if (value < min || value > MAX_TIMER_MS) throw new ConfigError(key, raw, accepted);
   return value;
 }
 

@@ -45,6 +45,16 @@ describe('flag configuration', () => {
     expect((error as Error).message).toContain(accepted);
   });
 
+  it.each(['TASKBRIDGE_LEASE', 'TASKBRIDGE_POLL_INTERVAL', 'TASKBRIDGE_MIRROR_FLUSH_DELAY'])(
+    '%s longer than a Node timer can wait (2^31-1 ms, ~24.8 days) is refused: Node would fire it after 1 ms',
+    (key) => {
+      expect(() => loadConfig({}, { [key]: '30d' })).toThrow(ConfigError);
+      expect(() => loadConfig({}, { [key]: '30d' })).toThrow(new RegExp(`${key}.*30d.*at most 2147483647 ms`));
+      expect(() => loadConfig({}, { [key]: 2_147_483_648 })).toThrow(ConfigError);
+      expect(() => loadConfig({}, { [key]: '24d' })).not.toThrow();
+    },
+  );
+
   it('an unknown key in the config object is refused, naming it', () => {
     expect(() => loadConfig({ TASKBRIDGE_MOD: 'sqlite' } as never, {})).toThrow(/TASKBRIDGE_MOD.*accepted: a known key/);
   });
