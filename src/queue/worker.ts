@@ -11,6 +11,9 @@ import {
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { OutcomeWriter, extendLeases, isStoreLost } from './worker-writes';
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
  * `concurrency` at a time. One heartbeat timer extends every lease the worker holds; a task whose
@@ -243,8 +246,7 @@ export class Worker {
     }
     const timeoutMs = claimed.task.timeoutMs ?? registered.timeoutMs;
     if (timeoutMs !== null && timeoutMs > 0) {
-      // Unref'd: the heartbeat timer already keeps a running worker's process alive.
-      execution.timer = setTimeout(() => this.onTimeout(execution, timeoutMs), timeoutMs).unref();
+      this.armTimeout(execution, timeoutMs, timeoutMs);
     }
     let outcome: unknown;
     try {
@@ -279,6 +281,19 @@ export class Worker {
     if (!this.active.delete(execution)) return;
     if (this.sleeper.waitingFor === 'slots') this.sleeper.wake();
     if (this.drained && this.active.size === 0) this.drained();
+  }
+
+  /**
+   * Node clamps a timer delay above 2^31 - 1 ms (about 24.8 days) to 1 ms, which would end a long
+   * attempt at once; a longer limit is waited for in steps.
+   */
+  private armTimeout(execution: Execution, timeoutMs: number, remainingMs: number): void {
+    const step = Math.min(remainingMs, MAX_TIMER_MS);
+    // Unref'd: the heartbeat timer already keeps a running worker's process alive.
+    execution.timer = setTimeout(() => {
+      if (remainingMs > step) this.armTimeout(execution, timeoutMs, remainingMs - step);
+      else this.onTimeout(execution, timeoutMs);
+    }, step).unref();
   }
 
   private onTimeout(execution: Execution, timeoutMs: number): void {
