@@ -3,6 +3,7 @@ import { SystemClock } from '../core/clock';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
+import { openReadOnlyMirrorStore } from './read-only-store';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
 /** What differs between the registry and the SQLite side for one run. */
@@ -112,10 +113,10 @@ export interface MirrorFileReport {
 
 /**
  * Reads a database file and summarises the mirror (for `taskbridge parity` in another process).
- * Opens its own connection and closes it.
+ * Opens its own read-only connection and closes it.
  */
 export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock()): MirrorFileReport {
-  const store = openMirrorStore(dbPath, clock);
+  const store = openReadOnlyMirrorStore(dbPath, clock);
   try {
     const mirror = store.listQueue(SHADOW_QUEUE);
     const work = byKey(store.listQueue(RUN_QUEUE));

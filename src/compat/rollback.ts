@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
 import { isMemoryPath } from '../queue/sqlite/connection';
-import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
+import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
+import { openReadOnlyMirrorStore } from './read-only-store';
 import { OWNER_CAPABILITY } from './recovery';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
@@ -85,7 +86,7 @@ export function planRollback(dbPath: string, options: PlanRollbackOptions = {}):
   if (isMemoryPath(dbPath) || !fs.existsSync(dbPath)) {
     return { dbPath, total: 0, queued: 0, interrupted: 0, runningElsewhere: 0, takeOver: [], waiting: [], busy: [], items: [] };
   }
-  const store = openMirrorStore(dbPath, options.clock ?? new SystemClock());
+  const store = openReadOnlyMirrorStore(dbPath, options.clock ?? new SystemClock());
   try {
     return planRollbackFromStore(store, dbPath, options);
   } finally {
