@@ -17,6 +17,8 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 1000;
 export const MAX_PRIORITY = 1_000_000;
 export const MAX_ATTEMPTS_LIMIT = 1000;
 export const MAX_CLAIM_LIMIT = 10_000;
+/** The latest instant a Date can hold (ms): a later run-after time would read back as an Invalid Date. */
+export const MAX_TIME_MS = 8.64e15;
 
 const REQUEST_KEYS = new Set([
   'type', 'payload', 'queue', 'priority', 'delay', 'runAt', 'maxAttempts', 'backoff', 'timeout', 'idempotencyKey', 'requires',
@@ -103,7 +105,7 @@ export function validateBackoff(value: unknown): ResolvedBackoff {
 }
 
 function validateRunAt(value: unknown): number {
-  const accepted = 'a valid Date or a non-negative integer of milliseconds since the epoch';
+  const accepted = `a valid Date or a non-negative integer of milliseconds since the epoch, at most ${MAX_TIME_MS}`;
   if (value instanceof Date) {
     const t = value.getTime();
     // An invalid Date is reported as text: rendering it through toISOString() would throw.
@@ -111,7 +113,9 @@ function validateRunAt(value: unknown): number {
     if (t < 0) throw new InvalidOptionError('runAt', value, accepted);
     return t;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError('runAt', value, accepted);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Math.round(value) > MAX_TIME_MS) {
+    throw new InvalidOptionError('runAt', value, accepted);
+  }
   return Math.round(value);
 }
 
@@ -135,8 +139,10 @@ export function normalizeEnqueueRequest(request: unknown, now: number, maxPayloa
     throw new InvalidOptionError('delay', r.delay, 'either delay or runAt, not both');
   }
   let runAfter = now;
-  if (r.delay !== undefined) runAfter = now + parseDuration('delay', r.delay);
-  else if (r.runAt !== undefined) runAfter = validateRunAt(r.runAt);
+  if (r.delay !== undefined) {
+    runAfter = now + parseDuration('delay', r.delay);
+    if (runAfter > MAX_TIME_MS) throw new InvalidOptionError('delay', r.delay, `a duration that ends by ${new Date(MAX_TIME_MS).toISOString()}`);
+  } else if (r.runAt !== undefined) runAfter = validateRunAt(r.runAt);
   const timeoutMs = r.timeout === undefined ? null : parseDuration('timeout', r.timeout);
   if (timeoutMs === 0) throw new InvalidOptionError('timeout', r.timeout, 'a positive duration such as 30s (leave it out for no timeout)');
   const idempotencyKey =

@@ -1,7 +1,7 @@
 import { InvalidOptionError, InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
 import { backoffDelayMs } from '../backoff';
 import type { AttemptError, CancelOutcome, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
-import { serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
+import { MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
 import { emitIf, guard, type StoreContext } from './context';
 import { rowToTask, type TaskRow } from './rows';
 
@@ -108,8 +108,10 @@ export function fail(ctx: StoreContext, taskId: number, token: number, error: At
           { baseMs: s.backoff_base_ms, factor: s.backoff_factor, capMs: s.backoff_cap_ms, jitter: s.backoff_jitter },
           ctx.options.random,
         );
-        const row = ctx.lifecycle.failRequeue.get(now + delay, message, taskId) as TaskRow;
-        return { outcome: 'retry-scheduled', row, runAfter: now + delay };
+        // A huge backoff (base and cap are unbounded durations) must still give a valid Date.
+        const runAfter = Math.min(now + delay, MAX_TIME_MS);
+        const row = ctx.lifecycle.failRequeue.get(runAfter, message, taskId) as TaskRow;
+        return { outcome: 'retry-scheduled', row, runAfter };
       }
       const status = s.cancel_requested === 1 ? 'cancelled' : 'failed';
       const row = ctx.lifecycle.failFinish.get(status, message, now, taskId) as TaskRow;
