@@ -88,10 +88,17 @@ function nonEmptyString(field: string, value: unknown, fallback: string): string
   return value;
 }
 
-function positiveDuration(field: string, value: Duration | undefined, fallback: number): number {
+/** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest lease a store's claim accepts (one year). */
+const MAX_LEASE_MS = 365 * 24 * 3_600_000;
+
+function positiveDuration(field: string, value: Duration | undefined, fallback: number, max = MAX_TIMER_MS): number {
   if (value === undefined) return fallback;
   const parsed = parseDuration(field, value);
-  if (parsed <= 0) throw new InvalidOptionError(field, value, 'a duration greater than 0, e.g. 500 or \'30s\'');
+  if (parsed <= 0 || parsed > max) {
+    throw new InvalidOptionError(field, value, `a duration greater than 0 and at most ${max} ms, e.g. 500 or '30s'`);
+  }
   return parsed;
 }
 
@@ -122,6 +129,13 @@ function requireMethods<T>(field: string, value: unknown, methods: readonly stri
   return value as T;
 }
 
+/** A shutdown deadline: 0 (abort at once) up to the longest timer delay. */
+export function shutdownTimeout(field: string, value: Duration): number {
+  const parsed = parseDuration(field, value);
+  if (parsed > MAX_TIMER_MS) throw new InvalidOptionError(field, value, `a duration of at most ${MAX_TIMER_MS} ms, e.g. '30s'`);
+  return parsed;
+}
+
 /** The default worker id: unique per process and per worker within it. */
 export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -140,8 +154,8 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
     throw new InvalidOptionError('concurrency', options.concurrency, `an integer from 1 to ${MAX_CONCURRENCY}`);
   }
-  const leaseMs = positiveDuration('leaseDuration', options.leaseDuration, 30_000);
-  const heartbeatMs = positiveDuration('heartbeatInterval', options.heartbeatInterval, Math.max(1, Math.floor(leaseMs / 3)));
+  const leaseMs = positiveDuration('leaseDuration', options.leaseDuration, 30_000, MAX_LEASE_MS);
+  const heartbeatMs = positiveDuration('heartbeatInterval', options.heartbeatInterval, Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3))));
   if (heartbeatMs >= leaseMs) {
     throw new InvalidOptionError('heartbeatInterval', options.heartbeatInterval, `a duration shorter than leaseDuration (${leaseMs} ms)`);
   }
@@ -165,7 +179,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     heartbeatMs,
     pollMinMs,
     pollMaxMs,
-    shutdownTimeoutMs: options.shutdownTimeout === undefined ? 30_000 : parseDuration('shutdownTimeout', options.shutdownTimeout),
+    shutdownTimeoutMs: options.shutdownTimeout === undefined ? 30_000 : shutdownTimeout('shutdownTimeout', options.shutdownTimeout),
     clock: requireMethods<Clock>('clock', options.clock, ['now'], () => new SystemClock()),
     logger: requireMethods<Logger>('logger', options.logger, ['error', 'warn', 'info', 'debug'], () => createLogger('warn')),
     events: options.events === undefined ? undefined : requireMethods<TaskEvents>('events', options.events, ['on'], () => options.events as TaskEvents),

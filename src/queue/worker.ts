@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import { parseDuration } from '../core/duration';
 import { TaskbridgeError, TaskTimeoutError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
-import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
+import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import {
   Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
   type StopOptions, type WorkerState,
@@ -101,7 +100,7 @@ export class Worker {
    * on the event loop. Idempotent.
    */
   stop(options: StopOptions = {}): Promise<void> {
-    const timeoutMs = options.timeout === undefined ? this.options.shutdownTimeoutMs : parseDuration('timeout', options.timeout);
+    const timeoutMs = options.timeout === undefined ? this.options.shutdownTimeoutMs : shutdownTimeout('timeout', options.timeout);
     if (this.state === 'idle') {
       this.state = 'stopped';
       return Promise.resolve();

@@ -44,4 +44,12 @@ describe('worker: attempt limits longer than a timer can hold', () => {
     expect(after.attempts).toBe(1);
     expect(after.lastError).toBeNull();
   });
+
+  it('stop() refuses a deadline no timer can hold instead of aborting the handlers after 1 ms', async () => {
+    const registry = new HandlerRegistry().register('t', async () => 'done');
+    worker = new Worker(store, registry, { logger: new MemoryLogger(), pollInterval: { min: '5ms', max: '20ms' } });
+    await worker.start();
+    expect(() => worker!.stop({ timeout: '30d' })).toThrow(expect.objectContaining({ code: 'TASKBRIDGE_INVALID_OPTION', field: 'timeout' }));
+    expect(worker.status).toBe('running');
+  });
 });

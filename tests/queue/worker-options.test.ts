@@ -87,3 +87,28 @@ describe('attempt errors', () => {
     expect(toAttemptError({ retryable: false }).retryable).toBe(false);
   });
 });
+
+// Node clamps a timer delay above 2^31 - 1 ms (about 24.8 days) to 1 ms: a heartbeat, poll or
+// shutdown timer that long would fire at once and, for the intervals, every millisecond. A lease
+// longer than a year is refused by every claim, so the worker would only log claim errors forever.
+describe('worker options: durations the worker can actually wait for', () => {
+  const silent = { error() {}, warn() {}, info() {}, debug() {} };
+  const MAX_TIMER_MS = 2 ** 31 - 1;
+
+  it.each([
+    ['heartbeatInterval', { leaseDuration: '100d', heartbeatInterval: '30d' }],
+    ['pollInterval.max', { pollInterval: { max: '30d' } }],
+    ['pollInterval.min', { pollInterval: { min: '30d', max: '31d' } }],
+    ['shutdownTimeout', { shutdownTimeout: '30d' }],
+    ['leaseDuration', { leaseDuration: '400d' }],
+  ])('refuses a %s no timer can hold', (field, options) => {
+    expect(refused(() => resolveWorkerOptions({ logger: silent, ...options })).field).toBe(field);
+  });
+
+  it('a lease longer than a timer can hold gets a default heartbeat a timer can hold', () => {
+    const o = resolveWorkerOptions({ logger: silent, leaseDuration: '90d' });
+    expect(o.leaseMs).toBe(90 * 86_400_000);
+    expect(o.heartbeatMs).toBeLessThanOrEqual(MAX_TIMER_MS);
+    expect(o.heartbeatMs).toBeGreaterThan(0);
+  });
+});
