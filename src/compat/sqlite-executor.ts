@@ -46,6 +46,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly entries = new Map<string, Entry>();
   /** Task id to run id: a run restarted without a store of its own keys may carry a suffixed key. */
   private readonly runOfTask = new Map<number, string>();
+  /**
+   * Runs cancelled here whose cancellation the store refused (busy, full): their task may still be
+   * queued, and must never run when a worker claims it or recovery finds it. Task id to run id.
+   */
+  private readonly unrecordedCancels = new Map<number, string>();
   private readonly worker: RunWorker;
   private syncTimer: NodeJS.Timeout | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
@@ -67,10 +72,10 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
-    } else if (!result.created && this.leasedHere(result.task)) {
-      // The previous run of this id settled here (finished or cancelled) but our worker has not
-      // written its outcome yet (completions are batched): attaching to that task would report
-      // its old outcome for the new run and never run the new work.
+    } else if (!result.created && (this.refuseUnrecordedCancel(result.task) || this.leasedHere(result.task))) {
+      // The previous run of this id settled here (finished or cancelled) but its outcome is not in
+      // the store yet (completions are batched, or the cancel write was refused): attaching to that
+      // task would report its old outcome for the new run and never run the new work.
       result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}-${result.task.id}` });
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
@@ -93,6 +98,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
       outcome = 'error';
     }
+    if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
     else if (outcome !== 'cancel-requested') this.settle(entry);
     await entry.settled;
@@ -167,7 +173,23 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private recoverAll(): void {
-    for (const moduleId of this.o.handlers.moduleIds()) this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId));
+    const cancelled = new Set(this.unrecordedCancels.values());
+    for (const moduleId of this.o.handlers.moduleIds()) {
+      this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId) || cancelled.has(runId));
+    }
+  }
+
+  /** A claimed task whose run was cancelled here while the store could not record it: record it now, never run it. */
+  private refuseUnrecordedCancel(task: Task): boolean {
+    const runId = this.unrecordedCancels.get(task.id);
+    if (runId === undefined) return false;
+    this.unrecordedCancels.delete(task.id);
+    try {
+      this.o.store.cancelSync(task.id);
+    } catch (err) {
+      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
+    }
+    return true;
   }
 
   /** A run this manager did not start (recovered after a restart): registry record and entry. */
@@ -204,6 +226,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   /** The worker handler of every module: the run's closure if this process has it, else the module's handler. */
   private readonly dispatch = async (_payload: unknown, ctx: HandlerContext): Promise<null> => {
     const task = ctx.task;
+    if (this.refuseUnrecordedCancel(task)) throw new NonRetryableError(`Run ${task.idempotencyKey ?? task.id} was cancelled`);
     const runId = this.runOfTask.get(task.id) ?? task.idempotencyKey ?? `task:${task.id}`;
     const entry = this.entries.get(runId);
     if (entry === undefined || entry.done || entry.taskId !== task.id) {

@@ -1,7 +1,7 @@
 import { closeModeExecutor, createModeExecutor, loadConfig } from '../../src/compat';
 import { createLogger } from '../../src/core/logger';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
-import { tempDb } from './helpers';
+import { tempDb, until } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} });
 
@@ -60,6 +60,70 @@ describe('sqlite mode: a run id started again right after it settled', () => {
       await manager.waitAll();
       expect(secondRan).toBe(true);
       expect(registry.getRun('r2')?.status).toBe('completed');
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+});
+
+describe('sqlite mode: a cancellation the queue could not record', () => {
+  it('a run cancelled before it began never runs and stays cancelled, even when the store refused the cancel write', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = sqliteManager(db.dbPath);
+    try {
+      let handlerRan = false;
+      manager.registerHandler('m', async () => {
+        handlerRan = true;
+      });
+      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
+      const realCancel = store.cancelSync.bind(store);
+      store.cancelSync = () => {
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      };
+      let workRan = false;
+      manager.startTask(run('c1'), async () => {
+        workRan = true;
+      });
+      expect(await manager.cancelTask('c1')).toBe(true);
+      store.cancelSync = realCancel;
+      await manager.waitAll();
+      // A serving worker claims what the queue still holds as queued; wait until the task is done with.
+      (executor as unknown as { serve(): void }).serve();
+      const queued = (store as unknown as { listSync(f: object): { status: string }[] });
+      await until(() => queued.listSync({ type: 'm' }).every((t) => t.status !== 'queued' && t.status !== 'running'), 'the task to leave the queue');
+      expect(workRan).toBe(false);
+      expect(handlerRan).toBe(false);
+      expect(registry.getRun('c1')?.status).toBe('cancelled');
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+
+  it('the run id started again after such a cancellation runs its new work', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = sqliteManager(db.dbPath);
+    try {
+      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
+      const realCancel = store.cancelSync.bind(store);
+      store.cancelSync = () => {
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      };
+      let first = false;
+      manager.startTask(run('c2'), async () => {
+        first = true;
+      });
+      expect(await manager.cancelTask('c2')).toBe(true);
+      store.cancelSync = realCancel;
+      let second = false;
+      manager.startTask(run('c2'), async () => {
+        second = true;
+      });
+      await manager.waitAll();
+      expect(first).toBe(false);
+      expect(second).toBe(true);
+      expect(registry.getRun('c2')?.status).toBe('completed');
     } finally {
       await closeModeExecutor(executor);
       db.remove();
