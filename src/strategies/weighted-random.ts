@@ -43,7 +43,8 @@ export function drawLevel(levels: readonly PriorityLevel[], weight: PriorityWeig
   const cumulative: number[] = [];
   for (const level of levels) {
     const w = level.count > 0 ? level.count * weight(level.priority) : 0;
-    if (!Number.isFinite(w) || w < 0) {
+    // Zero for a level with tasks would starve it silently (or, for every level, claim nothing).
+    if (!Number.isFinite(w) || w < 0 || (level.count > 0 && w === 0)) {
       throw new InvalidOptionError('weightedRandom.weight', w, `a positive finite number for priority ${level.priority}`);
     }
     total += w;

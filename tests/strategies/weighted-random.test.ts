@@ -62,4 +62,12 @@ describe('weighted random level draw', () => {
     expect(() => s.pickLevel([{ priority: 2, count: 1 }], new SeededRandom(1))).toThrow(InvalidOptionError);
     expect(() => weightedRandom({ weight: 5 as never })).toThrow(/weightedRandom.weight/);
   });
+
+  // A zero weight made the level's total 0: the draw returned undefined and a claim took nothing
+  // although ready tasks were there, silently, every time.
+  it('refuses a weight function that yields zero for a level with tasks', () => {
+    const s = weightedRandom({ weight: () => 0 });
+    expect(() => s.pickLevel([{ priority: 2, count: 1 }], new SeededRandom(1))).toThrow(InvalidOptionError);
+  });
 });
+
