@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { SystemClock, type Clock } from '../core/clock';
+import { ConfigError } from '../core/errors';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
@@ -17,8 +18,12 @@ export interface CliServices {
 
 /** The CLI's logger: JSON lines on stderr at TASKBRIDGE_LOG_LEVEL (default `warn`, or `fallback`). */
 export function cliLogger(fallback: LogLevel = 'warn'): Logger {
-  const level = process.env.TASKBRIDGE_LOG_LEVEL as LogLevel | undefined;
-  return createLogger(level !== undefined && LOG_LEVELS.includes(level) ? level : fallback);
+  const raw = process.env.TASKBRIDGE_LOG_LEVEL;
+  // Unset or empty: the command's default. Anything else must be a level (exit 2 otherwise).
+  if (raw === undefined || raw.trim() === '') return createLogger(fallback);
+  const level = raw.trim().toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError('TASKBRIDGE_LOG_LEVEL', raw, LOG_LEVELS.join(', '));
+  return createLogger(level);
 }
 
 /** A database that does not exist where the command looks for it (exit 1, with a hint). */
