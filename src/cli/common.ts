@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../core/duration';
 import { TaskbridgeError } from '../core/errors';
+import { isMemoryPath } from '../queue/sqlite/connection';
 
 /** Documented exit codes of the `taskbridge` command. */
 export const EXIT = {
@@ -53,7 +54,9 @@ export interface CommandContext {
 /** Reads the global options from a subcommand (commander keeps them on the parent). */
 export function contextOf(command: Command): CommandContext {
   const opts = command.optsWithGlobals<GlobalOptions>();
-  return { dbPath: path.resolve(opts.db ?? defaultDbPath()), json: opts.json === true };
+  const raw = opts.db ?? defaultDbPath();
+  // ':memory:' names SQLite's in-memory database, not a file in the working directory.
+  return { dbPath: isMemoryPath(raw) ? raw : path.resolve(raw), json: opts.json === true };
 }
 
 /** Writes one JSON document to stdout (the `--json` output of every command). */

@@ -275,7 +275,8 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       throw new NonRetryableError(message);
     }
     if (e.cancelled) return this.cancelledOutcome(e);
-    this.finish(e, { status: 'completed', exitCode: 0 });
+    // An earlier attempt's error (retryFailures) is history, not the outcome of a completed run.
+    this.finish(e, { status: 'completed', exitCode: 0, errorMessage: undefined });
     return null;
   };
 

@@ -63,6 +63,10 @@ describe('taskbridge serve, mode and parity', () => {
     });
     expect(other.json.route.destination).toBe('memory');
 
+    const inMemory = await runCli(['mode'], { env: { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: ':memory:' } });
+    expect(inMemory.code).toBe(0);
+    expect(inMemory.stdout).toMatch(/^database:\s+:memory:$/m);
+
     const bad = await runCli(['--db', ws.db, 'mode'], { env: { TASKBRIDGE_MODE: 'turbo' } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/TASKBRIDGE_MODE.*accepted: memory, shadow, sqlite/);

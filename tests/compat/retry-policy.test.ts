@@ -48,6 +48,7 @@ describe('registerHandler retry policy in sqlite mode', () => {
     const done = registry.getRun('r-flaky')!;
     expect(done.status).toBe('completed');
     expect(done.exitCode).toBe(0);
+    expect(done.errorMessage).toBeUndefined();
     expect(calls).toBe(3);
     // The closure ran each time while its process lived; the durable handler was not needed.
     expect(handler).not.toHaveBeenCalled();
