@@ -61,20 +61,27 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Spawns `node dist/cli/main.js ...args` with the test environment and collects its output. */
+function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): { child: ChildProcess; stdout(): string; stderr(): string } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? os.tmpdir(),
+    env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { child, stdout: () => stdout, stderr: () => stderr };
+}
+
 /** Runs `node dist/cli/main.js ...args` to completion, as a user would. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const { child, stdout, stderr } = spawnCli(args, options);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? os.tmpdir(),
-      env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': every byte of output has been read by then.
+    child.on('close', (code) => resolve({ code, stdout: stdout(), stderr: stderr() }));
   });
 }
 
@@ -103,27 +110,19 @@ export interface LongRunning {
 
 /** Starts `node dist/cli/main.js ...args` in the background. */
 export function startCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): LongRunning {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? os.tmpdir(),
-    env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const { child, stdout: out, stderr: err } = spawnCli(args, options);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
-    output: () => stdout,
-    errors: () => stderr,
+    output: out,
+    errors: err,
     waitForOutput: async (pattern, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const match = stdout.match(pattern);
+        const match = out().match(pattern);
         if (match) return match;
-        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${pattern}: ${stdout}\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${stdout}\n${stderr}`);
+        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${pattern}: ${out()}\n${err()}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${out()}\n${err()}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

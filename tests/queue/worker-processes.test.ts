@@ -5,6 +5,7 @@ import { ManualClock } from '../../src/core/clock';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
+import { nextMessage } from '../support/child-messages';
 import { MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 
 const ROOT = join(__dirname, '../..');
@@ -18,20 +19,6 @@ function ensureBuilt(): void {
   if (existsSync(built) && statSync(built).mtimeMs >= newest && existsSync(join(ROOT, 'dist/queue/store-factory.js'))) return;
   // tsc exits non-zero on a type error elsewhere in the tree but still emits; the tests below catch a bad build.
   spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-}
-
-function nextMessage<T>(child: ChildProcess, accept: (m: unknown) => boolean = () => true): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: unknown): void => {
-      if (!accept(m)) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`child exited (${code}) before sending the expected message`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
 }
 
 function exited(child: ChildProcess): Promise<number | null> {

@@ -87,20 +87,7 @@ export class Children {
   }
 }
 
-export function nextMessage<T>(child: ChildProcess, accept: (m: unknown) => boolean = () => true): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: unknown): void => {
-      if (!accept(m)) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null, signal: string | null): void =>
-      reject(new Error(`child exited (${code ?? signal}) before sending the expected message`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
+export { nextMessage } from '../support/child-messages';
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
