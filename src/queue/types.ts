@@ -200,3 +200,34 @@ export interface TaskStore {
   listWorkers(): Promise<WorkerRecord[]>;
   close(): Promise<void>;
 }
+
+/** One fenced completion in a batch: the task, the token of the lease that ran it, and its result. */
+export interface CompletionItem {
+  readonly taskId: number;
+  readonly token: number;
+  readonly result?: unknown;
+}
+
+/**
+ * Optional store capability: completes several tasks in one transaction, so a busy worker pays
+ * one commit per batch instead of one per task. Each item is fenced like `complete()`; the
+ * returned flags say which were still held. A store without it gets one `complete()` per task.
+ */
+export interface BatchCompletingStore {
+  completeMany(items: readonly CompletionItem[]): Promise<boolean[]>;
+}
+
+/** What {@link CompletingClaimStore.completeAndClaim} did: per item whether its lease was held, and the new claims. */
+export interface CompleteAndClaimResult {
+  readonly held: boolean[];
+  readonly claimed: ClaimedTask[];
+}
+
+/**
+ * Optional store capability: completes a batch and claims the next tasks in one transaction, so a
+ * busy worker takes the write lock once per batch instead of twice. A worker whose store lacks it
+ * completes and claims separately.
+ */
+export interface CompletingClaimStore {
+  completeAndClaim(items: readonly CompletionItem[], request: ClaimRequest): Promise<CompleteAndClaimResult>;
+}

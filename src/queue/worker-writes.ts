@@ -1,22 +1,6 @@
 import type { Logger } from '../core/logger';
-import type { AttemptError, TaskStore } from './types';
+import type { AttemptError, BatchCompletingStore, ClaimedTask, ClaimRequest, CompletingClaimStore, TaskStore } from './types';
 import { LeaseLostError, TaskCancelledError, type Execution } from './worker-types';
-
-/** One completion in a {@link BatchCompletingStore.completeMany} call. */
-export interface CompletionItem {
-  readonly taskId: number;
-  readonly token: number;
-  readonly result?: unknown;
-}
-
-/**
- * Optional store capability: completes several tasks in one transaction, so a busy worker pays
- * one commit per batch instead of one per task. Each item is fenced like `complete()`; the
- * returned flags say which were still held. A store without it gets one `complete()` per task.
- */
-export interface BatchCompletingStore {
-  completeMany(items: readonly CompletionItem[]): Promise<boolean[]>;
-}
 
 const WRITE_RETRIES = 5;
 
@@ -44,6 +28,18 @@ function message(err: unknown): string {
 }
 
 /**
+ * Lets a completion batch carry the worker's next claim, so both share one transaction. The worker
+ * answers `request` only while its claim loop waits for free slots, i.e. while it has nothing
+ * better to do with the write lock than wait for this batch.
+ */
+export interface ClaimRider {
+  /** The claim to make together with a batch that frees `freed` slots, or undefined for none. */
+  request(freed: number): ClaimRequest | undefined;
+  /** Runs what the shared transaction claimed; called after the batch's slots were released. */
+  start(claimed: readonly ClaimedTask[]): void;
+}
+
+/**
  * Writes the outcome of each attempt under its fencing token. Store errors marked retryable
  * (busy, full) are retried a few times; after that the lease expires and another worker retries
  * the task. `done` is called exactly once per write, whatever happened.
@@ -51,6 +47,7 @@ function message(err: unknown): string {
 export class OutcomeWriter {
   private pending: { execution: Execution; result: unknown }[] = [];
   private readonly completeMany: BatchCompletingStore['completeMany'] | undefined;
+  private readonly completeAndClaim: CompletingClaimStore['completeAndClaim'] | undefined;
 
   constructor(
     private readonly store: TaskStore,
@@ -58,14 +55,17 @@ export class OutcomeWriter {
     private readonly workerId: string,
     private readonly done: (execution: Execution) => void,
     private readonly alive: (execution: Execution) => boolean,
+    private readonly rider?: ClaimRider,
   ) {
     const batching = (store as Partial<BatchCompletingStore>).completeMany;
     this.completeMany = typeof batching === 'function' ? batching.bind(store) : undefined;
+    const claiming = (store as Partial<CompletingClaimStore>).completeAndClaim;
+    this.completeAndClaim = typeof claiming === 'function' && rider ? claiming.bind(store) : undefined;
   }
 
   /** Records success. With a batching store, completions settled in the same turn share one commit. */
   complete(execution: Execution, result: unknown): void {
-    if (!this.completeMany) {
+    if (!this.completeMany && !this.completeAndClaim) {
       this.completeOne(execution, result);
       return;
     }
@@ -78,19 +78,26 @@ export class OutcomeWriter {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    if (batch.length === 1) {
-      this.completeOne(batch[0]!.execution, batch[0]!.result);
+    const request = this.completeAndClaim ? this.rider!.request(batch.length) : undefined;
+    if (request === undefined && (batch.length === 1 || !this.completeMany)) {
+      for (const { execution, result } of batch) this.completeOne(execution, result);
       return;
     }
     const items = batch.map(({ execution, result }) => ({ taskId: execution.taskId, token: execution.token, result }));
-    this.completeMany!(items).then(
-      (held) => {
+    const written = request === undefined
+      ? this.completeMany!(items).then((held) => ({ held, claimed: [] as ClaimedTask[] }))
+      : this.completeAndClaim!(items, request);
+    written.then(
+      ({ held, claimed }) => {
         for (let i = 0; i < batch.length; i++) {
           if (!held[i]) this.lost(batch[i]!.execution);
           this.done(batch[i]!.execution);
         }
+        if (claimed.length > 0) this.rider!.start(claimed);
       },
-      // One bad result (not JSON, too large) refuses the whole batch: redo it task by task.
+      // One bad result (not JSON, too large) refuses the whole batch, and a busy store the whole
+      // transaction: redo it task by task, with the retries of a single write. The claim is left to
+      // the claim loop, which the released slots wake.
       () => {
         for (const { execution, result } of batch) this.completeOne(execution, result);
       },

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { TaskbridgeError, TaskTimeoutError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
-import type { ClaimedTask, TaskProgress, TaskStore } from './types';
+import type { ClaimedTask, ClaimRequest, TaskProgress, TaskStore } from './types';
 import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import {
   Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
@@ -35,6 +35,8 @@ export class Worker {
   private errorDelay = 0;
   private drained: (() => void) | undefined;
   private readonly writer: OutcomeWriter;
+  /** Hand-backs of claims that arrived after stop() began; stop() waits for them. */
+  private readonly handingBack = new Set<Promise<void>>();
   private haltedBy: Error | undefined;
   private haltWith!: (err: Error) => void;
   /** Resolves with the store's error if the worker stopped itself because its database file was replaced. */
@@ -52,7 +54,10 @@ export class Worker {
   ) {
     this.options = resolveWorkerOptions(options);
     this.pollDelay = this.options.pollMinMs;
-    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.active.has(e));
+    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.active.has(e), {
+      request: (freed) => this.claimAlong(freed),
+      start: (claimed) => this.startClaimedAlong(claimed),
+    });
   }
 
   get workerId(): string {
@@ -155,6 +160,7 @@ export class Worker {
       });
     }
     this.active.clear();
+    await Promise.all(this.handingBack);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     try {
@@ -180,10 +186,7 @@ export class Worker {
           continue;
         }
         this.sleeper.forgetNotify();
-        const claimed = await this.store.claim({
-          workerId: o.workerId, queue: o.queue, limit: free, leaseMs: o.leaseMs,
-          strategy: o.strategy, capabilities: o.capabilities, types,
-        });
+        const claimed = await this.store.claim(this.claimRequest(free, types));
         this.errorDelay = 0;
         if (this.state !== 'running') {
           await this.handBack(claimed);
@@ -211,6 +214,33 @@ export class Worker {
         await this.sleep('error', this.errorDelay);
       }
     }
+  }
+
+  private claimRequest(limit: number, types: readonly string[]): ClaimRequest {
+    const o = this.options;
+    return { workerId: o.workerId, queue: o.queue, limit, leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
+  }
+
+  /**
+   * The claim a completion batch freeing `freed` slots may carry. Only while the loop waits for
+   * slots: then the loop would claim right after this batch's commit anyway, so one transaction
+   * does both. When idle (queue drained) or backing off after an error, the loop keeps its pace.
+   */
+  private claimAlong(freed: number): ClaimRequest | undefined {
+    if (this.state !== 'running' || this.sleeper.waitingFor !== 'slots') return undefined;
+    const limit = this.options.concurrency - this.active.size + freed;
+    const types = this.registry.types();
+    return limit > 0 && types.length > 0 ? this.claimRequest(limit, types) : undefined;
+  }
+
+  private startClaimedAlong(claimed: readonly ClaimedTask[]): void {
+    if (this.state === 'running') {
+      for (let i = 0; i < claimed.length; i++) this.run(claimed[i]!);
+      return;
+    }
+    // stop() began while the batch was being written: these never started, so hand them back now.
+    const handing = this.handBack(claimed).finally(() => this.handingBack.delete(handing));
+    this.handingBack.add(handing);
   }
 
   /** No later store call can succeed: stop once, with one log line, rather than retry in a loop. */

@@ -2,11 +2,10 @@ import { ManualClock } from '../../src/core/clock';
 import { NonRetryableError, TaskTimeoutError } from '../../src/core/errors';
 import { TaskEvents } from '../../src/queue/events';
 import { HandlerRegistry, type HandlerContext } from '../../src/queue/handler-registry';
-import type { TaskStore } from '../../src/queue/types';
+import type { BatchCompletingStore, CompletingClaimStore, TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
 import type { WorkerOptions } from '../../src/queue/worker-options';
 import { LeaseLostError, TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
-import type { CompletionItem } from '../../src/queue/worker-writes';
 import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 
 describe('worker', () => {
@@ -339,7 +338,8 @@ describe('worker', () => {
   it('completes tasks that settle together in one completeMany call when the store offers it', async () => {
     registry.register('noop', async () => 'ok');
     const batches: number[] = [];
-    const batching = Object.create(store) as TaskStore & { completeMany(items: readonly CompletionItem[]): Promise<boolean[]> };
+    const batching = Object.create(store) as TaskStore & BatchCompletingStore & Partial<CompletingClaimStore>;
+    batching.completeAndClaim = undefined; // the plain batching capability only
     batching.completeMany = async (items) => {
       batches.push(items.length);
       return Promise.all(items.map((i) => store.complete(i.taskId, i.token, i.result)));
@@ -350,6 +350,60 @@ describe('worker', () => {
     await w.start();
     await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 20, 5_000, 'all completed');
     expect(batches[0]).toBe(20);
+  });
+
+  it('a busy worker completes a batch and claims the next one in the same store call', async () => {
+    const ran = new Map<number, number>();
+    registry.register('noop', async (_p, ctx) => {
+      ran.set(ctx.taskId, (ran.get(ctx.taskId) ?? 0) + 1);
+    });
+    const calls = { claim: 0, completeAndClaim: 0, carried: 0 };
+    const combined = Object.create(store) as TaskStore & CompletingClaimStore;
+    combined.claim = async (request) => {
+      calls.claim++;
+      return store.claim(request);
+    };
+    combined.completeAndClaim = async (items, request) => {
+      calls.completeAndClaim++;
+      const result = await (store as unknown as CompletingClaimStore).completeAndClaim(items, request);
+      calls.carried += result.claimed.length;
+      return result;
+    };
+    await store.enqueueBatch(Array.from({ length: 100 }, () => ({ type: 'noop' })));
+    const w = new Worker(combined, registry, { clock, logger, concurrency: 10, pollInterval: { min: '5ms', max: '5ms' } });
+    workers.push(w);
+    await w.start();
+    await waitFor(async () => (await store.counts()).byStatus.completed === 100, 5_000, 'all completed');
+    expect([...ran.values()].every((n) => n === 1) && ran.size === 100).toBe(true);
+    // The first claim comes from the loop; after that every full batch carries the next claim.
+    expect(calls.carried).toBeGreaterThanOrEqual(80);
+    expect(calls.claim).toBeLessThanOrEqual(3);
+  });
+
+  it('hands back tasks claimed along with a completion batch when stop() began meanwhile', async () => {
+    registry.register('noop', async () => undefined);
+    let stopping: Promise<void> | undefined;
+    const combined = Object.create(store) as TaskStore & CompletingClaimStore;
+    combined.completeAndClaim = async (items, request) => {
+      const result = await (store as unknown as CompletingClaimStore).completeAndClaim(items, request);
+      if (result.claimed.length > 0 && stopping === undefined) {
+        stopping = w.stop({ timeout: 1_000 });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return result;
+    };
+    await store.enqueueBatch(Array.from({ length: 30 }, () => ({ type: 'noop' })));
+    const w = new Worker(combined, registry, { clock, logger, concurrency: 10, pollInterval: { min: '5ms', max: '5ms' } });
+    workers.push(w);
+    await w.start();
+    await waitFor(async () => stopping !== undefined, 5_000, 'a carried claim');
+    await stopping;
+    const counts = (await store.counts()).byStatus;
+    expect(counts.running).toBe(0);
+    expect(counts.completed).toBe(10);
+    expect(counts.queued).toBe(20);
+    // Handed back, not failed: the carried claims' attempts were not counted.
+    for (const task of await store.list({ status: 'queued', limit: 100 })) expect(task.attempts).toBe(0);
   });
 
   it('claims only tasks whose requirements its capabilities satisfy', async () => {

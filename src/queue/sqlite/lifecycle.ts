@@ -1,6 +1,6 @@
 import { InvalidOptionError, InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
 import { backoffDelayMs } from '../backoff';
-import type { AttemptError, CancelOutcome, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
+import type { AttemptError, CancelOutcome, CompletionItem, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
 import { MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
 import { emitIf, guard, type StoreContext } from './context';
 import { rowToTask, type TaskRow } from './rows';
@@ -38,28 +38,29 @@ export function complete(ctx: StoreContext, taskId: number, token: number, resul
   return true;
 }
 
-/** One fenced completion of {@link completeMany}. */
-export interface CompletionItem {
-  readonly taskId: number;
-  readonly token: number;
-  readonly result?: unknown;
+/**
+ * A batch of completions, validated and serialized before any write, so one bad result refuses the
+ * whole batch with nothing written. {@link PreparedCompletions.write} runs the writes (alone, or
+ * inside a caller's transaction); {@link PreparedCompletions.announce} emits 'completed' after the commit.
+ */
+export interface PreparedCompletions {
+  /** True when each row must be read back for 'completed' listeners: `write` then needs a transaction around it. */
+  readonly readsBack: boolean;
+  /** Writes the batch; per item, whether its lease was still held. */
+  write(): boolean[];
+  /** Emits 'completed' for the rows the last `write` completed. */
+  announce(): void;
 }
 
-/**
- * Completes several tasks in one transaction: one commit for the batch instead of one per task
- * (one UPDATE statement for the batch unless a 'completed' listener needs each row read back).
- * Each item is fenced like {@link complete}; the flags say which leases were still held. Every
- * item is validated first, so one bad result refuses the whole call and nothing is written.
- */
-export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]): boolean[] {
+/** Validates a batch of completions (see {@link completeMany}). @throws InvalidOptionError naming the bad item field */
+export function prepareCompletions(ctx: StoreContext, items: readonly CompletionItem[]): PreparedCompletions {
   if (!Array.isArray(items)) throw new InvalidOptionError('items', items, 'an array of { taskId, token, result? }');
   const prepared = items.map((item) => {
     validateFence(item?.taskId, item?.token);
     return { id: item.taskId, token: item.token, json: serializeResult(item.result, ctx.options.maxPayloadBytes) };
   });
   const now = ctx.options.clock.now();
-  const announce = ctx.options.events.has('completed');
-  if (!announce) {
+  if (!ctx.options.events.has('completed')) {
     // A task listed twice is written once, from its first item, as when written one by one
     // (UPDATE ... FROM would apply an arbitrary one of the duplicates).
     const seen = new Set<number>();
@@ -69,23 +70,44 @@ export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]
       seen.add(p.id);
       rows.push([p.id, p.token, p.json]);
     }
-    if (rows.length === 0) return [];
-    const ids = guard('completeMany', () => ctx.lifecycle.completeBatch.all(now, JSON.stringify(rows))) as number[];
-    const held = new Set(ids);
-    return prepared.map((p) => held.delete(p.id));
+    const json = JSON.stringify(rows);
+    return {
+      readsBack: false,
+      write: () => {
+        if (rows.length === 0) return [];
+        const held = new Set(ctx.lifecycle.completeBatch.all(now, json) as number[]);
+        return prepared.map((p) => held.delete(p.id));
+      },
+      announce: () => undefined,
+    };
   }
   const rows: TaskRow[] = [];
-  const held = guard('completeMany', () =>
-    ctx.db.transaction(() => {
+  return {
+    readsBack: true,
+    write: () => {
       rows.length = 0;
       return prepared.map((p) => {
         const row = ctx.lifecycle.completeReturning.get(p.json, now, p.id, p.token) as TaskRow | undefined;
         if (row !== undefined) rows.push(row);
         return row !== undefined;
       });
-    }).immediate(),
-  );
-  for (const row of rows) ctx.options.events.emit('completed', { task: rowToTask(row) });
+    },
+    announce: () => {
+      for (const row of rows) ctx.options.events.emit('completed', { task: rowToTask(row) });
+    },
+  };
+}
+
+/**
+ * Completes several tasks with one commit instead of one per task (one UPDATE statement for the
+ * batch unless a 'completed' listener needs each row read back). Each item is fenced like
+ * {@link complete}; the flags say which leases were still held. Every item is validated first, so
+ * one bad result refuses the whole call and nothing is written.
+ */
+export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]): boolean[] {
+  const batch = prepareCompletions(ctx, items);
+  const held = guard('completeMany', () => (batch.readsBack ? ctx.db.transaction(batch.write).immediate() : batch.write()));
+  batch.announce();
   return held;
 }
 
