@@ -1,14 +1,15 @@
 import http from 'node:http';
 import type { Command } from 'commander';
 import { SystemClock } from '../core/clock';
+import type { Logger } from '../core/logger';
 import { health, type HealthReport } from '../queue/health';
-import { metrics, type QueueMetrics } from '../queue/metrics';
+import type { QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
-import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { TASK_STATUSES } from '../queue/types';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, type CommandContext } from './common';
 import { formatBytes, formatDuration, formatInstant, formatPercent, keyValues, table } from './format';
-import { closeServices, openServices, requireDatabase, withServices, type CliServices } from './store';
+import { ReadOnlyQueue, withReadOnlyQueue } from './read-only';
+import { cliLogger, requireDatabase } from './store';
 
 interface HealthFlags {
   staleAfter: number;
@@ -25,7 +26,7 @@ export function registerOpsCommands(program: Command): void {
     .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, 60_000)
     .action(async (flags: { staleAfter: number }, command: Command) => {
       const ctx = contextOf(command);
-      const m = await withServices(ctx, (s) => collectMetrics(s, flags.staleAfter));
+      const m = await withReadOnlyQueue(ctx, (queue) => queue.metrics(new SystemClock(), flags.staleAfter));
       if (ctx.json) return printJson(m);
       printLines(renderStats(m));
     });
@@ -54,7 +55,10 @@ export function registerOpsCommands(program: Command): void {
     const ctx = contextOf(command);
     if (flags.port > 65_535) throw new UsageError(`--port must be 0..65535, got ${flags.port}`);
     requireDatabase(ctx);
-    await serve(ctx, flags);
+    const logger = cliLogger();
+    // Refuses a foreign or newer file before listening; each request then reads the file afresh.
+    ReadOnlyQueue.open(ctx.dbPath).close();
+    await serve(ctx, flags, logger);
   });
 }
 
@@ -75,10 +79,6 @@ function runHealth(ctx: CommandContext, flags: HealthFlags): HealthReport {
     maxDeadLastHour: flags.maxDeadLastHour,
     maxWalBytes: flags.maxWalMb === undefined ? undefined : flags.maxWalMb * 1024 * 1024,
   });
-}
-
-function collectMetrics(s: CliServices, staleAfterMs: number): Promise<QueueMetrics> {
-  return metrics({ store: s.store, source: new SqliteMetricsSource(s.db), clock: s.clock, staleAfterMs });
 }
 
 /** The human `stats` output: one table per section. */
@@ -135,16 +135,15 @@ export function renderHealth(r: HealthReport): string {
   return lines.join('\n');
 }
 
-async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }): Promise<void> {
-  const services = openServices(ctx);
+async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }, logger: Logger): Promise<void> {
   const server = http.createServer((req, res) => {
-    void respond(req.url ?? '/', services, ctx, flags).then(
+    void respond(req.url ?? '/', ctx, flags).then(
       ({ status, type, body }) => {
         res.writeHead(status, { 'content-type': type });
         res.end(body);
       },
       (error: unknown) => {
-        services.logger.error('serve: request failed', { url: req.url, error: (error as Error).message });
+        logger.error('serve: request failed', { url: req.url, error: (error as Error).message });
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`error: ${(error as Error).message}\n`);
       },
@@ -169,14 +168,21 @@ async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; s
   // Scrapers keep connections alive; without this, close() would wait for them to time out.
   server.closeAllConnections();
   await closed;
-  await closeServices(services);
 }
 
-async function respond(url: string, s: CliServices, ctx: CommandContext, flags: HealthFlags & { staleAfter: number }): Promise<{ status: number; type: string; body: string }> {
+async function respond(url: string, ctx: CommandContext, flags: HealthFlags & { staleAfter: number }): Promise<{ status: number; type: string; body: string }> {
   const pathname = new URL(url, 'http://127.0.0.1').pathname;
   if (pathname === '/metrics') {
     const report = runHealth(ctx, flags);
-    const text = await renderPrometheus(await collectMetrics(s, flags.staleAfter), { databaseBytes: report.databaseBytes, walBytes: report.walBytes });
+    // A connection per scrape: between scrapes serve holds nothing open, and a restored file is read as it is now.
+    const queue = ReadOnlyQueue.open(ctx.dbPath);
+    let m: QueueMetrics;
+    try {
+      m = await queue.metrics(new SystemClock(), flags.staleAfter);
+    } finally {
+      queue.close();
+    }
+    const text = await renderPrometheus(m, { databaseBytes: report.databaseBytes, walBytes: report.walBytes });
     return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: text };
   }
   if (pathname === '/health') {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { SystemClock, type Clock } from '../core/clock';
-import { ConfigError } from '../core/errors';
+import { ConfigError, TaskbridgeError } from '../core/errors';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
@@ -26,16 +26,21 @@ export function cliLogger(fallback: LogLevel = 'warn'): Logger {
   return createLogger(level);
 }
 
-/** A database that does not exist where the command looks for it (exit 1, with a hint). */
-export class DatabaseMissingError extends Error {
+/**
+ * A database that does not exist where the command looks for it (exit 1). Only `enqueue` and
+ * `worker` create a database; every other command reads or maintains an existing one.
+ */
+export class DatabaseMissingError extends TaskbridgeError {
   constructor(readonly path: string) {
-    super(`database ${path} does not exist (choose one with --db PATH or TASKBRIDGE_DB_PATH)`);
-    this.name = 'DatabaseMissingError';
+    super(
+      'TASKBRIDGE_DATABASE_MISSING',
+      `database ${path} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue and worker create one)`,
+    );
   }
 }
 
-/** Throws {@link DatabaseMissingError} unless the database file exists: read-only commands never create one. */
-export function requireDatabase(ctx: CommandContext): void {
+/** Throws {@link DatabaseMissingError} unless the database file exists: commands other than enqueue and worker never create one. */
+export function requireDatabase(ctx: Pick<CommandContext, 'dbPath'>): void {
   if (!fs.existsSync(ctx.dbPath)) throw new DatabaseMissingError(ctx.dbPath);
 }
 

@@ -13,6 +13,7 @@ import {
   printLines,
 } from './common';
 import { formatDuration, formatInstant, keyValues, table, truncate } from './format';
+import { withReadOnlyQueue } from './read-only';
 import { withServices } from './store';
 
 interface EnqueueFlags {
@@ -66,8 +67,8 @@ export function registerTaskCommands(program: Command): void {
     .option('--limit <n>', 'at most this many tasks, 1..10000', parsePositiveInt, 50)
     .action(async (flags: { status?: TaskStatus; type?: string; queue?: string; limit: number }, command: Command) => {
       const ctx = contextOf(command);
-      const tasks = await withServices(ctx, ({ store }) =>
-        store.list({ status: flags.status, type: flags.type, queue: flags.queue, limit: Math.min(flags.limit, 10_000) }),
+      const tasks = await withReadOnlyQueue(ctx, (queue) =>
+        queue.list({ status: flags.status, type: flags.type, queue: flags.queue, limit: Math.min(flags.limit, 10_000) }),
       );
       if (ctx.json) return printJson({ tasks });
       if (tasks.length === 0) return printLines('no tasks match');
@@ -85,7 +86,7 @@ export function registerTaskCommands(program: Command): void {
     .argument('<id>', 'task id', parseTaskId)
     .action(async (id: number, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
-      const task = await withServices(ctx, ({ store }) => store.get(id));
+      const task = await withReadOnlyQueue(ctx, (queue) => queue.get(id));
       if (task === undefined) throw new TaskNotFoundError(id);
       if (ctx.json) return printJson({ task });
       printLines(describeTask(task));

@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Clock } from '../core/clock';
+import { NotADatabaseError, TaskbridgeError } from '../core/errors';
+import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { metrics, type QueueMetrics } from '../queue/metrics';
+import { guard } from '../queue/sqlite/context';
+import { fileHandle, readFileStart } from '../queue/sqlite/file-handles';
+import { assertSchemaNotNewer, migrate, readSchemaVersion } from '../queue/sqlite/migrations';
+import { rowToTask } from '../queue/sqlite/rows';
+import { QuerySql } from '../queue/sqlite/sql/queries';
+import { WorkerSql } from '../queue/sqlite/sql/workers';
+import { SqliteMetricsSource } from '../queue/sqlite/stats';
+import { TASK_STATUSES, type Task, type TaskCounts, type TaskFilter, type TaskStatus, type TaskStore, type WorkerRecord } from '../queue/types';
+import { normalizeListFilter } from '../queue/validation';
+import type { CommandContext } from './common';
+import { cliLogger, requireDatabase } from './store';
+
+/**
+ * A database file that exists but cannot be opened for reading (a folder in the way, no read
+ * permission, a WAL file whose shared-memory companion cannot be created). Same code as the
+ * store's DatabaseUnavailableError, which says "for writing".
+ */
+export class DatabaseUnreadableError extends TaskbridgeError {
+  constructor(readonly path: string, reason: string, cause?: unknown) {
+    super('TASKBRIDGE_DATABASE_UNAVAILABLE', `Database ${path} cannot be opened for reading: ${reason}`, { cause });
+  }
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * The queue as the reading commands (`list`, `show`, `stats`, `serve`) see it: the store's own
+ * queries on a read-only connection. Unlike the store it never creates the file, never switches its
+ * journal mode, never migrates its schema and never checkpoints, so the file is left exactly as it
+ * was (SQLite itself creates the `-wal`/`-shm` companions of a WAL-mode file when they are missing:
+ * it cannot read such a file without them).
+ *
+ * A file with no taskbridge schema yet (empty, or `user_version` 0) reads as an empty queue, as it
+ * did when the commands opened the store, which would have created the schema first.
+ */
+export class ReadOnlyQueue {
+  private readonly queries: QuerySql;
+  private readonly workers: WorkerSql;
+  private readonly source: SqliteMetricsSource;
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly db: Database.Database) {
+    try {
+      this.queries = new QuerySql(db);
+      this.workers = new WorkerSql(db);
+      this.source = new SqliteMetricsSource(db);
+    } catch (error) {
+      // A schema version but not our tables: some other application's SQLite file.
+      throw readError(path, error, true);
+    }
+  }
+
+  /**
+   * Opens `dbPath` read-only.
+   * @throws DatabaseMissingError, NotADatabaseError, SchemaTooNewError, DatabaseUnreadableError
+   */
+  static open(dbPath: string): ReadOnlyQueue {
+    requireDatabase({ dbPath });
+    const empty = checkFile(dbPath);
+    let db: Database.Database;
+    try {
+      db = openMaintenanceConnection(dbPath, { readonly: true });
+    } catch (error) {
+      throw readError(dbPath, error);
+    }
+    try {
+      // The first read of a page: SQLite reports a damaged file only now.
+      const version = empty ? 0 : guard('open', () => readSchemaVersion(db));
+      assertSchemaNotNewer(db, dbPath);
+      if (version === 0) {
+        // Nothing to read yet. The same queries on an empty in-memory schema give the empty answers.
+        db.close();
+        db = new Database(':memory:');
+        migrate(db, ':memory:');
+      }
+      return new ReadOnlyQueue(dbPath, db);
+    } catch (error) {
+      db.close();
+      throw readError(dbPath, error);
+    }
+  }
+
+  get(taskId: number): Task | undefined {
+    const row = guard('get', () => this.live().queries.get(taskId));
+    return row === undefined ? undefined : rowToTask(row);
+  }
+
+  list(filter?: TaskFilter): Task[] {
+    const shape = normalizeListFilter(filter);
+    return guard('list', () => this.live().queries.list(shape)).map(rowToTask);
+  }
+
+  /** Every status appears in every bucket, zero when empty (as the store's `counts()`). */
+  counts(): TaskCounts {
+    const rows = guard('counts', () => this.live().queries.counts());
+    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const byStatus = zero();
+    const byType: Record<string, Record<TaskStatus, number>> = {};
+    const byQueue: Record<string, Record<TaskStatus, number>> = {};
+    let total = 0;
+    for (const r of rows) {
+      const status = r.status as TaskStatus;
+      byStatus[status] += r.n;
+      (byType[r.type] ??= zero())[status] += r.n;
+      (byQueue[r.queue] ??= zero())[status] += r.n;
+      total += r.n;
+    }
+    return { byStatus, byType, byQueue, total };
+  }
+
+  listWorkers(): WorkerRecord[] {
+    return guard('listWorkers', () => this.live().workers.list());
+  }
+
+  /** The figures of `stats` and `/metrics`, from this connection. */
+  metrics(clock: Clock, staleAfterMs: number): Promise<QueueMetrics> {
+    // metrics() reads only counts() and listWorkers() of the store it is given.
+    const store: Pick<TaskStore, 'counts' | 'listWorkers'> = {
+      counts: async () => this.counts(),
+      listWorkers: async () => this.listWorkers(),
+    };
+    return metrics({ store: store as TaskStore, source: this.live().source, clock, staleAfterMs });
+  }
+
+  /** Closes the connection. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private live(): this {
+    if (this.closed) throw new TaskbridgeError('TASKBRIDGE_STORE_CLOSED', `The read-only connection to ${this.path} is closed`);
+    return this;
+  }
+}
+
+/** Opens the database at ctx.dbPath read-only, runs `fn`, and closes it whatever happens. */
+export async function withReadOnlyQueue<T>(ctx: CommandContext, fn: (queue: ReadOnlyQueue) => Promise<T> | T): Promise<T> {
+  requireDatabase(ctx);
+  // Refuses an invalid TASKBRIDGE_LOG_LEVEL (exit 2) before the file is opened, as the writing commands do.
+  cliLogger();
+  const queue = ReadOnlyQueue.open(ctx.dbPath);
+  try {
+    return await fn(queue);
+  } finally {
+    queue.close();
+  }
+}
+
+/**
+ * Refuses what is not a database file before SQLite opens it: a folder, or a file that does not
+ * start with the SQLite header. Returns true for an empty file (what SQLite creates; no schema yet).
+ * Reads through the process-wide descriptor, as the store does: closing a fresh descriptor of a
+ * file this process has open elsewhere (serve's health check) would drop SQLite's locks on it.
+ */
+function checkFile(file: string): boolean {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    throw new DatabaseUnreadableError(file, `cannot inspect the path (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
+  }
+  if (!stat.isFile()) throw new DatabaseUnreadableError(file, 'the path exists and is not a regular file');
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  let read: number;
+  try {
+    read = readFileStart(fileHandle(file), header);
+  } catch (error) {
+    throw new DatabaseUnreadableError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
+  }
+  if (read === 0) return true;
+  if (read < header.length || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
+  return false;
+}
+
+/** Maps what SQLite threw while opening or reading to the typed errors the store raises. */
+function readError(file: string, error: unknown, schema = false): unknown {
+  if (error instanceof TaskbridgeError) return error;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (schema && code === 'SQLITE_ERROR')) return new NotADatabaseError(file, error);
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    return new DatabaseUnreadableError(file, (error as Error).message, error);
+  }
+  return error;
+}
