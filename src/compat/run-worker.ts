@@ -37,7 +37,10 @@ export class RunWorker {
     }
     const o = this.o;
     this.worker = new Worker(o.store, this.handlers, {
-      queue: RUN_QUEUE, concurrency: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
+      // Prefetch one batch: when a run ends the next starts at once, and the store writes (its
+      // completion, the next claim, new startTask inserts) overlap the runs' work instead of
+      // running between batches with every slot idle.
+      queue: RUN_QUEUE, concurrency: o.concurrency, prefetch: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
       // Offering the owner capability lets this worker claim the runs pinned to this executor.
       capabilities: { [OWNER_CAPABILITY]: o.owner }, pollInterval: { min: Math.min(50, o.pollIntervalMs), max: o.pollIntervalMs },
       clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${o.owner}-${randomBytes(3).toString('hex')}`,
@@ -45,9 +48,14 @@ export class RunWorker {
     this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
   }
 
-  /** True while the running worker has no free slot, so it would not claim another run now. */
+  /** True while the running worker holds all the claims it may, so it would not claim another run now. */
   saturated(): boolean {
-    return this.worker !== undefined && this.worker.activeCount >= this.o.concurrency;
+    return this.worker !== undefined && this.worker.full;
+  }
+
+  /** Ends a run's task that the worker holds prefetched but has not started; false when it holds no such task. */
+  cancelWaiting(taskId: number): boolean {
+    return this.worker !== undefined && this.worker.cancelWaiting(taskId);
   }
 
   /** Stops the current worker (waiting for its running handlers and their writes). */

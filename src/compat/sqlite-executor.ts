@@ -100,7 +100,8 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     }
     if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
-    else if (outcome !== 'cancel-requested') this.settle(entry);
+    // Leased but not started: prefetched by this process's worker (ended here at once), or run elsewhere.
+    else if (outcome !== 'cancel-requested' || this.worker.cancelWaiting(entry.taskId)) this.settle(entry);
     await entry.settled;
     return true;
   }

@@ -25,6 +25,14 @@ export interface WorkerOptions {
   queue?: string;
   /** Handlers running at once, integer 1..10,000. Default 10. */
   concurrency?: number;
+  /**
+   * Claimed tasks a worker may hold beyond `concurrency`, waiting in claim order to start the
+   * moment a handler settles, integer 0..10,000. Default 0. It lets the next task start without
+   * waiting for a claim transaction, and lets a claim carry more tasks, at the price that a task
+   * enqueued later (even of a higher priority) waits behind up to `prefetch` claimed ones. Waiting
+   * tasks are leased and heartbeated like running ones; `stop()` hands them back unstarted.
+   */
+  prefetch?: number;
   /** Claim order: a Strategy object or a built-in name. Default `'fifo'`. */
   strategy?: Strategy | string;
   /** What this worker offers; it claims only tasks whose `requires` these satisfy. Default `{}`. */
@@ -53,6 +61,7 @@ export interface ResolvedWorkerOptions {
   readonly workerId: string;
   readonly queue: string;
   readonly concurrency: number;
+  readonly prefetch: number;
   readonly strategy: Strategy;
   readonly capabilities: Capabilities;
   readonly leaseMs: number;
@@ -66,7 +75,7 @@ export interface ResolvedWorkerOptions {
 }
 
 const KEYS: readonly string[] = [
-  'workerId', 'queue', 'concurrency', 'strategy', 'capabilities', 'leaseDuration', 'heartbeatInterval',
+  'workerId', 'queue', 'concurrency', 'prefetch', 'strategy', 'capabilities', 'leaseDuration', 'heartbeatInterval',
   'pollInterval', 'shutdownTimeout', 'clock', 'logger', 'events',
 ];
 const POLL_KEYS: readonly string[] = ['min', 'max'];
@@ -154,6 +163,10 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
     throw new InvalidOptionError('concurrency', options.concurrency, `an integer from 1 to ${MAX_CONCURRENCY}`);
   }
+  const prefetch = options.prefetch ?? 0;
+  if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > MAX_CONCURRENCY) {
+    throw new InvalidOptionError('prefetch', options.prefetch, `an integer from 0 to ${MAX_CONCURRENCY}`);
+  }
   const leaseMs = positiveDuration('leaseDuration', options.leaseDuration, 30_000, MAX_LEASE_MS);
   const heartbeatMs = positiveDuration('heartbeatInterval', options.heartbeatInterval, Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3))));
   if (heartbeatMs >= leaseMs) {
@@ -173,6 +186,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     workerId: nonEmptyString('workerId', options.workerId, defaultWorkerId()),
     queue: nonEmptyString('queue', options.queue, 'default'),
     concurrency,
+    prefetch,
     strategy: resolveStrategy(options.strategy),
     capabilities: resolveCapabilities(options.capabilities),
     leaseMs,

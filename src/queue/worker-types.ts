@@ -46,6 +46,8 @@ export type ExecutionState = 'running' | 'cancel-requested' | 'timed-out' | 'los
  */
 export class Execution implements HandlerContext {
   state: ExecutionState = 'running';
+  /** False while the task waits, claimed (prefetched), for a free handler slot. */
+  started = false;
   settled = false;
   /** Things still outstanding before the slot frees: the handler, plus any write in flight. */
   holds = 1;
@@ -58,8 +60,8 @@ export class Execution implements HandlerContext {
 
   constructor(
     readonly claimed: ClaimedTask,
-    /** When the handler started, by the worker's clock. */
-    readonly startedAt: number,
+    /** When the task was claimed, and from its start when the handler started, by the worker's clock. */
+    public startedAt: number,
     private readonly progressWriter: (execution: Execution, progress: TaskProgress) => Promise<boolean>,
   ) {}
 

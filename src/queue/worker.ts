@@ -1,17 +1,13 @@
 import { hostname } from 'node:os';
-import { TaskbridgeError, TaskTimeoutError } from '../core/errors';
+import { TaskbridgeError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
-import type { ClaimedTask, ClaimRequest, TaskProgress, TaskStore } from './types';
+import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
 import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
-import {
-  Execution, WorkerStoppedError, toAttemptError, type ExecutionState,
-  type StopOptions, type WorkerState,
-} from './worker-types';
+import { WorkerStoppedError, type ExecutionState, type StopOptions, type WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
-import { OutcomeWriter, extendLeases, isStoreLost } from './worker-writes';
+import { HandlerSlots } from './worker-slots';
+import { extendLeases, isStoreLost } from './worker-writes';
 
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -23,7 +19,7 @@ export class Worker {
   /** The validated options, durations in ms. */
   readonly options: ResolvedWorkerOptions;
   private state: WorkerState = 'idle';
-  private readonly active = new Set<Execution>();
+  private readonly slots: HandlerSlots;
   private loopDone: Promise<void> = Promise.resolve();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
@@ -34,7 +30,6 @@ export class Worker {
   private pollDelay: number;
   private errorDelay = 0;
   private drained: (() => void) | undefined;
-  private readonly writer: OutcomeWriter;
   /** Hand-backs of claims that arrived after stop() began; stop() waits for them. */
   private readonly handingBack = new Set<Promise<void>>();
   private haltedBy: Error | undefined;
@@ -54,7 +49,14 @@ export class Worker {
   ) {
     this.options = resolveWorkerOptions(options);
     this.pollDelay = this.options.pollMinMs;
-    this.writer = new OutcomeWriter(store, this.options.logger, this.options.workerId, (e) => this.release(e), (e) => this.active.has(e), {
+    this.slots = new HandlerSlots(store, registry, this.options, {
+      accepting: () => this.state === 'running',
+      handBack: (claimed) => this.handBack(claimed),
+      freed: () => {
+        if (this.sleeper.waitingFor === 'slots') this.sleeper.wake();
+        if (this.drained && this.slots.held === 0) this.drained();
+      },
+    }, {
       request: (freed) => this.claimAlong(freed),
       start: (claimed) => this.startClaimedAlong(claimed),
     });
@@ -69,14 +71,19 @@ export class Worker {
     return this.state;
   }
 
-  /** Handlers currently counted against `concurrency` (including timed-out ones that have not returned). */
+  /** Started tasks whose slot is not free yet: handlers running (timed-out ones until they return) or their outcome being written. */
   get activeCount(): number {
-    return this.active.size;
+    return this.slots.started;
   }
 
-  /** The tasks this worker is running, with when each started (worker clock, ms) and its state. */
+  /** True while the worker holds all the claims it may (`concurrency + prefetch`), so it would not claim now. */
+  get full(): boolean {
+    return this.capacity() <= 0;
+  }
+
+  /** The tasks this worker has started, with when each started (worker clock, ms) and its state. */
   running(): { taskId: number; attempt: number; startedAt: number; state: ExecutionState }[] {
-    return [...this.active].map((e) => ({ taskId: e.taskId, attempt: e.attempt, startedAt: e.startedAt, state: e.state }));
+    return [...this.slots.active].filter((e) => e.started).map((e) => ({ taskId: e.taskId, attempt: e.attempt, startedAt: e.startedAt, state: e.state }));
   }
 
   /**
@@ -90,6 +97,15 @@ export class Worker {
     }
     this.startPromise ??= this.doStart();
     return this.startPromise;
+  }
+
+  /**
+   * Ends a claimed task that is waiting (prefetched) for a slot, because its cancellation was
+   * requested: acknowledged now rather than at the next heartbeat, and never started.
+   * @returns true when the task was waiting in this worker
+   */
+  cancelWaiting(taskId: number): boolean {
+    return this.slots.cancelWaiting(taskId);
   }
 
   /** Wakes an idle worker at once, e.g. after an enqueue from elsewhere in this process. */
@@ -139,7 +155,8 @@ export class Worker {
     this.unsubscribe?.();
     this.sleeper.wake();
     await this.loopDone;
-    if (this.active.size > 0) {
+    await this.slots.handBackWaiting();
+    if (this.slots.held > 0) {
       let deadline: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.drained = resolve;
@@ -148,8 +165,8 @@ export class Worker {
       clearTimeout(deadline);
       this.drained = undefined;
     }
-    this.writer.flush();
-    for (const execution of this.active) {
+    this.slots.writer.flush();
+    for (const execution of this.slots.active) {
       // A settled one only waits for its outcome write, which is already issued.
       if (execution.settled) continue;
       execution.state = 'abandoned';
@@ -159,7 +176,7 @@ export class Worker {
         workerId: this.workerId, taskId: execution.taskId, runningForMs: this.options.clock.now() - execution.startedAt,
       });
     }
-    this.active.clear();
+    this.slots.active.clear();
     await Promise.all(this.handingBack);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
@@ -175,7 +192,7 @@ export class Worker {
     const o = this.options;
     while (this.state === 'running') {
       try {
-        const free = o.concurrency - this.active.size;
+        const free = this.capacity();
         if (free <= 0) {
           await this.sleep('slots');
           continue;
@@ -192,7 +209,7 @@ export class Worker {
           await this.handBack(claimed);
           break;
         }
-        for (let i = 0; i < claimed.length; i++) this.run(claimed[i]!);
+        for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!);
         if (claimed.length >= free) {
           this.pollDelay = o.pollMinMs;
           continue;
@@ -216,6 +233,11 @@ export class Worker {
     }
   }
 
+  /** Claims the worker may still take: `concurrency + prefetch` minus those it holds. */
+  private capacity(): number {
+    return this.options.concurrency + this.options.prefetch - this.slots.held;
+  }
+
   private claimRequest(limit: number, types: readonly string[]): ClaimRequest {
     const o = this.options;
     return { workerId: o.workerId, queue: o.queue, limit, leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
@@ -228,14 +250,14 @@ export class Worker {
    */
   private claimAlong(freed: number): ClaimRequest | undefined {
     if (this.state !== 'running' || this.sleeper.waitingFor !== 'slots') return undefined;
-    const limit = this.options.concurrency - this.active.size + freed;
+    const limit = this.capacity() + freed;
     const types = this.registry.types();
     return limit > 0 && types.length > 0 ? this.claimRequest(limit, types) : undefined;
   }
 
   private startClaimedAlong(claimed: readonly ClaimedTask[]): void {
     if (this.state === 'running') {
-      for (let i = 0; i < claimed.length; i++) this.run(claimed[i]!);
+      for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!);
       return;
     }
     // stop() began while the batch was being written: these never started, so hand them back now.
@@ -263,90 +285,13 @@ export class Worker {
       })));
   }
 
-  private run(claimed: ClaimedTask): void {
-    const execution = new Execution(claimed, this.options.clock.now(), this.writeProgress);
-    this.active.add(execution);
-    const registered = this.registry.get(claimed.task.type);
-    if (!registered) {
-      // Unregistered between claim and start: hand it back rather than fail an attempt.
-      execution.state = 'abandoned';
-      void this.handBack([claimed]).then(() => this.release(execution));
-      return;
-    }
-    const timeoutMs = claimed.task.timeoutMs ?? registered.timeoutMs;
-    if (timeoutMs !== null && timeoutMs > 0) {
-      this.armTimeout(execution, timeoutMs, timeoutMs);
-    }
-    let outcome: unknown;
-    try {
-      outcome = registered.handler(claimed.task.payload, execution);
-    } catch (err) {
-      this.settle(execution, false, err);
-      return;
-    }
-    if (outcome !== null && typeof (outcome as PromiseLike<unknown>)?.then === 'function') {
-      (outcome as PromiseLike<unknown>).then((value) => this.settle(execution, true, value), (err) => this.settle(execution, false, err));
-    } else {
-      this.settle(execution, true, outcome);
-    }
-  }
-
-  private settle(execution: Execution, ok: boolean, value: unknown): void {
-    execution.settled = true;
-    execution.clearTimer();
-    if (execution.state === 'running') {
-      if (ok) this.writer.complete(execution, value);
-      else this.writer.fail(execution, toAttemptError(value));
-    } else if (execution.state === 'cancel-requested') {
-      this.writer.acknowledgeCancel(execution);
-    } else {
-      this.release(execution);
-    }
-  }
-
-  /** Drops one hold; the slot frees when the handler has settled and every write finished. */
-  private release(execution: Execution): void {
-    if (--execution.holds > 0) return;
-    if (!this.active.delete(execution)) return;
-    if (this.sleeper.waitingFor === 'slots') this.sleeper.wake();
-    if (this.drained && this.active.size === 0) this.drained();
-  }
-
-  /**
-   * Node clamps a timer delay above 2^31 - 1 ms (about 24.8 days) to 1 ms, which would end a long
-   * attempt at once; a longer limit is waited for in steps.
-   */
-  private armTimeout(execution: Execution, timeoutMs: number, remainingMs: number): void {
-    const step = Math.min(remainingMs, MAX_TIMER_MS);
-    // Unref'd: the heartbeat timer already keeps a running worker's process alive.
-    execution.timer = setTimeout(() => {
-      if (remainingMs > step) this.armTimeout(execution, timeoutMs, remainingMs - step);
-      else this.onTimeout(execution, timeoutMs);
-    }, step).unref();
-  }
-
-  private onTimeout(execution: Execution, timeoutMs: number): void {
-    execution.timer = undefined;
-    if (execution.settled || execution.state !== 'running') return;
-    execution.state = 'timed-out';
-    const error = new TaskTimeoutError(timeoutMs);
-    execution.abort(error);
-    // The handler may ignore its signal: record the failure now, keep the slot until it returns.
-    execution.holds++;
-    this.writer.fail(execution, { message: error.message, retryable: true });
-  }
-
-  private readonly writeProgress = (execution: Execution, progress: TaskProgress): Promise<boolean> => {
-    if (!execution.writable || execution.settled) return Promise.resolve(false);
-    return this.store.reportProgress(execution.taskId, execution.token, progress);
-  };
-
   /** One timer for every lease: extends them all, then refreshes the worker row. */
   private async beat(): Promise<void> {
     if (this.beating) return;
     this.beating = true;
     try {
-      await extendLeases(this.store, this.active, this.options.leaseMs, this.options.logger);
+      await extendLeases(this.store, this.slots.active, this.options.leaseMs, this.options.logger);
+      this.slots.dropStaleWaiting();
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
       if (isStoreLost(err)) this.halt(err as Error);

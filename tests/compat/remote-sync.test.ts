@@ -30,6 +30,8 @@ describe('following runs through the store (sqlite mode)', () => {
       let release!: () => void;
       const blocker = new Promise<void>((r) => (release = r));
       manager.startTask(run('busy'), () => blocker);
+      // Concurrency 1 prefetches one more run: 'prefetched' is claimed, 'later' stays queued.
+      manager.startTask(run('prefetched'), async () => undefined);
       manager.startTask(run('later'), async () => undefined);
       await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
       const task = await other.getByIdempotencyKey(RUN_QUEUE, 'later');
@@ -37,7 +39,43 @@ describe('following runs through the store (sqlite mode)', () => {
       release();
       await manager.waitAll();
       expect(registry.getRun('busy')?.status).toBe('completed');
+      expect(registry.getRun('prefetched')?.status).toBe('completed');
       expect(registry.getRun('later')?.status).toBe('cancelled');
+    } finally {
+      await other.close();
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+
+  it('cancelling a run the worker prefetched ends it at once: it never runs, the queue records cancelled', async () => {
+    const db = tempDb();
+    const registry = new RunRegistry();
+    // A lease of an hour puts the next heartbeat 20 minutes away: the cancel must not wait for one.
+    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_CONCURRENCY: '1', TASKBRIDGE_LEASE: '1h' }, {});
+    const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
+    const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
+    const other = createSqliteTaskStore({ path: db.dbPath });
+    try {
+      let release!: () => void;
+      const blocker = new Promise<void>((r) => (release = r));
+      let ran = false;
+      manager.startTask(run('busy'), () => blocker);
+      manager.startTask(run('prefetched'), async () => {
+        ran = true;
+      });
+      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      const task = await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched');
+      await until(() => other.getSync(task!.id)?.status === 'running', 'the second run to be claimed (prefetched)');
+      // Resolves while 'busy' still blocks the only slot, without waiting for a heartbeat.
+      expect(await manager.cancelTask('prefetched')).toBe(true);
+      expect(registry.getRun('prefetched')?.status).toBe('cancelled');
+      await until(() => other.getSync(task!.id)?.status === 'cancelled', 'the queue to record the cancel');
+      release();
+      await manager.waitAll();
+      expect(ran).toBe(false);
+      expect(registry.getRun('busy')?.status).toBe('completed');
+      expect(other.getSync(task!.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
     } finally {
       await other.close();
       await closeModeExecutor(executor);

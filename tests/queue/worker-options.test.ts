@@ -35,6 +35,17 @@ describe('worker options', () => {
     expect(err.message).toContain('concurrency');
   });
 
+  it.each([-1, 1.5, Number.NaN, '4', 10_001])('refuses prefetch %p', (value) => {
+    const err = refused(() => resolveWorkerOptions({ prefetch: value as number }));
+    expect(err.field).toBe('prefetch');
+    expect(err.message).toContain('an integer from 0 to 10000');
+  });
+
+  it('prefetch defaults to 0 and accepts 0..10,000', () => {
+    expect(resolveWorkerOptions({}).prefetch).toBe(0);
+    expect(resolveWorkerOptions({ prefetch: 10_000 }).prefetch).toBe(10_000);
+  });
+
   it.each([0, -1, 1.5, Number.NaN, '4'])('refuses concurrency %p', (value) => {
     const err = refused(() => resolveWorkerOptions({ concurrency: value as number }));
     expect(err.field).toBe('concurrency');

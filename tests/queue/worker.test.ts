@@ -222,6 +222,86 @@ describe('worker', () => {
     for (const id of ids) expect(await store.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
+  describe('prefetch', () => {
+    it('holds up to concurrency + prefetch claims, runs concurrency at a time, in claim order', async () => {
+      const started: number[] = [];
+      const open = gate();
+      registry.register('job', async (_p, ctx) => {
+        started.push(ctx.taskId);
+        await open.promise;
+      });
+      const ids = (await store.enqueueBatch(Array.from({ length: 5 }, () => ({ type: 'job' })))).map((r) => r.task.id);
+      const w = worker({ concurrency: 1, prefetch: 2 });
+      await w.start();
+      await waitFor(async () => (await store.counts()).byStatus.running === 3, 5_000, 'three claims');
+      expect(started).toEqual([ids[0]]);
+      expect(w.running().map((r) => r.taskId)).toEqual([ids[0]]);
+      expect(w.activeCount).toBe(1);
+      expect(w.full).toBe(true);
+      expect((await store.counts()).byStatus.queued).toBe(2);
+      open.open();
+      await waitFor(async () => (await store.counts()).byStatus.completed === 5, 5_000, 'all completed');
+      expect(started).toEqual(ids);
+    });
+
+    it('stop() hands prefetched tasks back unstarted, attempt not counted', async () => {
+      const open = gate();
+      let runs = 0;
+      registry.register('job', async () => {
+        runs++;
+        await open.promise;
+      });
+      const ids = (await store.enqueueBatch(Array.from({ length: 3 }, () => ({ type: 'job' })))).map((r) => r.task.id);
+      const w = worker({ concurrency: 1, prefetch: 2 });
+      await w.start();
+      await waitFor(async () => (await store.counts()).byStatus.running === 3, 5_000, 'three claims');
+      const stopped = w.stop({ timeout: 5_000 });
+      // Stopping: the running handler gets its deadline; the waiting ones are handed back at once.
+      await waitFor(async () => (await store.counts()).byStatus.queued === 2, 5_000, 'hand-back');
+      open.open();
+      await stopped;
+      expect(runs).toBe(1);
+      expect(await store.get(ids[0]!)).toMatchObject({ status: 'completed' });
+      for (const id of ids.slice(1)) expect(await store.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
+    });
+
+    it('a prefetched task cancelled in the store is acknowledged at the next heartbeat and never runs', async () => {
+      const open = gate();
+      const ran: number[] = [];
+      registry.register('job', async (_p, ctx) => {
+        ran.push(ctx.taskId);
+        await open.promise;
+      });
+      const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
+      const w = worker({ concurrency: 1, prefetch: 1 });
+      await w.start();
+      await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+      expect(await store.cancel(second!)).toBe('cancel-requested');
+      await waitFor(async () => (await status(second!)) === 'cancelled', 5_000, 'cancel acknowledged');
+      open.open();
+      await waitFor(async () => (await status(first!)) === 'completed', 5_000, 'first completed');
+      expect(ran).toEqual([first]);
+    });
+
+    it('cancelWaiting() ends a waiting task at once; a running or unknown task is not waiting', async () => {
+      const open = gate();
+      registry.register('job', async () => {
+        await open.promise;
+      });
+      const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
+      const w = worker({ concurrency: 1, prefetch: 1, heartbeatInterval: '10s' });
+      await w.start();
+      await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+      expect(w.cancelWaiting(first!)).toBe(false);
+      expect(w.cancelWaiting(999)).toBe(false);
+      await store.cancel(second!);
+      expect(w.cancelWaiting(second!)).toBe(true);
+      await waitFor(async () => (await status(second!)) === 'cancelled', 5_000, 'cancel acknowledged');
+      open.open();
+      await waitFor(async () => (await status(first!)) === 'completed', 5_000, 'first completed');
+    });
+  });
+
   it('logs store errors in the loop and keeps going with backoff', async () => {
     registry.register('job', async () => 'ok');
     let failures = 0;

@@ -1,0 +1,200 @@
+import { TaskTimeoutError } from '../core/errors';
+import type { HandlerRegistry } from './handler-registry';
+import type { ClaimedTask, TaskProgress, TaskStore } from './types';
+import type { ResolvedWorkerOptions } from './worker-options';
+import { Execution, toAttemptError } from './worker-types';
+import { OutcomeWriter, type ClaimRider } from './worker-writes';
+
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What {@link HandlerSlots} asks of its worker. */
+export interface SlotHooks {
+  /** True while new handlers may start (the worker is running). */
+  accepting(): boolean;
+  /** Hands claims back to the queue unstarted (no attempt counted). */
+  handBack(claimed: readonly ClaimedTask[]): Promise<void>;
+  /** A claim's slot was freed: its handler settled and every write of it finished. */
+  freed(): void;
+}
+
+/**
+ * The claims a worker holds, from claim until their outcome is written: runs at most
+ * `concurrency` handlers, keeps prefetched claims waiting in claim order and starts the next the
+ * moment a handler settles, enforces per-task timeouts, and writes outcomes through one
+ * {@link OutcomeWriter}. A slot stays taken until the handler settled and its write finished.
+ */
+export class HandlerSlots {
+  /** Every claim held: waiting, running, or having its outcome written. */
+  readonly active = new Set<Execution>();
+  /** Claimed (prefetched) tasks waiting for a handler slot, in claim order. */
+  private readonly waiting: Execution[] = [];
+  private handlersRunning = 0;
+  private startingWaiting = false;
+  readonly writer: OutcomeWriter;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly registry: HandlerRegistry,
+    private readonly o: ResolvedWorkerOptions,
+    private readonly hooks: SlotHooks,
+    rider: ClaimRider,
+  ) {
+    this.writer = new OutcomeWriter(store, o.logger, o.workerId, (e) => this.release(e), (e) => this.active.has(e), rider);
+  }
+
+  /** Claims held, waiting ones included. */
+  get held(): number {
+    return this.active.size;
+  }
+
+  /** Claims started and not yet freed. */
+  get started(): number {
+    return this.active.size - this.waiting.length;
+  }
+
+  /**
+   * Ends a claimed task that is waiting for a slot because its cancellation was requested.
+   * @returns true when the task was waiting here
+   */
+  cancelWaiting(taskId: number): boolean {
+    const index = this.waiting.findIndex((e) => e.taskId === taskId);
+    if (index < 0) return false;
+    const execution = this.waiting.splice(index, 1)[0]!;
+    execution.state = 'cancel-requested';
+    this.endUnstarted(execution);
+    return true;
+  }
+
+  /** Takes a claimed task in: starts it if a handler slot is free, else it waits (prefetched) in claim order. */
+  admit(claimed: ClaimedTask): void {
+    const execution = new Execution(claimed, this.o.clock.now(), this.writeProgress);
+    this.active.add(execution);
+    if (this.handlersRunning < this.o.concurrency && this.waiting.length === 0) this.startExecution(execution);
+    else this.waiting.push(execution);
+  }
+
+  /** Starts waiting tasks while handler slots are free. Not re-entered: a handler that settles at once loops here. */
+  private startWaiting(): void {
+    if (this.startingWaiting) return;
+    this.startingWaiting = true;
+    try {
+      while (this.waiting.length > 0 && this.handlersRunning < this.o.concurrency && this.hooks.accepting()) {
+        const execution = this.waiting.shift()!;
+        execution.startedAt = this.o.clock.now();
+        this.startExecution(execution);
+      }
+    } finally {
+      this.startingWaiting = false;
+    }
+  }
+
+  /** Waiting tasks whose lease was lost or whose cancellation was requested never start: settle them now. */
+  dropStaleWaiting(): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const execution = this.waiting[i]!;
+      if (execution.state === 'running') continue;
+      this.waiting.splice(i, 1);
+      this.endUnstarted(execution);
+    }
+  }
+
+  /** stop(): waiting tasks were never started, so they go back to the queue without an attempt counted. */
+  async handBackWaiting(): Promise<void> {
+    const unstarted = this.waiting.splice(0);
+    if (unstarted.length === 0) return;
+    for (const execution of unstarted) execution.state = 'abandoned';
+    await this.hooks.handBack(unstarted.map((e) => e.claimed));
+    for (const execution of unstarted) this.release(execution);
+  }
+
+  private endUnstarted(execution: Execution): void {
+    execution.settled = true;
+    if (execution.state === 'cancel-requested') this.writer.acknowledgeCancel(execution);
+    else this.release(execution);
+  }
+
+  private startExecution(execution: Execution): void {
+    execution.started = true;
+    if (execution.state !== 'running') {
+      this.endUnstarted(execution);
+      return;
+    }
+    const claimed = execution.claimed;
+    const registered = this.registry.get(claimed.task.type);
+    if (!registered) {
+      // Unregistered between claim and start: hand it back rather than fail an attempt.
+      execution.state = 'abandoned';
+      void this.hooks.handBack([claimed]).then(() => this.release(execution));
+      return;
+    }
+    this.handlersRunning++;
+    const timeoutMs = claimed.task.timeoutMs ?? registered.timeoutMs;
+    if (timeoutMs !== null && timeoutMs > 0) {
+      this.armTimeout(execution, timeoutMs, timeoutMs);
+    }
+    let outcome: unknown;
+    try {
+      outcome = registered.handler(claimed.task.payload, execution);
+    } catch (err) {
+      this.settle(execution, false, err);
+      return;
+    }
+    if (outcome !== null && typeof (outcome as PromiseLike<unknown>)?.then === 'function') {
+      (outcome as PromiseLike<unknown>).then((value) => this.settle(execution, true, value), (err) => this.settle(execution, false, err));
+    } else {
+      this.settle(execution, true, outcome);
+    }
+  }
+
+  private settle(execution: Execution, ok: boolean, value: unknown): void {
+    execution.settled = true;
+    this.handlersRunning--;
+    execution.clearTimer();
+    if (execution.state === 'running') {
+      if (ok) this.writer.complete(execution, value);
+      else this.writer.fail(execution, toAttemptError(value));
+    } else if (execution.state === 'cancel-requested') {
+      this.writer.acknowledgeCancel(execution);
+    } else {
+      this.release(execution);
+    }
+    this.startWaiting();
+  }
+
+  /** Drops one hold; the slot frees when the handler has settled and every write finished. */
+  release(execution: Execution): void {
+    if (--execution.holds > 0) return;
+    if (!this.active.delete(execution)) return;
+    this.hooks.freed();
+  }
+
+  /**
+   * Node clamps a timer delay above 2^31 - 1 ms (about 24.8 days) to 1 ms, which would end a long
+   * attempt at once; a longer limit is waited for in steps.
+   */
+  private armTimeout(execution: Execution, timeoutMs: number, remainingMs: number): void {
+    const step = Math.min(remainingMs, MAX_TIMER_MS);
+    // Unref'd: the heartbeat timer already keeps a running worker's process alive.
+    execution.timer = setTimeout(() => {
+      if (remainingMs > step) this.armTimeout(execution, timeoutMs, remainingMs - step);
+      else this.onTimeout(execution, timeoutMs);
+    }, step).unref();
+  }
+
+  private onTimeout(execution: Execution, timeoutMs: number): void {
+    execution.timer = undefined;
+    if (execution.settled || execution.state !== 'running') return;
+    execution.state = 'timed-out';
+    const error = new TaskTimeoutError(timeoutMs);
+    execution.abort(error);
+    // The handler may ignore its signal: record the failure now, keep the slot until it returns.
+    execution.holds++;
+    this.writer.fail(execution, { message: error.message, retryable: true });
+  }
+
+  private readonly writeProgress = (execution: Execution, progress: TaskProgress): Promise<boolean> => {
+    if (!execution.writable || execution.settled) return Promise.resolve(false);
+    return this.store.reportProgress(execution.taskId, execution.token, progress);
+  };
+}
