@@ -76,7 +76,7 @@ export class SqliteTaskStore implements TaskStore, CompletingClaimStore {
     const now = this.options.clock.now();
     const normalized: NormalizedEnqueue[] = requests.map((r, i) => normalizeEnqueueRequest(r, now, this.options.maxPayloadBytes, `requests[${i}]`));
     const results = guard('enqueueBatch', () =>
-      ctx.db.transaction(() => normalized.map((n) => ctx.enqueue.insertOne(n, now))).immediate(),
+      ctx.db.transaction(() => ctx.enqueue.insertMany(normalized, now)).immediate(),
     );
     if (ctx.options.events.has('enqueued')) for (const r of results) if (r.created) ctx.options.events.emit('enqueued', { task: r.task });
     return results as EnqueueResult<P>[];
