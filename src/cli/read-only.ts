@@ -8,10 +8,10 @@ import { guard } from '../queue/sqlite/context';
 import { fileHandle, readFileStart } from '../queue/sqlite/file-handles';
 import { assertSchemaNotNewer, migrate, readSchemaVersion } from '../queue/sqlite/migrations';
 import { rowToTask } from '../queue/sqlite/rows';
-import { QuerySql } from '../queue/sqlite/sql/queries';
+import { QuerySql, tallyCounts } from '../queue/sqlite/sql/queries';
 import { WorkerSql } from '../queue/sqlite/sql/workers';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
-import { TASK_STATUSES, type Task, type TaskCounts, type TaskFilter, type TaskStatus, type TaskStore, type WorkerRecord } from '../queue/types';
+import type { Task, TaskCounts, TaskFilter, TaskStore, WorkerRecord } from '../queue/types';
 import { normalizeListFilter } from '../queue/validation';
 import type { CommandContext } from './common';
 import { cliLogger, requireDatabase } from './store';
@@ -99,19 +99,7 @@ export class ReadOnlyQueue {
   /** Every status appears in every bucket, zero when empty (as the store's `counts()`). */
   counts(): TaskCounts {
     const rows = guard('counts', () => this.live().queries.counts());
-    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    const byStatus = zero();
-    const byType: Record<string, Record<TaskStatus, number>> = {};
-    const byQueue: Record<string, Record<TaskStatus, number>> = {};
-    let total = 0;
-    for (const r of rows) {
-      const status = r.status as TaskStatus;
-      byStatus[status] += r.n;
-      (byType[r.type] ??= zero())[status] += r.n;
-      (byQueue[r.queue] ??= zero())[status] += r.n;
-      total += r.n;
-    }
-    return { byStatus, byType, byQueue, total };
+    return tallyCounts(rows);
   }
 
   listWorkers(): WorkerRecord[] {

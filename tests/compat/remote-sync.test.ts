@@ -19,14 +19,25 @@ describe('following runs through the store (sqlite mode)', () => {
     expect(needsRead(pinned, false)).toBe(false);
   });
 
-  it('a queued run cancelled by another process settles once the worker has a free slot', async () => {
+  /** A sqlite-mode manager at concurrency 1 on a temp file, and a second connection standing for another process. */
+  async function withManager(env: Record<string, string>, body: (m: { manager: BackgroundTaskManager; registry: RunRegistry; other: ReturnType<typeof createSqliteTaskStore> }) => Promise<void>): Promise<void> {
     const db = tempDb();
     const registry = new RunRegistry();
-    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms', TASKBRIDGE_CONCURRENCY: '1' }, {});
+    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_CONCURRENCY: '1', ...env }, {});
     const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
     const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
     const other = createSqliteTaskStore({ path: db.dbPath });
     try {
+      await body({ manager, registry, other });
+    } finally {
+      await other.close();
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  }
+
+  it('a queued run cancelled by another process settles once the worker has a free slot', async () => {
+    await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
       let release!: () => void;
       const blocker = new Promise<void>((r) => (release = r));
       manager.startTask(run('busy'), () => blocker);
@@ -41,22 +52,12 @@ describe('following runs through the store (sqlite mode)', () => {
       expect(registry.getRun('busy')?.status).toBe('completed');
       expect(registry.getRun('prefetched')?.status).toBe('completed');
       expect(registry.getRun('later')?.status).toBe('cancelled');
-    } finally {
-      await other.close();
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('cancelling a run the worker prefetched ends it at once: it never runs, the queue records cancelled', async () => {
-    const db = tempDb();
-    const registry = new RunRegistry();
     // A lease of an hour puts the next heartbeat 20 minutes away: the cancel must not wait for one.
-    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_CONCURRENCY: '1', TASKBRIDGE_LEASE: '1h' }, {});
-    const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
-    const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
-    const other = createSqliteTaskStore({ path: db.dbPath });
-    try {
+    await withManager({ TASKBRIDGE_LEASE: '1h' }, async ({ manager, registry, other }) => {
       let release!: () => void;
       const blocker = new Promise<void>((r) => (release = r));
       let ran = false;
@@ -76,10 +77,6 @@ describe('following runs through the store (sqlite mode)', () => {
       expect(ran).toBe(false);
       expect(registry.getRun('busy')?.status).toBe('completed');
       expect(other.getSync(task!.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
-    } finally {
-      await other.close();
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 });

@@ -1,9 +1,8 @@
 import { InvalidOptionError, TaskbridgeError } from '../../core/errors';
 import type {
   AttemptError, CancelOutcome, ClaimedTask, CompleteAndClaimResult, CompletingClaimStore, CompletionItem, ClaimRequest, EnqueueRequest, EnqueueResult, FailOutcome, HeartbeatOutcome,
-  Task, TaskCounts, TaskFilter, TaskProgress, TaskStatus, TaskStore, WorkerInfo, WorkerRecord,
+  Task, TaskCounts, TaskFilter, TaskProgress, TaskStore, WorkerInfo, WorkerRecord,
 } from '../types';
-import { TASK_STATUSES } from '../types';
 import {
   normalizeEnqueueRequest, normalizeListFilter, validateName, validateWorkerInfo, type NormalizedEnqueue,
 } from '../validation';
@@ -17,7 +16,7 @@ import { rowToTask } from './rows';
 import { ClaimSql, claimOrder, registerCapabilityFunction } from './sql/claim';
 import { EnqueueSql } from './sql/enqueue';
 import { LifecycleSql } from './sql/lifecycle';
-import { QuerySql } from './sql/queries';
+import { QuerySql, tallyCounts } from './sql/queries';
 import { WorkerSql } from './sql/workers';
 
 /**
@@ -151,19 +150,7 @@ export class SqliteTaskStore implements TaskStore, CompletingClaimStore {
   /** Synchronous {@link counts}: every status appears in every bucket, zero when empty. */
   countsSync(): TaskCounts {
     const rows = guard('counts', () => this.open().queries.counts());
-    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    const byStatus = zero();
-    const byType: Record<string, Record<TaskStatus, number>> = {};
-    const byQueue: Record<string, Record<TaskStatus, number>> = {};
-    let total = 0;
-    for (const r of rows) {
-      const status = r.status as TaskStatus;
-      byStatus[status] += r.n;
-      (byType[r.type] ??= zero())[status] += r.n;
-      (byQueue[r.queue] ??= zero())[status] += r.n;
-      total += r.n;
-    }
-    return { byStatus, byType, byQueue, total };
+    return tallyCounts(rows);
   }
 
   async enqueue<P>(request: EnqueueRequest<P>): Promise<EnqueueResult<P>> { return this.enqueueSync(request); }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { TASK_STATUSES, type TaskCounts, type TaskStatus } from '../../types';
 import type { NormalizedFilter } from '../../validation';
 import type { TaskRow } from '../rows';
 
@@ -56,4 +57,21 @@ export class QuerySql {
     }
     return stmt.all(...params) as TaskRow[];
   }
+}
+
+/** Turns the rows of {@link QuerySql.counts} into counts by status, type and queue; every status appears in every bucket. */
+export function tallyCounts(rows: readonly { queue: string; type: string; status: string; n: number }[]): TaskCounts {
+  const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  const byStatus = zero();
+  const byType: Record<string, Record<TaskStatus, number>> = {};
+  const byQueue: Record<string, Record<TaskStatus, number>> = {};
+  let total = 0;
+  for (const r of rows) {
+    const status = r.status as TaskStatus;
+    byStatus[status] += r.n;
+    (byType[r.type] ??= zero())[status] += r.n;
+    (byQueue[r.queue] ??= zero())[status] += r.n;
+    total += r.n;
+  }
+  return { byStatus, byType, byQueue, total };
 }
