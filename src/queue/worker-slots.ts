@@ -70,8 +70,12 @@ export class HandlerSlots {
   admit(claimed: ClaimedTask): void {
     const execution = new Execution(claimed, this.o.clock.now(), this.writeProgress);
     this.active.add(execution);
-    if (this.handlersRunning < this.o.concurrency && this.waiting.length === 0) this.startExecution(execution);
-    else this.waiting.push(execution);
+    if (this.waiting.length === 0 && this.handlersRunning < this.o.concurrency) {
+      this.startExecution(execution);
+    } else {
+      this.waiting.push(execution);
+      this.startWaiting();
+    }
   }
 
   /** Starts waiting tasks while handler slots are free. Not re-entered: a handler that settles at once loops here. */

@@ -8,7 +8,6 @@ import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
 import { extendLeases, isStoreLost } from './worker-writes';
 
-
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
  * `concurrency` at a time. One heartbeat timer extends every lease the worker holds; a task whose
