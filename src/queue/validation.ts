@@ -149,16 +149,7 @@ export function normalizeEnqueueRequest(request: unknown, now: number, maxPayloa
     r.idempotencyKey === undefined ? null : validateName('idempotencyKey', r.idempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH);
   const requires = r.requires === undefined ? null : validateCapabilities('requires', r.requires);
   const backoff = validateBackoff(r.backoff);
-  let payloadJson = 'null';
-  if (r.payload !== undefined && r.payload !== null) {
-    assertPlainJson('payload', r.payload);
-    payloadJson = JSON.stringify(r.payload);
-    // Most payloads are far below the limit in any encoding; only measure bytes when it could matter.
-    if (payloadJson.length * 3 > maxPayloadBytes) {
-      const bytes = Buffer.byteLength(payloadJson, 'utf8');
-      if (bytes > maxPayloadBytes) throw new PayloadTooLargeError('payload', bytes, maxPayloadBytes);
-    }
-  }
+  const payloadJson = r.payload === undefined || r.payload === null ? 'null' : boundedJson('payload', r.payload, maxPayloadBytes);
   return {
     queue, type, payloadJson, priority, maxAttempts, runAfter, timeoutMs, idempotencyKey, requires,
     requiresJson: requires === null ? null : JSON.stringify(requires),
@@ -244,12 +235,17 @@ export function validateAttemptError(error: unknown): { message: string; retryab
 
 /** Serialises a handler's result, refusing non-JSON values and oversized output. */
 export function serializeResult(result: unknown, maxBytes: number): string | null {
-  if (result === undefined || result === null) return null;
-  assertPlainJson('result', result);
-  const json = JSON.stringify(result);
+  return result === undefined || result === null ? null : boundedJson('result', result, maxBytes);
+}
+
+/** Plain JSON data serialised, at most `maxBytes` of UTF-8. @throws InvalidInputError, PayloadTooLargeError naming `field` */
+function boundedJson(field: string, value: unknown, maxBytes: number): string {
+  assertPlainJson(field, value);
+  const json = JSON.stringify(value);
+  // Most values are far below the limit in any encoding; only measure bytes when it could matter.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > maxBytes) throw new PayloadTooLargeError('result', bytes, maxBytes);
+    if (bytes > maxBytes) throw new PayloadTooLargeError(field, bytes, maxBytes);
   }
   return json;
 }
