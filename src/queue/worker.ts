@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { TaskbridgeError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
+import { MAX_CLAIM_LIMIT } from './validation';
 import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import { WorkerStoppedError, type ExecutionState, type StopOptions, type WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
@@ -202,14 +203,15 @@ export class Worker {
           continue;
         }
         this.sleeper.forgetNotify();
-        const claimed = await this.store.claim(this.claimRequest(free, types));
+        const request = this.claimRequest(free, types);
+        const claimed = await this.store.claim(request);
         this.errorDelay = 0;
         if (this.state !== 'running') {
           await this.handBack(claimed);
           break;
         }
         for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!);
-        if (claimed.length >= free) {
+        if (claimed.length >= request.limit) {
           this.pollDelay = o.pollMinMs;
           continue;
         }
@@ -237,9 +239,10 @@ export class Worker {
     return this.options.concurrency + this.options.prefetch - this.slots.held;
   }
 
-  private claimRequest(limit: number, types: readonly string[]): ClaimRequest {
+  /** `concurrency` and `prefetch` each go to 10,000, so a worker may hold more than one claim can carry. */
+  private claimRequest(free: number, types: readonly string[]): ClaimRequest {
     const o = this.options;
-    return { workerId: o.workerId, queue: o.queue, limit, leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
+    return { workerId: o.workerId, queue: o.queue, limit: Math.min(free, MAX_CLAIM_LIMIT), leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
   }
 
   /**
