@@ -8,6 +8,7 @@ import { createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import type { TaskEvents } from './events';
 import type { Capabilities } from './types';
+import { validateCapabilities } from './validation';
 
 /** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
 export interface PollIntervalOptions {
@@ -122,13 +123,8 @@ function resolveStrategy(value: unknown): Strategy {
 }
 
 function resolveCapabilities(value: unknown): Capabilities {
-  if (value === undefined) return {};
-  const accepted = 'an object mapping string keys to string values, e.g. { region: \'us\' }';
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError('capabilities', value, accepted);
-  for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new InvalidOptionError(`capabilities.${key}`, v, accepted);
-  }
-  return Object.freeze({ ...(value as Record<string, string>) });
+  // The store's own rule, so a worker never offers what its claims would refuse.
+  return value === undefined ? {} : Object.freeze({ ...validateCapabilities('capabilities', value) });
 }
 
 function requireMethods<T>(field: string, value: unknown, methods: readonly string[], fallback: () => T): T {

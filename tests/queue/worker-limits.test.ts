@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../../src/core/errors';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
@@ -33,5 +34,17 @@ describe('worker limits match the store', () => {
     const { task } = await store.enqueue({ type: 'job' });
     await waitFor(async () => (await store.get(task.id))?.status === 'completed', 5_000, 'completion');
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('refuses at construction capabilities the store refuses', () => {
+    const registry = new HandlerRegistry();
+    let error: unknown;
+    try {
+      new Worker(store, registry, { logger, capabilities: { '': 'x' } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).field).toBe('capabilities.');
   });
 });
