@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../core/errors';
 import { parseDuration, type Duration } from '../core/duration';
 import type { Task, TaskProgress } from './types';
+import { validateName } from './validation';
 
 /** What a handler receives besides its payload. */
 export interface HandlerContext<P = unknown> {
@@ -40,7 +41,6 @@ export interface RegisteredHandler {
 }
 
 const HANDLER_OPTION_KEYS: readonly string[] = ['timeout'];
-const TYPE_PATTERN_TEXT = 'a non-empty string of at most 200 characters';
 
 /**
  * Handlers by task type. A worker claims only the types registered here, so a worker never leases
@@ -58,9 +58,8 @@ export class HandlerRegistry {
    *   or an option is unknown or invalid
    */
   register<P = unknown, R = unknown>(type: string, handler: TaskHandler<P, R>, options: HandlerOptions = {}): this {
-    if (typeof type !== 'string' || type.length === 0 || type.length > 200) {
-      throw new InvalidOptionError('type', type, TYPE_PATTERN_TEXT);
-    }
+    // The store's rule for names: a type a claim refuses would fail every claim of the worker.
+    validateName('type', type);
     if (this.handlers.has(type)) {
       throw new InvalidOptionError('type', type, `a type not already registered (taken: ${this.types().join(', ')})`);
     }

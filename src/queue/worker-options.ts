@@ -8,7 +8,7 @@ import { createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import type { TaskEvents } from './events';
 import type { Capabilities } from './types';
-import { validateCapabilities } from './validation';
+import { ENQUEUE_DEFAULTS, validateCapabilities, validateName } from './validation';
 
 /** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
 export interface PollIntervalOptions {
@@ -88,14 +88,6 @@ function refuseUnknownKeys(field: string, value: object, accepted: readonly stri
       throw new InvalidOptionError(`${field}${key}`, (value as Record<string, unknown>)[key], `one of the keys ${accepted.join(', ')}`);
     }
   }
-}
-
-function nonEmptyString(field: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
-    throw new InvalidOptionError(field, value, 'a non-empty string of at most 200 characters');
-  }
-  return value;
 }
 
 /** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
@@ -179,8 +171,9 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     throw new InvalidOptionError('pollInterval.max', poll.max, `a duration not shorter than pollInterval.min (${pollMinMs} ms)`);
   }
   return {
-    workerId: nonEmptyString('workerId', options.workerId, defaultWorkerId()),
-    queue: nonEmptyString('queue', options.queue, 'default'),
+    // The store's rules for names, so registerWorker and claims accept what construction did.
+    workerId: options.workerId === undefined ? defaultWorkerId() : validateName('workerId', options.workerId),
+    queue: options.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', options.queue),
     concurrency,
     prefetch,
     strategy: resolveStrategy(options.strategy),

@@ -47,4 +47,23 @@ describe('worker limits match the store', () => {
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).field).toBe('capabilities.');
   });
+
+  // A lone surrogate has no UTF-8 form; the store refuses such names (validateName).
+  it.each([
+    ['workerId', { workerId: 'w-\uD800' }],
+    ['queue', { queue: 'q-\uDC00' }],
+  ])('refuses at construction a %s the store refuses', (field, options) => {
+    let error: unknown;
+    try {
+      new Worker(store, new HandlerRegistry(), { logger, ...options });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).field).toBe(field);
+  });
+
+  it('refuses to register a type no claim may name', () => {
+    expect(() => new HandlerRegistry().register('t-\uD800', async () => undefined)).toThrow(InvalidOptionError);
+  });
 });
