@@ -91,7 +91,7 @@ function refuseUnknownKeys(field: string, value: object, accepted: readonly stri
 }
 
 /** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The longest lease a store's claim accepts (one year). */
 const MAX_LEASE_MS = 365 * 24 * 3_600_000;
 

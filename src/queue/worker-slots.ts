@@ -1,12 +1,9 @@
 import { TaskTimeoutError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
-import type { ResolvedWorkerOptions } from './worker-options';
+import { MAX_TIMER_MS, type ResolvedWorkerOptions } from './worker-options';
 import { Execution, toAttemptError } from './worker-types';
 import { OutcomeWriter, type ClaimRider } from './worker-writes';
-
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What {@link HandlerSlots} asks of its worker. */
 export interface SlotHooks {
