@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../core/errors';
 import { parseDuration, type Duration } from '../core/duration';
 import type { Task, TaskProgress } from './types';
 import { validateName } from './validation';
+import { refuseUnknownKeys } from './worker-options';
 
 /** What a handler receives besides its payload. */
 export interface HandlerContext<P = unknown> {
@@ -69,11 +70,7 @@ export class HandlerRegistry {
     if (options === null || typeof options !== 'object') {
       throw new InvalidOptionError(`options of ${type}`, options, `an object with keys ${HANDLER_OPTION_KEYS.join(', ')}`);
     }
-    for (const key of Object.keys(options)) {
-      if (!HANDLER_OPTION_KEYS.includes(key)) {
-        throw new InvalidOptionError(`handler option ${key}`, (options as Record<string, unknown>)[key], `one of the keys ${HANDLER_OPTION_KEYS.join(', ')}`);
-      }
-    }
+    refuseUnknownKeys('handler option ', options, HANDLER_OPTION_KEYS);
     const timeoutMs = options.timeout === undefined ? null : parseDuration('timeout', options.timeout);
     if (timeoutMs === 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration greater than 0');
     this.handlers.set(type, { type, handler: handler as TaskHandler<unknown>, timeoutMs });

@@ -82,7 +82,8 @@ const KEYS: readonly string[] = [
 const POLL_KEYS: readonly string[] = ['min', 'max'];
 const MAX_CONCURRENCY = 10_000;
 
-function refuseUnknownKeys(field: string, value: object, accepted: readonly string[]): void {
+/** Refuses the first key of `value` not in `accepted`, naming it as `${field}${key}`. */
+export function refuseUnknownKeys(field: string, value: object, accepted: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!accepted.includes(key)) {
       throw new InvalidOptionError(`${field}${key}`, (value as Record<string, unknown>)[key], `one of the keys ${accepted.join(', ')}`);
