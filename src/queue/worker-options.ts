@@ -186,6 +186,6 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     shutdownTimeoutMs: options.shutdownTimeout === undefined ? 30_000 : shutdownTimeout('shutdownTimeout', options.shutdownTimeout),
     clock: requireMethods<Clock>('clock', options.clock, ['now'], () => new SystemClock()),
     logger: requireMethods<Logger>('logger', options.logger, ['error', 'warn', 'info', 'debug'], () => createLogger('warn')),
-    events: options.events === undefined ? undefined : requireMethods<TaskEvents>('events', options.events, ['on'], () => options.events as TaskEvents),
+    events: requireMethods<TaskEvents | undefined>('events', options.events, ['on'], () => undefined),
   };
 }
