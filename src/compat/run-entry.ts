@@ -40,10 +40,71 @@ export function isFinishedTask(task: Task): boolean {
   return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
 }
 
-/** True when any of the entries has not settled. */
-export function hasActive(entries: Iterable<RunEntry>): boolean {
-  for (const e of entries) if (!e.done) return true;
-  return false;
+/**
+ * The runs a sqlite-mode executor follows until they settle, found by run id and by task.
+ * By run id holds the latest run of each id; by task holds every unsettled run, including one
+ * cancelled and restarted under the same id whose first task is still settling: waitAll, the
+ * store sync and the first cancelTask must still see that one.
+ */
+export class RunTable {
+  private readonly byRun = new Map<string, RunEntry>();
+  private readonly byTask = new Map<number, RunEntry>();
+
+  /** Follows a run; it replaces an earlier run of the same id by id, not by task. */
+  add(entry: RunEntry): void {
+    this.byRun.set(entry.runId, entry);
+    this.byTask.set(entry.taskId, entry);
+  }
+
+  /** The latest unsettled run of the id. */
+  current(runId: string): RunEntry | undefined {
+    return this.byRun.get(runId);
+  }
+
+  has(runId: string): boolean {
+    return this.byRun.has(runId);
+  }
+
+  /** The unsettled run that the task belongs to. */
+  ofTask(taskId: number): RunEntry | undefined {
+    return this.byTask.get(taskId);
+  }
+
+  /** Marks the run settled, stops following it and resolves its `settled`. Idempotent. */
+  settle(e: RunEntry): void {
+    if (e.done) return;
+    e.done = true;
+    if (this.byRun.get(e.runId) === e) this.byRun.delete(e.runId);
+    this.byTask.delete(e.taskId);
+    e.resolve();
+  }
+
+  /** How many runs have not settled. */
+  get size(): number {
+    return this.byTask.size;
+  }
+
+  /** Every unsettled run; a run settled during the iteration is skipped, not an error. */
+  unsettled(): IterableIterator<RunEntry> {
+    return this.byTask.values();
+  }
+
+  /** Ids of the runs queued or running and not cancelled. */
+  activeRunIds(): string[] {
+    const ids: string[] = [];
+    for (const e of this.byRun.values()) if (!e.cancelled) ids.push(e.runId);
+    return ids;
+  }
+
+  isActive(runId: string): boolean {
+    const e = this.byRun.get(runId);
+    return e !== undefined && !e.cancelled;
+  }
+
+  /** Resolves once every run followed now, and any added meanwhile, has settled. */
+  async waitAll(): Promise<void> {
+    while (this.byTask.size > 0) await Promise.all([...this.byTask.values()].map((e) => e.settled));
+  }
 }
 
 const linked = new WeakSet<RunEntry>();

@@ -15,7 +15,7 @@ import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunWorker } from './run-worker';
-import { createRunEntry, hasActive, isFinishedTask as isFinished, linkedSignal, type RunEntry as Entry } from './run-entry';
+import { createRunEntry, isFinishedTask as isFinished, linkedSignal, RunTable, type RunEntry as Entry } from './run-entry';
 import { syncRemoteRuns } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -43,9 +43,7 @@ export interface SqliteRunExecutorOptions {
 export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   /** Identity of this executor: the capability that pins closure-only runs to this process. */
   readonly owner = `tb-${process.pid}-${randomBytes(6).toString('hex')}`;
-  private readonly entries = new Map<string, Entry>();
-  /** Task id to run id: a run restarted without a store of its own keys may carry a suffixed key. */
-  private readonly runOfTask = new Map<number, string>();
+  private readonly runs = new RunTable();
   /**
    * Runs cancelled here whose cancellation the store refused (busy, full): their task may still be
    * queued, and must never run when a worker claims it or recovery finds it. Task id to run id.
@@ -72,18 +70,22 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
-    } else if (!result.created && (this.refuseUnrecordedCancel(result.task) || this.leasedHere(result.task))) {
+    } else if (
+      !result.created &&
+      (this.refuseUnrecordedCancel(result.task) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
+    ) {
       // The previous run of this id settled here (finished or cancelled) but its outcome is not in
-      // the store yet (completions are batched, or the cancel write was refused): attaching to that
-      // task would report its old outcome for the new run and never run the new work.
+      // the store yet (completions are batched, or the cancel write was refused), or it was cancelled
+      // here and another process is still stopping it: attaching to that task would report its old
+      // outcome for the new run and never run the new work.
       result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}-${result.task.id}` });
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
   }
 
   async cancel(runId: string): Promise<boolean> {
-    const entry = this.entries.get(runId);
-    if (entry === undefined || entry.cancelled || entry.done) return false;
+    const entry = this.runs.current(runId);
+    if (entry === undefined || entry.cancelled) return false;
     entry.cancelled = true;
     const now = this.o.clock.now();
     this.update(runId, {
@@ -101,24 +103,23 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
     // Leased but not started: prefetched by this process's worker (ended here at once), or run elsewhere.
-    else if (outcome !== 'cancel-requested' || this.worker.cancelWaiting(entry.taskId)) this.settle(entry);
+    else if (outcome !== 'cancel-requested' || this.worker.cancelWaiting(entry.taskId)) this.runs.settle(entry);
     await entry.settled;
     return true;
   }
 
   /** Waits for every run of this manager, then stops the idle worker so the process can exit. */
   async waitAll(): Promise<void> {
-    while (this.activeEntries().length > 0) await Promise.all(this.activeEntries().map((e) => e.settled));
+    await this.runs.waitAll();
     await this.stopWorkerIfIdle();
   }
 
   activeRunIds(): string[] {
-    return this.activeEntries().filter((e) => !e.cancelled).map((e) => e.runId);
+    return this.runs.activeRunIds();
   }
 
   isActive(runId: string): boolean {
-    const e = this.entries.get(runId);
-    return e !== undefined && !e.done && !e.cancelled;
+    return this.runs.isActive(runId);
   }
 
   /**
@@ -130,7 +131,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     this.o.handlers.set(moduleId, handler, options);
     this.ensureType(moduleId);
     this.recoverAll();
-    if (this.activeEntries().length > 0 || this.serving) this.ensureWorker();
+    if (this.runs.size > 0 || this.serving) this.ensureWorker();
   }
 
   /**
@@ -161,13 +162,8 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     return !isFinished(task) && task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.owner}-`);
   }
 
-  private activeEntries(): Entry[] {
-    return [...this.entries.values()].filter((e) => !e.done);
-  }
-
   private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): void {
-    this.runOfTask.set(taskId, runId);
-    this.entries.set(runId, createRunEntry(runId, taskId, moduleId, work, pinned));
+    this.runs.add(createRunEntry(runId, taskId, moduleId, work, pinned));
     this.ensureType(moduleId);
     this.ensureWorker();
     this.ensureSync();
@@ -176,7 +172,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private recoverAll(): void {
     const cancelled = new Set(this.unrecordedCancels.values());
     for (const moduleId of this.o.handlers.moduleIds()) {
-      this.recovery.recoverModule(moduleId, (runId) => this.entries.has(runId) || cancelled.has(runId));
+      this.recovery.recoverModule(moduleId, (runId) => this.runs.has(runId) || cancelled.has(runId));
     }
   }
 
@@ -195,7 +191,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   /** A run this manager did not start (recovered after a restart): registry record and entry. */
   private adopt(task: Task, run: Run): void {
-    if (this.entries.has(run.runId)) return;
+    if (this.runs.has(run.runId)) return;
     if (this.o.registry.getRun(run.runId) === undefined) this.o.registry.addRun(run);
     this.track(run.runId, task.id, run.moduleId, undefined);
   }
@@ -216,7 +212,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private async stopWorkerIfIdle(): Promise<void> {
-    if (this.activeEntries().length > 0 || this.serving) return;
+    if (this.runs.size > 0 || this.serving) return;
     clearInterval(this.syncTimer);
     clearInterval(this.recoverTimer);
     this.syncTimer = undefined;
@@ -228,13 +224,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly dispatch = async (_payload: unknown, ctx: HandlerContext): Promise<null> => {
     const task = ctx.task;
     if (this.refuseUnrecordedCancel(task)) throw new NonRetryableError(`Run ${task.idempotencyKey ?? task.id} was cancelled`);
-    const runId = this.runOfTask.get(task.id) ?? task.idempotencyKey ?? `task:${task.id}`;
-    const entry = this.entries.get(runId);
-    if (entry === undefined || entry.done || entry.taskId !== task.id) {
-      this.recovery.adoptClaimed(task);
-    }
-    const e = this.entries.get(runId);
-    if (e === undefined || e.cancelled || e.done) throw new NonRetryableError(`Run ${runId} was cancelled`);
+    // A task this manager does not follow yet: one it did not start (recovered, or from another process).
+    if (this.runs.ofTask(task.id) === undefined) this.recovery.adoptClaimed(task);
+    const e = this.runs.ofTask(task.id);
+    if (e === undefined || e.cancelled) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
+    const { runId } = e;
     const work = e.work ?? this.handlerWork(runId, task.type);
     if (work === undefined) {
       const message = `Run ${runId} of module ${task.type} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${task.type}; use manager.registerHandler(moduleId, handler)`;
@@ -290,22 +284,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   /** A cancelled run's work settled: the queue records `cancelled` through fail() on a cancel-requested task. */
   private cancelledOutcome(e: Entry): never {
-    this.settle(e);
+    this.runs.settle(e);
     throw new NonRetryableError(`Run ${e.runId} was cancelled`);
   }
 
   private finish(e: Entry, patch: Partial<Run>): void {
     const now = this.o.clock.now();
     this.update(e.runId, { ...patch, completedAt: new Date(now), durationSeconds: e.startedAtMs === undefined ? 0 : (now - e.startedAtMs) / 1000 });
-    this.settle(e);
-  }
-
-  private settle(e: Entry): void {
-    if (e.done) return;
-    e.done = true;
-    if (this.entries.get(e.runId) === e) this.entries.delete(e.runId);
-    this.runOfTask.delete(e.taskId);
-    e.resolve();
+    this.runs.settle(e);
   }
 
   /** Runs not executing here are followed in the store; ref'd only while such runs exist. */
@@ -315,14 +301,13 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private syncRemote(): void {
-    // Not activeEntries(): it copies every entry (5,000 in a backlog) on each poll.
-    if (!hasActive(this.entries.values())) {
+    if (this.runs.size === 0) {
       void this.stopWorkerIfIdle();
       return;
     }
-    syncRemoteRuns([...this.entries.values()], {
+    syncRemoteRuns(this.runs.unsettled(), {
       store: this.o.store, registry: this.o.registry, logger: this.o.logger, workerSaturated: this.worker.saturated(),
-      update: (runId, patch) => this.update(runId, patch), settle: (e) => this.settle(e),
+      update: (runId, patch) => this.update(runId, patch), settle: (e) => this.runs.settle(e),
     });
   }
 

@@ -1,9 +1,10 @@
 import { createLogger } from '../../src/core/logger';
-import { closeModeExecutor, createModeExecutor, loadConfig, RUN_QUEUE } from '../../src/compat';
+import { closeModeExecutor, createModeExecutor, loadConfig, OWNER_CAPABILITY, RUN_QUEUE, SqliteRunExecutor } from '../../src/compat';
 import { needsRead } from '../../src/compat/remote-sync';
 import { createRunEntry } from '../../src/compat/run-entry';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { fifo } from '../../src/strategies';
 import { tempDb, until } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'm', status: 'queued', createdAt: new Date(), parameters: {} });
@@ -52,6 +53,36 @@ describe('following runs through the store (sqlite mode)', () => {
       expect(registry.getRun('busy')?.status).toBe('completed');
       expect(registry.getRun('prefetched')?.status).toBe('completed');
       expect(registry.getRun('later')?.status).toBe('cancelled');
+    });
+  });
+
+  it('a run cancelled while another process runs it can be started again at once: the cancel resolves and the new run runs', async () => {
+    await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
+      let release!: () => void;
+      const blocker = new Promise<void>((r) => (release = r));
+      manager.startTask(run('busy'), () => blocker);
+      manager.startTask(run('prefetched'), async () => undefined);
+      manager.startTask(run('x'), async () => undefined);
+      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      // Another process's worker takes 'x' (it offers this executor's owner, as a handler would let it).
+      const owner = (manager.executor as SqliteRunExecutor).owner;
+      const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo, capabilities: { [OWNER_CAPABILITY]: owner } });
+      expect(claimed?.task.idempotencyKey).toBe('x');
+      const firstCancel = manager.cancelTask('x');
+      let ranAgain = false;
+      manager.startTask(run('x'), async () => {
+        ranAgain = true;
+      });
+      // The other process sees the cancel request and stops.
+      expect(other.acknowledgeCancelSync(claimed!.task.id, claimed!.token)).toBe(true);
+      release();
+      let timer: NodeJS.Timeout | undefined;
+      const pending = new Promise((r) => (timer = setTimeout(() => r('still pending after 3 s'), 3_000)));
+      await expect(Promise.race([firstCancel, pending]).finally(() => clearTimeout(timer))).resolves.toBe(true);
+      await manager.waitAll();
+      expect(ranAgain).toBe(true);
+      expect(registry.getRun('x')?.status).toBe('completed');
+      expect(other.getSync(claimed!.task.id)?.status).toBe('cancelled');
     });
   });
 
