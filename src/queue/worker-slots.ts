@@ -2,7 +2,7 @@ import { TaskTimeoutError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
 import { MAX_TIMER_MS, type ResolvedWorkerOptions } from './worker-options';
-import { Execution, toAttemptError } from './worker-types';
+import { Execution, WorkerStoppedError, toAttemptError } from './worker-types';
 import { OutcomeWriter, type ClaimRider } from './worker-writes';
 
 /** What {@link HandlerSlots} asks of its worker. */
@@ -28,7 +28,7 @@ export class HandlerSlots {
   private readonly waiting: Execution[] = [];
   private handlersRunning = 0;
   private startingWaiting = false;
-  readonly writer: OutcomeWriter;
+  private readonly writer: OutcomeWriter;
 
   constructor(
     private readonly store: TaskStore,
@@ -107,6 +107,26 @@ export class HandlerSlots {
     for (const execution of unstarted) execution.state = 'abandoned';
     await this.hooks.handBack(unstarted.map((e) => e.claimed));
     for (const execution of unstarted) this.release(execution);
+  }
+
+  /**
+   * stop() past its deadline: issues the pending completion batch, aborts the handlers still
+   * running with {@link WorkerStoppedError} and drops their results (their leases expire), and
+   * lets go of every claim. Writes already issued finish on their own.
+   */
+  abandon(): void {
+    this.writer.flush();
+    for (const execution of this.active) {
+      // A settled one only waits for its outcome write, which is already issued.
+      if (execution.settled) continue;
+      execution.state = 'abandoned';
+      execution.clearTimer();
+      execution.abort(new WorkerStoppedError(execution.taskId));
+      this.o.logger.warn('worker stopped before a handler finished; its lease will expire', {
+        workerId: this.o.workerId, taskId: execution.taskId, runningForMs: this.o.clock.now() - execution.startedAt,
+      });
+    }
+    this.active.clear();
   }
 
   private endUnstarted(execution: Execution): void {

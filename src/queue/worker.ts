@@ -4,7 +4,7 @@ import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
 import { MAX_CLAIM_LIMIT } from './validation';
 import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
-import { WorkerStoppedError, type ExecutionState, type StopOptions, type WorkerState } from './worker-types';
+import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
 import { extendLeases, isStoreLost } from './worker-writes';
@@ -165,18 +165,7 @@ export class Worker {
       clearTimeout(deadline);
       this.drained = undefined;
     }
-    this.slots.writer.flush();
-    for (const execution of this.slots.active) {
-      // A settled one only waits for its outcome write, which is already issued.
-      if (execution.settled) continue;
-      execution.state = 'abandoned';
-      execution.clearTimer();
-      execution.abort(new WorkerStoppedError(execution.taskId));
-      this.options.logger.warn('worker stopped before a handler finished; its lease will expire', {
-        workerId: this.workerId, taskId: execution.taskId, runningForMs: this.options.clock.now() - execution.startedAt,
-      });
-    }
-    this.slots.active.clear();
+    this.slots.abandon();
     await Promise.all(this.handingBack);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
