@@ -1,4 +1,4 @@
-import { describeThrown } from '../manager/memory-executor';
+import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { Task } from '../queue/types';
 import { OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';

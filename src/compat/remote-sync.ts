@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger';
-import { describeThrown } from '../manager/memory-executor';
+import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import type { SqliteTaskStore } from '../queue/sqlite/store';

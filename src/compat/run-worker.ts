@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describeThrown } from '../manager/memory-executor';
+import { describeThrown } from '../manager/run-lifecycle';
 import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
 import { Worker } from '../queue/worker';
 import { OWNER_CAPABILITY } from './recovery';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { NonRetryableError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { describeThrown, validateProgress } from '../manager/memory-executor';
+import { closingFields, describeThrown, updateRunSafely, validateProgress } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import type { HandlerContext } from '../queue/handler-registry';
@@ -87,12 +87,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     const entry = this.runs.current(runId);
     if (entry === undefined || entry.cancelled) return false;
     entry.cancelled = true;
-    const now = this.o.clock.now();
-    this.update(runId, {
-      status: 'cancelled',
-      completedAt: new Date(now),
-      durationSeconds: entry.startedAtMs === undefined ? 0 : (now - entry.startedAtMs) / 1000,
-    });
+    this.update(runId, { status: 'cancelled', ...closingFields(this.o.clock.now(), entry.startedAtMs) });
     let outcome: string;
     try {
       outcome = this.o.store.cancelSync(entry.taskId);
@@ -289,8 +284,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private finish(e: Entry, patch: Partial<Run>): void {
-    const now = this.o.clock.now();
-    this.update(e.runId, { ...patch, completedAt: new Date(now), durationSeconds: e.startedAtMs === undefined ? 0 : (now - e.startedAtMs) / 1000 });
+    this.update(e.runId, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
     this.runs.settle(e);
   }
 
@@ -312,10 +306,6 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private update(runId: string, patch: Partial<Run>): void {
-    try {
-      this.o.registry.updateRun(runId, patch);
-    } catch (err) {
-      this.o.logger.error('run registry update failed', { runId, error: describeThrown(err) });
-    }
+    updateRunSafely(this.o.registry, this.o.logger, runId, patch);
   }
 }

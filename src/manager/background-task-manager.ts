@@ -3,7 +3,7 @@ import { DuplicateRunError, InvalidInputError } from '../core/errors';
 import { assertPlainJson } from '../core/json';
 import type { Logger } from '../core/logger';
 import { createDefaultExecutor } from './executor-provider';
-import { describeThrown } from './memory-executor';
+import { closingFields, describeThrown } from './run-lifecycle';
 import { assertNonEmptyString, type RunRegistry } from './run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from './types';
 
@@ -78,12 +78,7 @@ export class BackgroundTaskManager {
     } catch (err) {
       // The executor refused the run (in sqlite mode: it could not be persisted). The caller gets the
       // error, and the registry must not show a `queued` run that nothing will ever execute.
-      this.registry.updateRun(runId, {
-        status: 'failed',
-        errorMessage: describeThrown(err),
-        completedAt: new Date(this.clock.now()),
-        durationSeconds: 0,
-      });
+      this.registry.updateRun(runId, { status: 'failed', errorMessage: describeThrown(err), ...closingFields(this.clock.now(), undefined) });
       throw err;
     }
     return runId;

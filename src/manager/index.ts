@@ -11,13 +11,8 @@ export {
   type RunRegistryOptions,
 } from './run-registry';
 export { BackgroundTaskManager, validateRun, type BackgroundTaskManagerOptions } from './background-task-manager';
-export {
-  MemoryRunExecutor,
-  validateProgress,
-  describeThrown,
-  type MemoryRunExecutorOptions,
-  type ProgressReport,
-} from './memory-executor';
+export { MemoryRunExecutor, type MemoryRunExecutorOptions } from './memory-executor';
+export { validateProgress, describeThrown, type ProgressReport } from './run-lifecycle';
 export {
   setDefaultExecutorFactory,
   resetDefaultExecutorFactory,

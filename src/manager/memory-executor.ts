@@ -1,7 +1,8 @@
 import { SystemClock, type Clock } from '../core/clock';
-import { InvalidInputError, describeValue } from '../core/errors';
+import { InvalidInputError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import type { RunRegistry } from './run-registry';
+import { closingFields, describeThrown, updateRunSafely, validateProgress, type ProgressReport } from './run-lifecycle';
 import type { Run, RunExecutor, TaskContext, TaskWork } from './types';
 
 /** Options of {@link MemoryRunExecutor}; all optional. */
@@ -16,9 +17,6 @@ export interface MemoryRunExecutorOptions {
    */
   concurrency?: number;
 }
-
-/** The argument of {@link TaskContext.reportProgress}. */
-export type ProgressReport = Parameters<TaskContext['reportProgress']>[0];
 
 type Phase = 'waiting' | 'running' | 'settled';
 
@@ -100,13 +98,7 @@ export class MemoryRunExecutor implements RunExecutor {
     if (entry === undefined) return false;
     entry.cancelled = true;
     this.active.delete(runId);
-    const now = this.clock.now();
-    this.safeUpdate(runId, {
-      status: 'cancelled',
-      completedAt: new Date(now),
-      // A run that never began gets 0 so that every finished run carries a duration.
-      durationSeconds: entry.startedAtMs === undefined ? 0 : (now - entry.startedAtMs) / 1000,
-    });
+    this.safeUpdate(runId, { status: 'cancelled', ...closingFields(this.clock.now(), entry.startedAtMs) });
     if (entry.phase === 'waiting') this.settle(entry);
     try {
       entry.controller.abort();
@@ -181,8 +173,7 @@ export class MemoryRunExecutor implements RunExecutor {
         if (!result.ok) this.logger.debug('cancelled run settled with an error', { runId: entry.runId, error: describeThrown(result.error) });
         return;
       }
-      const now = this.clock.now();
-      const timing = { completedAt: new Date(now), durationSeconds: (now - (entry.startedAtMs ?? now)) / 1000 };
+      const timing = closingFields(this.clock.now(), entry.startedAtMs);
       if (result.ok) {
         this.safeUpdate(entry.runId, { status: 'completed', exitCode: 0, ...timing });
       } else {
@@ -217,56 +208,7 @@ export class MemoryRunExecutor implements RunExecutor {
     if (Object.keys(patch).length > 0) this.safeUpdate(entry.runId, patch);
   }
 
-  /** Registry writes of the lifecycle must not turn into failures of the run or unhandled rejections. */
   private safeUpdate(runId: string, patch: Partial<Run>): void {
-    try {
-      this.registry.updateRun(runId, patch);
-    } catch (err) {
-      this.logger.error('run registry update failed', { runId, status: patch.status, error: describeThrown(err) });
-    }
+    updateRunSafely(this.registry, this.logger, runId, patch);
   }
-}
-
-/**
- * Checks a progress report and turns it into a registry patch.
- * @throws InvalidInputError naming the field: `percent` must be a finite number in 0..100,
- *   `itemsProcessed`/`itemsTotal` non-negative integers
- */
-export function validateProgress(report: ProgressReport): Partial<Run> {
-  if (report === null || typeof report !== 'object') {
-    throw new InvalidInputError('progress', report, 'an object { percent?, itemsProcessed?, itemsTotal? }');
-  }
-  const patch: Partial<Run> = {};
-  const { percent, itemsProcessed, itemsTotal } = report;
-  if (percent !== undefined) {
-    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
-      throw new InvalidInputError('percent', percent, 'a finite number from 0 to 100');
-    }
-    patch.progressPercent = percent;
-  }
-  if (itemsProcessed !== undefined) {
-    assertCount('itemsProcessed', itemsProcessed);
-    patch.itemsProcessed = itemsProcessed;
-  }
-  if (itemsTotal !== undefined) {
-    assertCount('itemsTotal', itemsTotal);
-    patch.itemsTotal = itemsTotal;
-  }
-  return patch;
-}
-
-function assertCount(field: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidInputError(field, value, 'a non-negative integer');
-  }
-}
-
-/** The message recorded for whatever a work threw or rejected with, Error or not. */
-export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  if (typeof error === 'string') return error;
-  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-    return (error as { message: string }).message;
-  }
-  return describeValue(error);
 }
