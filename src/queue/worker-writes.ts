@@ -55,12 +55,12 @@ export class OutcomeWriter {
     private readonly workerId: string,
     private readonly done: (execution: Execution) => void,
     private readonly alive: (execution: Execution) => boolean,
-    private readonly rider?: ClaimRider,
+    private readonly rider: ClaimRider,
   ) {
     const batching = (store as Partial<BatchCompletingStore>).completeMany;
     this.completeMany = typeof batching === 'function' ? batching.bind(store) : undefined;
     const claiming = (store as Partial<CompletingClaimStore>).completeAndClaim;
-    this.completeAndClaim = typeof claiming === 'function' && rider ? claiming.bind(store) : undefined;
+    this.completeAndClaim = typeof claiming === 'function' ? claiming.bind(store) : undefined;
   }
 
   /** Records success. With a batching store, completions settled in the same turn share one commit. */
@@ -78,7 +78,7 @@ export class OutcomeWriter {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const request = this.completeAndClaim ? this.rider!.request(batch.length) : undefined;
+    const request = this.completeAndClaim ? this.rider.request(batch.length) : undefined;
     if (request === undefined && (batch.length === 1 || !this.completeMany)) {
       for (const { execution, result } of batch) this.completeOne(execution, result);
       return;
@@ -93,7 +93,7 @@ export class OutcomeWriter {
           if (!held[i]) this.lost(batch[i]!.execution);
           this.done(batch[i]!.execution);
         }
-        if (claimed.length > 0) this.rider!.start(claimed);
+        if (claimed.length > 0) this.rider.start(claimed);
       },
       // One bad result (not JSON, too large) refuses the whole batch, and a busy store the whole
       // transaction: redo it task by task, with the retries of a single write. The claim is left to
