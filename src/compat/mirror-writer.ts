@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
+import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { MirrorRow, MirrorStore } from '../queue/sqlite/mirror-store';
 import { SHADOW_QUEUE, toPayload } from './run-payload';
@@ -63,7 +64,7 @@ export class MirrorWriter {
     const code = errorCode(err);
     this.faults += 1;
     this.faultsByCode[code] = (this.faultsByCode[code] ?? 0) + 1;
-    this.lastError = err instanceof Error ? err.message : String(err);
+    this.lastError = describeThrown(err);
     this.lastFaultAt = this.options.clock.now();
     this.options.logger.warn('shadow mirror fault; the application is not affected', { operation, code, error: this.lastError });
   }

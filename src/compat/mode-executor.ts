@@ -1,6 +1,7 @@
 import { SystemClock, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../core/logger';
 import { MemoryRunExecutor } from '../manager/memory-executor';
+import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { RunExecutor } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
@@ -93,7 +94,7 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
     } catch (err) {
       if (config.fallback === 'refuse') throw err;
       logger.error('sqlite mode: the database cannot be opened; falling back to memory (TASKBRIDGE_FALLBACK=memory)', {
-        dbPath: config.dbPath, error: err instanceof Error ? err.message : String(err),
+        dbPath: config.dbPath, error: describeThrown(err),
       });
     }
     if (queue === undefined) executor = memorySide(registry, { ...config, dbPath: ':memory:' }, clock, logger, handlers);

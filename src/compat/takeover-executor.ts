@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
+import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
@@ -88,7 +89,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       }
       if (this.taken.size > 0) this.watch(side);
     } catch (err) {
-      this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleId, error: String(err) });
+      this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleId, error: describeThrown(err) });
     }
   }
 
@@ -113,7 +114,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     try {
       this.side = openMirrorStore(this.o.dbPath, this.o.clock);
     } catch (err) {
-      this.o.logger.error('rollback: cannot open the queue file to take over its runs', { dbPath: this.o.dbPath, error: String(err) });
+      this.o.logger.error('rollback: cannot open the queue file to take over its runs', { dbPath: this.o.dbPath, error: describeThrown(err) });
     }
     return this.side;
   }
@@ -127,7 +128,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       try {
         side.settleTakenOver(t.taskId, t.token, run.status, run.errorMessage ?? null);
       } catch (err) {
-        this.o.logger.error('rollback: could not record a taken-over run in the queue', { runId: run.runId, error: String(err) });
+        this.o.logger.error('rollback: could not record a taken-over run in the queue', { runId: run.runId, error: describeThrown(err) });
       }
     });
     if (this.renewTimer !== undefined) return;
@@ -141,7 +142,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         try {
           side.extendTakenOver(t.taskId, t.token, this.o.leaseMs);
         } catch (err) {
-          this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: String(err) });
+          this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: describeThrown(err) });
         }
       }
     }, Math.max(10, Math.floor(this.o.leaseMs / 3)));
