@@ -1,5 +1,6 @@
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
+import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { Task } from '../queue/types';
 import { OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
@@ -15,6 +16,24 @@ export interface RunRecoveryOptions
   owner: string;
   /** Makes a recovered run one of this manager's active runs. */
   adopt(task: Task, run: Run): void;
+}
+
+/**
+ * Owners (executor identities) with a worker seen within two leases: a run pinned to one of them
+ * still has its closure in a live process.
+ */
+export function liveOwners(side: MirrorStore, now: number, leaseMs: number): Set<string> {
+  const owners = new Set<string>();
+  for (const caps of side.liveWorkerCapabilities(now - 2 * leaseMs)) {
+    const owner = caps[OWNER_CAPABILITY];
+    if (owner !== undefined) owners.add(owner);
+  }
+  return owners;
+}
+
+/** Why a run pinned to a process that ended cannot run: recorded as its error, so it names the remedy. */
+export function closureGoneMessage(runId: string, moduleId: string): string {
+  return `Run ${runId} of module ${moduleId} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${moduleId}; use manager.registerHandler(moduleId, handler)`;
 }
 
 /** Rebuilds the legacy run record of a task this process did not start. */
@@ -55,7 +74,7 @@ export class RunRecovery {
     const side = this.o.side;
     if (side === undefined) return;
     try {
-      const live = this.liveOwners();
+      const live = this.liveOwners(side);
       // Shadow runs interrupted by a dead shadow-mode process move into the work queue once.
       for (const row of side.listOrphans(SHADOW_QUEUE)) {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
@@ -91,12 +110,12 @@ export class RunRecovery {
     const side = this.o.side;
     if (side === undefined) return;
     try {
-      const live = this.liveOwners();
+      const live = this.liveOwners(side);
       const tasks = this.o.store.listSync({ status: ['queued', 'running'], queue: RUN_QUEUE, limit: 10_000 });
       for (const task of tasks) {
         const pin = task.requires?.[OWNER_CAPABILITY];
         if (pin === undefined || pin === this.o.owner || live.has(pin) || this.o.handlers.has(task.type)) continue;
-        const message = `Run ${task.idempotencyKey ?? task.id} of module ${task.type} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${task.type}; use manager.registerHandler(moduleId, handler)`;
+        const message = closureGoneMessage(task.idempotencyKey ?? String(task.id), task.type);
         if (side.failOrphan(task.id, message)) {
           this.o.logger.error('run failed: closure gone and no handler', { runId: task.idempotencyKey, taskId: task.id, moduleId: task.type });
         }
@@ -106,14 +125,8 @@ export class RunRecovery {
     }
   }
 
-  /** Executor owners with a worker seen within two leases. */
-  private liveOwners(): Set<string> {
-    const since = this.o.clock.now() - 2 * this.o.leaseMs;
-    const owners = new Set<string>([this.o.owner]);
-    for (const caps of this.o.side?.liveWorkerCapabilities(since) ?? []) {
-      const owner = caps[OWNER_CAPABILITY];
-      if (owner !== undefined) owners.add(owner);
-    }
-    return owners;
+  /** The live owners, this executor always among them. */
+  private liveOwners(side: MirrorStore): Set<string> {
+    return liveOwners(side, this.o.clock.now(), this.o.leaseMs).add(this.o.owner);
   }
 }

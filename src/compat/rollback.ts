@@ -3,7 +3,6 @@ import { SystemClock, type Clock } from '../core/clock';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import { openReadOnlyMirrorStore } from './read-only-store';
-import { OWNER_CAPABILITY } from './recovery';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
 /** One unfinished run the queue file holds, as a rollback sees it. */
@@ -92,10 +91,4 @@ export function planRollback(dbPath: string, options: PlanRollbackOptions = {}):
   } finally {
     store.close();
   }
-}
-
-/** True when a pinned run's owner is one of the live owners (its closure still exists there). */
-export function pinnedToLiveOwner(row: StoredRunRow, liveOwners: ReadonlySet<string>): boolean {
-  const pin = row.requires?.[OWNER_CAPABILITY];
-  return pin !== undefined && liveOwners.has(pin);
 }

@@ -13,7 +13,7 @@ import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
-import { RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { closureGoneMessage, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunWorker } from './run-worker';
 import { createRunEntry, isFinishedTask as isFinished, linkedSignal, RunTable, type RunEntry as Entry } from './run-entry';
 import { syncRemoteRuns } from './remote-sync';
@@ -226,7 +226,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     const { runId } = e;
     const work = e.work ?? this.handlerWork(runId, task.type);
     if (work === undefined) {
-      const message = `Run ${runId} of module ${task.type} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${task.type}; use manager.registerHandler(moduleId, handler)`;
+      const message = closureGoneMessage(runId, task.type);
       this.finish(e, { status: 'failed', errorMessage: message });
       throw new NonRetryableError(message);
     }

@@ -7,7 +7,7 @@ import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/t
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { OWNER_CAPABILITY } from './recovery';
+import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
@@ -71,8 +71,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     const side = this.openSide();
     if (side === undefined) return;
     try {
-      const since = this.o.clock.now() - 2 * this.o.leaseMs;
-      const live = new Set(side.liveWorkerCapabilities(since).map((c) => c[OWNER_CAPABILITY]).filter((o): o is string => o !== undefined));
+      const live = liveOwners(side, this.o.clock.now(), this.o.leaseMs);
       const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
       for (const row of rows) {
         if (row.type !== moduleId || row.key === null || this.inner.isActive(row.key)) continue;
