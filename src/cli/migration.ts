@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isCanary, loadConfig, type TaskbridgeConfig } from '../compat/config';
 import { mirrorFileReport } from '../compat/parity';
 import { planRollback } from '../compat/rollback';
-import { rolloutBucket } from '../compat/routing';
+import { canaryPredicate, rolloutBucket } from '../compat/routing';
 import { ReportedFailure, UsageError, contextOf, printJson, printLines } from './common';
 import { keyValues, table } from './format';
 import { requireDatabase } from './store';
@@ -103,11 +103,8 @@ function describeRouting(config: TaskbridgeConfig): Routing {
 }
 
 function routeOf(config: TaskbridgeConfig, runId: string, moduleId: string | undefined): { runId: string; moduleId: string | null; bucket: number; destination: 'memory' | 'sqlite' } {
-  const bucket = rolloutBucket(runId);
-  let destination: 'memory' | 'sqlite' = 'memory';
-  if (config.mode === 'sqlite') {
-    const moduleOk = config.sqliteModules.length === 0 || (moduleId !== undefined && config.sqliteModules.includes(moduleId));
-    destination = moduleOk && bucket < config.rolloutPercent ? 'sqlite' : 'memory';
-  }
-  return { runId, moduleId: moduleId ?? null, bucket, destination };
+  // The rule the mode executor routes by, so this answer cannot drift from what an application does.
+  // No moduleId matches no listed module (config refuses an empty one), as a run of an unlisted module.
+  const toQueue = config.mode === 'sqlite' && canaryPredicate(config)({ runId, moduleId: moduleId ?? '' });
+  return { runId, moduleId: moduleId ?? null, bucket: rolloutBucket(runId), destination: toQueue ? 'sqlite' : 'memory' };
 }
