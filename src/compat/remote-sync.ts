@@ -1,10 +1,10 @@
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
-import type { RunRegistry } from '../manager/run-registry';
+import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { Task } from '../queue/types';
-import { isFinishedTask, type RunEntry } from './run-entry';
+import type { RunEntry } from './run-entry';
 import { outcomeFields } from './run-payload';
 
 /** What {@link syncRemoteRuns} needs from its executor. */
@@ -45,7 +45,7 @@ export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): 
       continue;
     }
     if (task === undefined || e.local) continue;
-    if (isFinishedTask(task)) {
+    if (isFinishedStatus(task.status)) {
       if (!e.cancelled) d.update(e.runId, outcomeFields(task));
       d.settle(e);
     } else if (task.status === 'running' && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {

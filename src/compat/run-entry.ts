@@ -1,5 +1,4 @@
 import type { TaskWork } from '../manager/types';
-import type { Task } from '../queue/types';
 
 /** One run of a sqlite-mode manager while it is active. */
 export interface RunEntry {
@@ -33,11 +32,6 @@ export function createRunEntry(runId: string, taskId: number, moduleId: string, 
       return (controller ??= new AbortController());
     },
   };
-}
-
-/** True for a task that will not change any more. */
-export function isFinishedTask(task: Task): boolean {
-  return task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled';
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock';
 import { NonRetryableError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { closingFields, describeThrown, updateRunSafely, validateProgress } from '../manager/run-lifecycle';
-import type { RunRegistry } from '../manager/run-registry';
+import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import type { HandlerContext } from '../queue/handler-registry';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
@@ -15,7 +15,7 @@ import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { closureGoneMessage, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunWorker } from './run-worker';
-import { createRunEntry, isFinishedTask as isFinished, linkedSignal, RunTable, type RunEntry as Entry } from './run-entry';
+import { createRunEntry, linkedSignal, RunTable, type RunEntry as Entry } from './run-entry';
 import { syncRemoteRuns } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -66,7 +66,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     const pinned = !this.o.handlers.has(run.moduleId);
     const request = runRequest(run, this.owner, this.o.handlers.policy(run.moduleId), pinned);
     let result = this.o.store.enqueueSync(request);
-    if (!result.created && isFinished(result.task)) {
+    if (!result.created && isFinishedStatus(result.task.status)) {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
@@ -154,7 +154,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   /** A task still leased by one of this executor's workers (their ids start with the owner). */
   private leasedHere(task: Task): boolean {
-    return !isFinished(task) && task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.owner}-`);
+    return !isFinishedStatus(task.status) && task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.owner}-`);
   }
 
   private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): void {
