@@ -110,12 +110,13 @@ export class HandlerSlots {
   }
 
   /**
-   * stop() past its deadline: issues the pending completion batch, aborts the handlers still
-   * running with {@link WorkerStoppedError} and drops their results (their leases expire), and
-   * lets go of every claim. Writes already issued finish on their own.
+   * stop(), once the claims drained or the deadline passed: issues the pending completion batch,
+   * drops write retries not yet made, aborts the handlers still running with
+   * {@link WorkerStoppedError} and drops their results (their leases expire), and lets go of
+   * every claim. Writes already issued finish on their own.
    */
   abandon(): void {
-    this.writer.flush();
+    this.writer.stop();
     for (const execution of this.active) {
       // A settled one only waits for its outcome write, which is already issued.
       if (execution.settled) continue;

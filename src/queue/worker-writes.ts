@@ -46,6 +46,8 @@ export interface ClaimRider {
  */
 export class OutcomeWriter {
   private pending: { execution: Execution; result: unknown }[] = [];
+  /** Writes waiting to be retried; stop() drops them, so none starts after the worker stopped. */
+  private readonly retries = new Set<NodeJS.Timeout>();
   private readonly completeMany: BatchCompletingStore['completeMany'] | undefined;
   private readonly completeAndClaim: CompletingClaimStore['completeAndClaim'] | undefined;
 
@@ -73,8 +75,14 @@ export class OutcomeWriter {
     if (this.pending.length === 1) setImmediate(this.flush);
   }
 
-  /** Issues the pending batch now (stop() calls it so no write starts after the worker stopped). */
-  readonly flush = (): void => {
+  /** stop(): issues the pending batch now and drops the retries not yet made (those leases expire). */
+  stop(): void {
+    this.flush();
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  private readonly flush = (): void => {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
@@ -135,7 +143,11 @@ export class OutcomeWriter {
     op().then(() => this.done(execution), (err: unknown) => {
       const retryable = (err as { retryable?: unknown } | null)?.retryable === true;
       if (retryable && attempt < WRITE_RETRIES && this.alive(execution)) {
-        setTimeout(() => this.write(execution, label, op, onRefused, attempt + 1), 10 * 2 ** attempt);
+        const timer = setTimeout(() => {
+          this.retries.delete(timer);
+          this.write(execution, label, op, onRefused, attempt + 1);
+        }, 10 * 2 ** attempt);
+        this.retries.add(timer);
         return;
       }
       if (!retryable && onRefused && refusesResult(err)) {

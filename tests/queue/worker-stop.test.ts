@@ -1,0 +1,41 @@
+import { HandlerRegistry } from '../../src/queue/handler-registry';
+import type { TaskStore } from '../../src/queue/types';
+import { Worker } from '../../src/queue/worker';
+import { MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+
+describe('worker stop', () => {
+  let cleanup: () => void;
+  let store: TaskStore;
+
+  beforeEach(() => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    store = openStore(tmp.dir);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    cleanup();
+  });
+
+  // docs/worker.md: "When it resolves the worker holds no timer or listener."
+  it('past its deadline, stop() leaves no outcome write retry behind: no store call after it resolves', async () => {
+    const registry = new HandlerRegistry().register('job', async () => 'ok');
+    let completes = 0;
+    const busy = Object.create(store) as TaskStore;
+    busy.complete = async () => {
+      completes++;
+      throw Object.assign(new Error('database is locked'), { retryable: true });
+    };
+    Object.assign(busy, { completeMany: undefined, completeAndClaim: undefined });
+    const w = new Worker(busy, registry, { logger: new MemoryLogger(), pollInterval: { min: '5ms', max: '5ms' } });
+    await w.start();
+    await store.enqueue({ type: 'job' });
+    await waitFor(() => completes === 1, 5_000, 'the first complete');
+    await w.stop({ timeout: 0 });
+    const atStop = completes;
+    // Longer than every retry delay of a write (20 + 40 + 80 + 160 ms).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(completes).toBe(atStop);
+  });
+});
