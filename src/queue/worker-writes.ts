@@ -23,7 +23,13 @@ function refusesResult(err: unknown): boolean {
   return typeof field === 'string' && /^result(?:$|[.[])/.test(field);
 }
 
-function message(err: unknown): string {
+/** True when the store says the same call may succeed later (busy, full). */
+export function isRetryable(err: unknown): boolean {
+  return (err as { retryable?: unknown } | null)?.retryable === true;
+}
+
+/** What a log line says of a thrown value. */
+export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -131,7 +137,7 @@ export class OutcomeWriter {
       }),
       // A result the store refuses (not JSON, too large) will never be accepted: fail the task
       // instead of letting the lease expire and running it again for the same outcome.
-      (err) => this.fail(execution, { message: `the handler's result could not be stored: ${message(err)}`, retryable: false }),
+      (err) => this.fail(execution, { message: `the handler's result could not be stored: ${errorMessage(err)}`, retryable: false }),
     );
   }
 
@@ -141,7 +147,7 @@ export class OutcomeWriter {
 
   private write(execution: Execution, label: string, op: () => Promise<unknown>, onRefused?: (err: unknown) => void, attempt = 1): void {
     op().then(() => this.done(execution), (err: unknown) => {
-      const retryable = (err as { retryable?: unknown } | null)?.retryable === true;
+      const retryable = isRetryable(err);
       if (retryable && attempt < WRITE_RETRIES && this.alive(execution)) {
         const timer = setTimeout(() => {
           this.retries.delete(timer);
@@ -156,7 +162,7 @@ export class OutcomeWriter {
       }
       if (!isStoreLost(err)) {
         this.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
-          workerId: this.workerId, taskId: execution.taskId, error: message(err),
+          workerId: this.workerId, taskId: execution.taskId, error: errorMessage(err),
         });
       }
       this.done(execution);
@@ -186,7 +192,7 @@ export async function extendLeases(store: TaskStore, executions: Iterable<Execut
         }
       },
       (err: unknown) => {
-        if (!isStoreLost(err)) logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: message(err) });
+        if (!isStoreLost(err)) logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: errorMessage(err) });
       },
     ));
   }

@@ -7,7 +7,7 @@ import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type
 import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
-import { extendLeases, isStoreLost } from './worker-writes';
+import { extendLeases, errorMessage, isRetryable, isStoreLost } from './worker-writes';
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -214,9 +214,8 @@ export class Worker {
           break;
         }
         this.errorDelay = this.errorDelay === 0 ? o.pollMinMs : Math.min(Math.max(o.pollMaxMs, 5_000), this.errorDelay * 2);
-        const retryable = (err as { retryable?: unknown })?.retryable === true;
-        this.options.logger[retryable ? 'warn' : 'error']('worker claim loop error; retrying', {
-          workerId: o.workerId, error: err instanceof Error ? err.message : String(err), retryInMs: this.errorDelay,
+        this.options.logger[isRetryable(err) ? 'warn' : 'error']('worker claim loop error; retrying', {
+          workerId: o.workerId, error: errorMessage(err), retryInMs: this.errorDelay,
         });
         await this.sleep('error', this.errorDelay);
       }
