@@ -24,10 +24,13 @@ export interface RunPayload {
   };
 }
 
-/** Builds the payload of a run (Dates in parameters become ISO strings, as JSON does). */
+/**
+ * Builds the payload of a run. `parameters` is the run's (a registry copy): the store serialises it
+ * once when it writes the row, which is also where Dates in it become ISO strings.
+ */
 export function toPayload(run: Run, owner: string): RunPayload {
   return {
-    parameters: JSON.parse(JSON.stringify(run.parameters ?? {})) as Record<string, unknown>,
+    parameters: run.parameters ?? {},
     run: { moduleName: run.moduleName, createdAt: run.createdAt.toISOString(), owner },
   };
 }

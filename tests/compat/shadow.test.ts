@@ -51,6 +51,25 @@ describe('shadow mode', () => {
     expected = outcome(registry);
   });
 
+  it('the mirror stores the parameters as they were at startTask, Dates as ISO strings', async () => {
+    const db = tempDb();
+    const { executor, manager } = shadowManager(db.dbPath);
+    try {
+      const parameters = { since: new Date('2026-01-01T00:00:00Z'), ids: [1] };
+      manager.startTask({ ...run('p'), parameters }, async () => undefined);
+      // The application reuses its object right after startTask returns, before the mirror flushes.
+      parameters.ids.push(2);
+      await manager.waitAll();
+      const store = openMirrorStore(db.dbPath, new SystemClock());
+      const row = store.listQueue(SHADOW_QUEUE).find((r) => r.key === 'p');
+      store.close();
+      expect((row?.payload as { parameters: unknown }).parameters).toEqual({ since: '2026-01-01T00:00:00.000Z', ids: [1] });
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
+
   it('mirrors every run and status change; parity reports zero mismatches', async () => {
     const db = tempDb();
     const { registry, executor, manager } = shadowManager(db.dbPath);
