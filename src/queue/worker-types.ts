@@ -111,12 +111,7 @@ export class Execution implements HandlerContext {
 
 /** Turns whatever a handler threw into what the store records; non-Error throws are described, not lost. */
 export function toAttemptError(thrown: unknown): AttemptError {
-  if (thrown instanceof Error) {
-    const retryable = (thrown as { retryable?: unknown }).retryable !== false;
-    return { message: thrown.message || thrown.name || 'Error', retryable };
-  }
-  if (thrown !== null && typeof thrown === 'object' && (thrown as { retryable?: unknown }).retryable === false) {
-    return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable: false };
-  }
-  return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable: true };
+  const retryable = (thrown as { retryable?: unknown } | null | undefined)?.retryable !== false;
+  if (thrown instanceof Error) return { message: thrown.message || thrown.name || 'Error', retryable };
+  return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable };
 }
