@@ -90,6 +90,7 @@ export class HandlerRegistry {
     return this.handlers.get(type);
   }
 
+  /** True when `type` has a handler, i.e. a worker would claim tasks of it. */
   has(type: string): boolean {
     return this.handlers.has(type);
   }
@@ -99,6 +100,7 @@ export class HandlerRegistry {
     return this.typeList;
   }
 
+  /** How many types have a handler. */
   get size(): number {
     return this.handlers.size;
   }

@@ -62,6 +62,7 @@ export class Worker {
     });
   }
 
+  /** This worker's id: its lease owner name in the store and its worker row. */
   get workerId(): string {
     return this.options.workerId;
   }
