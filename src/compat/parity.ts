@@ -41,11 +41,6 @@ export interface ParityOptions {
 const iso = (d: Date | number | null | undefined): string | undefined =>
   d === null || d === undefined ? undefined : new Date(d).toISOString();
 
-/** Finds a run's row in the mirror first, then in the work queue (a canary run lives there). */
-function rowFor(rows: Map<string, StoredRunRow>, work: Map<string, StoredRunRow>, runId: string): StoredRunRow | undefined {
-  return rows.get(runId) ?? work.get(runId);
-}
-
 function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
   const map = new Map<string, StoredRunRow>();
   for (const row of rows) if (row.key !== null) map.set(row.key, row);
@@ -75,8 +70,8 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
       continue;
     }
     checked += 1;
-    const row = rowFor(mirror, work, run.runId);
-    const before = mismatches.length;
+    // The mirror first, then the work queue: a canary's queue-side run lives there.
+    const row = mirror.get(run.runId) ?? work.get(run.runId);
     if (row === undefined) {
       mismatches.push({ runId: run.runId, kind: 'missing-in-sqlite', registry: run.status });
       continue;
@@ -90,7 +85,6 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
     if (finished && iso(run.completedAt) !== iso(row.finishedAt)) {
       mismatches.push({ runId: run.runId, kind: 'completedAt', registry: iso(run.completedAt), sqlite: iso(row.finishedAt) });
     }
-    if (mismatches.length !== before) continue;
   }
   if (options.reportUnknownRows) {
     for (const [key, row] of mirror) {
