@@ -45,9 +45,13 @@ export class HandlerSlots {
     return this.active.size;
   }
 
-  /** Claims started and not yet freed. */
+  /** Claims whose handler started and whose slot is not free yet. */
   get started(): number {
-    return this.active.size - this.waiting.length;
+    // Counted from the flag rather than as held minus waiting: a claim that left the waiting line
+    // without starting (cancelled, lost, handed back) is held until its write ends, never started.
+    let n = 0;
+    for (const execution of this.active) if (execution.started) n++;
+    return n;
   }
 
   /**
@@ -137,7 +141,6 @@ export class HandlerSlots {
   }
 
   private startExecution(execution: Execution): void {
-    execution.started = true;
     if (execution.state !== 'running') {
       this.endUnstarted(execution);
       return;
@@ -150,6 +153,7 @@ export class HandlerSlots {
       void this.hooks.handBack([claimed]).then(() => this.release(execution));
       return;
     }
+    execution.started = true;
     this.handlersRunning++;
     const timeoutMs = claimed.task.timeoutMs ?? registered.timeoutMs;
     if (timeoutMs !== null && timeoutMs > 0) {

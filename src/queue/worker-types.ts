@@ -46,7 +46,7 @@ export type ExecutionState = 'running' | 'cancel-requested' | 'timed-out' | 'los
  */
 export class Execution implements HandlerContext {
   state: ExecutionState = 'running';
-  /** False while the task waits, claimed (prefetched), for a free handler slot. */
+  /** True once its handler was called; a claim that ends without running it never starts. */
   started = false;
   settled = false;
   /** Things still outstanding before the slot frees: the handler, plus any write in flight. */
