@@ -11,7 +11,7 @@ import { createStrategy } from '../strategies';
 import { isCanary, type TaskbridgeConfig } from './config';
 import { RunHandlerMap } from './handlers';
 import { MirrorWriter } from './mirror-writer';
-import { canaryPredicate, RoutingRunExecutor, type ClosableExecutor } from './routing';
+import { canaryPredicate, closeExecutor, RoutingRunExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
 import { ShadowRunExecutor } from './shadow-executor';
 import { SqliteRunExecutor } from './sqlite-executor';
 import { TakeoverExecutor } from './takeover-executor';
@@ -22,10 +22,8 @@ export interface ModeExecutorDeps {
   logger?: Logger;
 }
 
-/** What a mode executor exposes beyond the RunExecutor seam. */
-export type ModeExecutor = ClosableExecutor & {
-  registerHandler(moduleId: string, handler: import('./handlers').RunHandler): void;
-};
+/** What a mode executor exposes beyond the RunExecutor seam: close, and durable handlers with their options. */
+export type ModeExecutor = ClosableExecutor & HandlerCapable;
 
 /** How long a mirror flush waits for another connection's lock before counting a fault. */
 const SHADOW_BUSY_TIMEOUT_MS = 20;
@@ -114,7 +112,6 @@ export async function shutdownModeExecutors(): Promise<void> {
 
 /** Closes one executor built by {@link createModeExecutor} (no-op for other executors). */
 export async function closeModeExecutor(executor: RunExecutor): Promise<void> {
-  const closable = executor as Partial<ClosableExecutor>;
   live.delete(executor as ClosableExecutor);
-  if (typeof closable.close === 'function') await closable.close();
+  await closeExecutor(executor);
 }

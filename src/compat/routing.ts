@@ -41,8 +41,15 @@ export interface ClosableExecutor extends RunExecutor {
   close(): Promise<void>;
 }
 
-function hasHandlers(e: RunExecutor): e is RunExecutor & HandlerCapable {
+/** True when the executor takes durable handlers (the plain memory executor does not). */
+export function hasHandlers(e: RunExecutor): e is RunExecutor & HandlerCapable {
   return typeof (e as Partial<HandlerCapable>).registerHandler === 'function';
+}
+
+/** Closes the executor when it has anything to close (the plain memory executor has not). */
+export async function closeExecutor(e: RunExecutor): Promise<void> {
+  const closable = e as Partial<ClosableExecutor>;
+  if (typeof closable.close === 'function') await closable.close();
 }
 
 /**
@@ -99,9 +106,7 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   async close(): Promise<void> {
-    for (const e of [this.queueSide, this.restSide]) {
-      const closable = e as Partial<ClosableExecutor>;
-      if (typeof closable.close === 'function') await closable.close();
-    }
+    await closeExecutor(this.queueSide);
+    await closeExecutor(this.restSide);
   }
 }

@@ -1,7 +1,7 @@
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorWriter, ShadowStats } from './mirror-writer';
-import type { ClosableExecutor, HandlerCapable } from './routing';
+import { closeExecutor, hasHandlers, type ClosableExecutor, type HandlerCapable } from './routing';
 import type { RunHandler } from './handlers';
 
 /**
@@ -55,8 +55,7 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
 
   /** Forwards to the wrapped executor when it takes handlers (rollback takeover). */
   registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
-    const inner = this.inner as Partial<HandlerCapable>;
-    if (typeof inner.registerHandler === 'function') inner.registerHandler(moduleId, handler, options);
+    if (hasHandlers(this.inner)) this.inner.registerHandler(moduleId, handler, options);
   }
 
   /** Mirror counters: faults are exposed here, never thrown. */
@@ -72,8 +71,7 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
   async close(): Promise<void> {
     this.unsubscribe();
     this.mirror.close();
-    const inner = this.inner as Partial<ClosableExecutor>;
-    if (typeof inner.close === 'function') await inner.close();
+    await closeExecutor(this.inner);
   }
 }
 

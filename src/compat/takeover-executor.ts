@@ -9,7 +9,7 @@ import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store'
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
-import type { ClosableExecutor, HandlerCapable } from './routing';
+import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
 import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
 
 /** Options of {@link TakeoverExecutor}. */
@@ -103,8 +103,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     clearInterval(this.renewTimer);
     this.side?.close();
     this.side = undefined;
-    const inner = this.inner as Partial<ClosableExecutor>;
-    if (typeof inner.close === 'function') await inner.close();
+    await closeExecutor(this.inner);
   }
 
   private openSide(): MirrorStore | undefined {
