@@ -5,11 +5,10 @@ import { createLogger, type Logger } from './core/logger';
 import { MathRandom } from './core/random';
 import { TYPES } from './core/tokens';
 import { loadConfig, type ConfigInput, type TaskbridgeConfig } from './compat/config';
-import { closeModeExecutor, createModeExecutor } from './compat/mode-executor';
+import { closeModeExecutor, createModeExecutor, openRunStore } from './compat/mode-executor';
 import { BackgroundTaskManager } from './manager/background-task-manager';
 import { RunRegistry } from './manager/run-registry';
 import { HandlerRegistry } from './queue/handler-registry';
-import { createSqliteTaskStore } from './queue/store-factory';
 import type { SqliteTaskStore } from './queue/sqlite/store';
 import { StrategyFactory } from './strategies';
 import type { Strategy } from './strategies/types';
@@ -51,13 +50,7 @@ export function createContainer(config: ConfigInput = {}): Container {
   container.bind(TYPES.HandlerRegistry).toDynamicValue(() => new HandlerRegistry()).inSingletonScope();
 
   container.bind<TaskStoreFactory>(TYPES.TaskStoreFactory).toDynamicValue((ctx) => () =>
-    createSqliteTaskStore({
-      path: resolved.dbPath,
-      clock: ctx.get<Clock>(TYPES.Clock),
-      logger: ctx.get<Logger>(TYPES.Logger),
-      random: ctx.get(TYPES.Random),
-      leaseDefaults: { lease: resolved.leaseMs },
-    }),
+    openRunStore(resolved, { clock: ctx.get<Clock>(TYPES.Clock), logger: ctx.get<Logger>(TYPES.Logger), random: ctx.get(TYPES.Random) }),
   ).inSingletonScope();
   container
     .bind<SqliteTaskStore>(TYPES.TaskStore)
@@ -78,7 +71,13 @@ export function createContainer(config: ConfigInput = {}): Container {
       const registry = ctx.get<RunRegistry>(TYPES.RunRegistry);
       const clock = ctx.get<Clock>(TYPES.Clock);
       const logger = ctx.get<Logger>(TYPES.Logger);
-      const executor = createModeExecutor(resolved, registry, { clock, logger });
+      const executor = createModeExecutor(resolved, registry, {
+        clock,
+        logger,
+        // A factory, not a store: only sqlite mode calls it, so memory mode still opens no file.
+        createStore: ctx.get<TaskStoreFactory>(TYPES.TaskStoreFactory),
+        strategy: ctx.get<Strategy>(TYPES.Strategy),
+      });
       onShutdown(container, () => closeModeExecutor(executor));
       return new BackgroundTaskManager(registry, { executor, clock, logger });
     })

@@ -1,13 +1,16 @@
 import { SystemClock, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../core/logger';
+import type { RandomSource } from '../core/random';
 import { MemoryRunExecutor } from '../manager/memory-executor';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { RunExecutor } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import type { SqliteTaskStore } from '../queue/sqlite/store';
 import { createSqliteTaskStore } from '../queue/store-factory';
 import { createStrategy } from '../strategies';
+import type { Strategy } from '../strategies/types';
 import { isCanary, type TaskbridgeConfig } from './config';
 import { RunHandlerMap } from './handlers';
 import { MirrorWriter } from './mirror-writer';
@@ -20,6 +23,21 @@ import { TakeoverExecutor } from './takeover-executor';
 export interface ModeExecutorDeps {
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Opens sqlite mode's queue store (the container's `TYPES.TaskStoreFactory`, so its Random and
+   * clock reach the queue). Default: {@link openRunStore} with this clock and logger.
+   */
+  createStore?: () => SqliteTaskStore;
+  /** The order in which sqlite mode claims runs (the container's `TYPES.Strategy`). Default: `config.strategy`. */
+  strategy?: Strategy;
+}
+
+/**
+ * The queue store of sqlite mode on the configured file, with the configured lease: the one
+ * recipe, shared by the container's `TYPES.TaskStoreFactory` and the flag factory.
+ */
+export function openRunStore(config: TaskbridgeConfig, services: { clock: Clock; logger: Logger; random?: RandomSource }): SqliteTaskStore {
+  return createSqliteTaskStore({ path: config.dbPath, ...services, leaseDefaults: { lease: config.leaseMs } });
 }
 
 /** What a mode executor exposes beyond the RunExecutor seam: close, and durable handlers with their options. */
@@ -52,8 +70,9 @@ function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Cloc
   return new ShadowRunExecutor(memorySide(registry, config, clock, logger, handlers), registry, writer);
 }
 
-function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): SqliteRunExecutor {
-  const store = createSqliteTaskStore({ path: config.dbPath, clock, logger, leaseDefaults: { lease: config.leaseMs } });
+function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, deps: ModeExecutorDeps & { clock: Clock; logger: Logger }, handlers: RunHandlerMap): SqliteRunExecutor {
+  const { clock, logger } = deps;
+  const store = deps.createStore?.() ?? openRunStore(config, { clock, logger });
   let side: MirrorStore | undefined;
   try {
     side = isMemoryPath(config.dbPath) ? undefined : openMirrorStore(config.dbPath, clock);
@@ -63,7 +82,7 @@ function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Cloc
   }
   return new SqliteRunExecutor({
     store, side, registry, handlers, clock, logger,
-    strategy: createStrategy(config.strategy),
+    strategy: deps.strategy ?? createStrategy(config.strategy),
     concurrency: config.concurrency,
     leaseMs: config.leaseMs,
     pollIntervalMs: config.pollIntervalMs,
@@ -88,7 +107,7 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
   else {
     let queue: SqliteRunExecutor | undefined;
     try {
-      queue = sqliteSide(registry, config, clock, logger, handlers);
+      queue = sqliteSide(registry, config, { ...deps, clock, logger }, handlers);
     } catch (err) {
       if (config.fallback === 'refuse') throw err;
       logger.error('sqlite mode: the database cannot be opened; falling back to memory (TASKBRIDGE_FALLBACK=memory)', {

@@ -4,6 +4,8 @@ import { TYPES } from '../../src/core/tokens';
 import { createContainer, shutdown } from '../../src/container';
 import { ShadowRunExecutor, SqliteRunExecutor, TakeoverExecutor, type TaskbridgeConfig } from '../../src/compat';
 import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { lifo } from '../../src/strategies';
 import { tempDb } from './helpers';
 
 describe('createContainer', () => {
@@ -23,6 +25,32 @@ describe('createContainer', () => {
       manager.startTask({ runId: 'c1', moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} }, async () => undefined);
       await manager.waitAll();
       expect(manager.registry.getRun('c1')?.status).toBe('completed');
+    } finally {
+      await shutdown(container);
+      db.remove();
+    }
+  });
+
+  it('a sqlite-mode manager takes its store from TYPES.TaskStoreFactory and its claim order from TYPES.Strategy', async () => {
+    const db = tempDb();
+    const container = createContainer({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_CONCURRENCY: '1', TASKBRIDGE_LOG_LEVEL: 'silent' });
+    let stores = 0;
+    container.rebindSync(TYPES.TaskStoreFactory).toConstantValue(() => {
+      stores += 1;
+      return createSqliteTaskStore({ path: db.dbPath });
+    });
+    container.rebindSync(TYPES.Strategy).toConstantValue(lifo);
+    try {
+      const manager = container.get<BackgroundTaskManager>(TYPES.BackgroundTaskManager);
+      expect(stores).toBe(1);
+      const order: string[] = [];
+      for (const runId of ['a', 'b', 'c']) {
+        manager.startTask({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} }, async () => {
+          order.push(runId);
+        });
+      }
+      await manager.waitAll();
+      expect(order).toEqual(['c', 'b', 'a']);
     } finally {
       await shutdown(container);
       db.remove();
