@@ -4,12 +4,10 @@ import { installFlagExecutorFactory } from '../compat/flag';
 import { closeModeExecutor } from '../compat/mode-executor';
 import { SystemClock } from '../core/clock';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../manager';
-import { metrics } from '../queue/metrics';
-import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, contextOf, printJson, printLines } from './common';
 import { EXPECTED_OUTCOMES, runNightlyBatch } from './demo/legacy-app';
 import { renderStats } from './ops';
-import { openServices, closeServices } from './store';
+import { withReadOnlyQueue } from './read-only';
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
@@ -67,13 +65,8 @@ export function registerDemoCommand(program: Command): void {
 
       const outcomes = runIds.map((id) => registry.getRun(id)!);
       const surprises = outcomes.filter((r) => EXPECTED_OUTCOMES[r.moduleId] !== r.status);
-      const services = openServices(ctx);
-      let figures;
-      try {
-        figures = await metrics({ store: services.store, source: new SqliteMetricsSource(services.db), clock: new SystemClock() });
-      } finally {
-        await closeServices(services);
-      }
+      // The figures `stats` would print for the database now.
+      const figures = await withReadOnlyQueue(ctx, (queue) => queue.metrics(new SystemClock()));
       if (ctx.json) {
         printJson({ batchId, dbPath: ctx.dbPath, runs: outcomes, metrics: figures, asExpected: surprises.length === 0 });
       } else {

@@ -106,8 +106,8 @@ export class ReadOnlyQueue {
     return guard('listWorkers', () => this.live().workers.list());
   }
 
-  /** The figures of `stats` and `/metrics`, from this connection. */
-  metrics(clock: Clock, staleAfterMs: number): Promise<QueueMetrics> {
+  /** The figures of `stats` and `/metrics`, from this connection (`staleAfterMs` as in {@link metrics}). */
+  metrics(clock: Clock, staleAfterMs?: number): Promise<QueueMetrics> {
     // metrics() reads only counts() and listWorkers() of the store it is given.
     const store: Pick<TaskStore, 'counts' | 'listWorkers'> = {
       counts: async () => this.counts(),

@@ -1,17 +1,13 @@
 import fs from 'node:fs';
-import type Database from 'better-sqlite3';
 import { SystemClock, type Clock } from '../core/clock';
 import { ConfigError, TaskbridgeError } from '../core/errors';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
-import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
 import type { CommandContext } from './common';
 
-/** What a command works with: the store, a plain side connection for SQL-level reads, clock and logger. */
+/** What a writing command works with: the store, its clock and logger. */
 export interface CliServices {
   readonly store: SqliteTaskStore;
-  /** A separate connection for metrics and maintenance, opened after the store migrated the file. */
-  readonly db: Database.Database;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -58,30 +54,14 @@ export async function withServices<T>(
   try {
     return await fn(services);
   } finally {
-    await closeServices(services);
+    await services.store.close();
   }
 }
 
-/** Opens the services for a long-running command (worker, serve); close them with {@link closeServices}. */
+/** Opens the services for a long-running command (worker); close them with `services.store.close()`. */
 export function openServices(ctx: CommandContext, logLevel?: LogLevel): CliServices {
   const clock = new SystemClock();
   const logger = cliLogger(logLevel);
   const store = createSqliteTaskStore({ path: ctx.dbPath, clock, logger });
-  let db: Database.Database;
-  try {
-    db = openMaintenanceConnection(ctx.dbPath);
-  } catch (error) {
-    store.closeSync();
-    throw error;
-  }
-  return { store, db, clock, logger };
-}
-
-/** Closes what {@link openServices} opened. */
-export async function closeServices(services: CliServices): Promise<void> {
-  try {
-    services.db.close();
-  } finally {
-    await services.store.close();
-  }
+  return { store, clock, logger };
 }

@@ -6,7 +6,7 @@ import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
 import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import { Worker } from '../queue/worker';
 import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines } from './common';
-import { closeServices, openServices } from './store';
+import { openServices } from './store';
 
 interface WorkerFlags {
   handlers: string;
@@ -88,7 +88,7 @@ export function registerWorkerCommand(program: Command): void {
         else printLines(`worker ${worker.workerId} stopped`);
       } finally {
         await scheduler?.stop();
-        await closeServices(services);
+        await services.store.close();
       }
     });
 }
