@@ -69,6 +69,14 @@ export class MirrorWriter {
     this.options.logger.warn('shadow mirror fault; the application is not affected', { operation, code, error: this.lastError });
   }
 
+  /**
+   * True while the last state pushed for the run was `queued` or `running`: its later changes belong
+   * in the mirror, and its row's lease is renewed.
+   */
+  follows(runId: string): boolean {
+    return this.activeIds.has(runId);
+  }
+
   /** Queues the run's current state; the write happens within `flushDelayMs`. */
   push(run: Run): void {
     if (this.closed) return;

@@ -10,7 +10,6 @@ import type { RunHandler } from './handlers';
  * the mirror queue by a {@link MirrorWriter}, which swallows (and counts) every SQLite fault.
  */
 export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
-  private readonly mine = new Set<string>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -19,18 +18,16 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
     private readonly mirror: MirrorWriter,
   ) {
     // The registry announces every change synchronously with a copy: the cheapest hook that sees
-    // exactly what the application will read back.
+    // exactly what the application will read back. Only the runs this executor started are
+    // followed, up to their final state: the mirror knows which (see MirrorWriter.follows).
     this.unsubscribe = registry.subscribe((run, kind) => {
-      if (kind !== 'removed' && this.mine.has(run.runId)) {
-        this.mirror.push(run);
-        if (run.status !== 'queued' && run.status !== 'running') this.mine.delete(run.runId);
-      }
+      if (kind !== 'removed' && this.mirror.follows(run.runId)) this.mirror.push(run);
     });
   }
 
   start(run: Run, work: TaskWork): void {
-    this.mine.add(run.runId);
-    // The manager wrote `queued` before calling start, so that state is mirrored here.
+    // The manager wrote `queued` before calling start, so that state is mirrored here; from then on
+    // the mirror follows the run until a final state is pushed.
     this.mirror.push(run);
     this.inner.start(run, work);
   }
