@@ -138,7 +138,7 @@ export class Worker {
       workerId: o.workerId, pid: process.pid, hostname: hostname(), queue: o.queue,
       concurrency: o.concurrency, strategy: o.strategy.name, capabilities: o.capabilities,
     });
-    if (this.state !== 'starting') return; // stop() was called while registering
+    if (this.state !== 'starting') return; // stop() began while registering
     this.state = 'running';
     if (o.events) {
       this.unsubscribe = o.events.on('enqueued', ({ task }) => {
@@ -151,8 +151,9 @@ export class Worker {
   }
 
   private async doStop(timeoutMs: number): Promise<void> {
-    await this.startPromise?.catch(() => undefined);
+    // Before awaiting start(): one still registering the worker then returns without starting the loop.
     this.state = 'stopping';
+    await this.startPromise?.catch(() => undefined);
     this.unsubscribe?.();
     this.sleeper.wake();
     await this.loopDone;

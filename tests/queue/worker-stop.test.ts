@@ -1,7 +1,7 @@
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
-import { MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 
 describe('worker stop', () => {
   let cleanup: () => void;
@@ -37,5 +37,30 @@ describe('worker stop', () => {
     // Longer than every retry delay of a write (20 + 40 + 80 + 160 ms).
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(completes).toBe(atStop);
+  });
+
+  it('stop() while start() is registering the worker: the claim loop never runs, nothing is claimed', async () => {
+    const registry = new HandlerRegistry().register('job', async () => 'ok');
+    await store.enqueue({ type: 'job' });
+    const registered = gate();
+    let claims = 0;
+    const slow = Object.create(store) as TaskStore;
+    slow.registerWorker = async (info) => {
+      await registered.promise;
+      return store.registerWorker(info);
+    };
+    slow.claim = async (request) => {
+      claims++;
+      return store.claim(request);
+    };
+    const w = new Worker(slow, registry, { logger: new MemoryLogger() });
+    const started = w.start();
+    const stopped = w.stop();
+    registered.open();
+    await started;
+    await stopped;
+    expect(w.status).toBe('stopped');
+    expect(claims).toBe(0);
+    expect(await store.listWorkers()).toEqual([]);
   });
 });
