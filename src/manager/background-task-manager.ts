@@ -26,6 +26,9 @@ export interface BackgroundTaskManagerOptions {
  */
 const OUTCOME_FIELDS = ['startedAt', 'completedAt', 'durationSeconds', 'exitCode', 'errorMessage'] as const;
 
+/** The patch that removes the outcome fields (updateRun deletes a key whose value is undefined). */
+const CLEARED_OUTCOME: Partial<Run> = Object.freeze(Object.fromEntries(OUTCOME_FIELDS.map((f) => [f, undefined])));
+
 /**
  * The legacy fire-and-forget task manager (the fixed contract): hand over a run and its async work,
  * get the run id back at once, read the run's status from the registry later. Validation and the
@@ -65,16 +68,16 @@ export class BackgroundTaskManager {
 
     const record: Run = { ...run, status: 'queued', createdAt: run.createdAt ?? new Date(this.clock.now()) };
     for (const field of OUTCOME_FIELDS) delete record[field];
-    if (this.registry.getRun(runId) === undefined) {
+    // One registry copy of the stored run for the executor: updateRun returns it for a run id
+    // started again, getRun after addRun for a new one (undefined from updateRun: unknown id).
+    let stored = this.registry.updateRun(runId, { ...CLEARED_OUTCOME, ...record });
+    if (stored === undefined) {
       this.registry.addRun(record);
-    } else {
-      const cleared: Partial<Run> = {};
-      for (const field of OUTCOME_FIELDS) cleared[field] = undefined;
-      this.registry.updateRun(runId, { ...cleared, ...record });
+      stored = this.registry.getRun(runId) ?? record;
     }
 
     try {
-      this.executor.start(this.registry.getRun(runId) ?? record, work);
+      this.executor.start(stored, work);
     } catch (err) {
       // The executor refused the run (in sqlite mode: it could not be persisted). The caller gets the
       // error, and the registry must not show a `queued` run that nothing will ever execute.
