@@ -17,6 +17,8 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 1000;
 export const MAX_PRIORITY = 1_000_000;
 export const MAX_ATTEMPTS_LIMIT = 1000;
 export const MAX_CLAIM_LIMIT = 10_000;
+/** Longest lease a claim or heartbeat may grant: a year. */
+export const MAX_LEASE_MS = 365 * 24 * 3_600_000;
 /** The latest instant a Date can hold (ms): a later run-after time would read back as an Invalid Date. */
 export const MAX_TIME_MS = 8.64e15;
 
@@ -178,7 +180,7 @@ export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
   const workerId = validateName('workerId', request.workerId);
   const queue = request.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', request.queue);
   const limit = validateInteger('limit', request.limit, 1, MAX_CLAIM_LIMIT);
-  const leaseMs = validateInteger('leaseMs', request.leaseMs, 1, 365 * 24 * 3_600_000);
+  const leaseMs = validateInteger('leaseMs', request.leaseMs, 1, MAX_LEASE_MS);
   if (request.strategy === null || typeof request.strategy !== 'object') {
     throw new InvalidOptionError('strategy', request.strategy, "a Strategy object of kind 'ordered' or 'level-picking'");
   }

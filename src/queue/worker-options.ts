@@ -8,7 +8,7 @@ import { createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import type { TaskEvents } from './events';
 import type { Capabilities } from './types';
-import { ENQUEUE_DEFAULTS, validateCapabilities, validateName } from './validation';
+import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, validateCapabilities, validateName } from './validation';
 
 /** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
 export interface PollIntervalOptions {
@@ -93,8 +93,6 @@ export function refuseUnknownKeys(field: string, value: object, accepted: readon
 
 /** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The longest lease a store's claim accepts (one year). */
-const MAX_LEASE_MS = 365 * 24 * 3_600_000;
 
 function positiveDuration(field: string, value: Duration | undefined, fallback: number, max = MAX_TIMER_MS): number {
   if (value === undefined) return fallback;

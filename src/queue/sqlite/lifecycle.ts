@@ -1,14 +1,14 @@
 import { InvalidOptionError, InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
 import { backoffDelayMs } from '../backoff';
 import type { AttemptError, CancelOutcome, CompletionItem, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
-import { MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
+import { MAX_LEASE_MS, MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
 import { emitIf, guard, type StoreContext } from './context';
 import { rowToTask, type TaskRow } from './rows';
 
 /** Extends a lease; reports a lost lease or a requested cancellation. */
 export function heartbeat(ctx: StoreContext, taskId: number, token: number, leaseMs: number): HeartbeatOutcome {
   validateFence(taskId, token);
-  validateInteger('leaseMs', leaseMs, 1, 365 * 24 * 3_600_000);
+  validateInteger('leaseMs', leaseMs, 1, MAX_LEASE_MS);
   const now = ctx.options.clock.now();
   const row = guard('heartbeat', () => ctx.lifecycle.heartbeat.get(now + leaseMs, taskId, token)) as
     | { cancel_requested: number }
