@@ -47,10 +47,10 @@ export function requireDatabase(ctx: Pick<CommandContext, 'dbPath'>): void {
 export async function withServices<T>(
   ctx: CommandContext,
   fn: (services: CliServices) => Promise<T> | T,
-  options: { create?: boolean; logLevel?: LogLevel } = {},
+  options: { create?: boolean } = {},
 ): Promise<T> {
   if (options.create !== true) requireDatabase(ctx);
-  const services = openServices(ctx, options.logLevel);
+  const services = openServices(ctx);
   try {
     return await fn(services);
   } finally {
@@ -58,10 +58,12 @@ export async function withServices<T>(
   }
 }
 
-/** Opens the services for a long-running command (worker); close them with `services.store.close()`. */
-export function openServices(ctx: CommandContext, logLevel?: LogLevel): CliServices {
+/**
+ * Opens the store (creating the database when missing) for a long-running command (worker);
+ * close it with `services.store.close()`.
+ */
+export function openServices(ctx: CommandContext, logger: Logger = cliLogger()): CliServices {
   const clock = new SystemClock();
-  const logger = cliLogger(logLevel);
   const store = createSqliteTaskStore({ path: ctx.dbPath, clock, logger });
   return { store, clock, logger };
 }

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createStrategy } from '../strategies';
+import type { Logger } from '../core/logger';
 import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
 import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
+import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
+import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
 import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines } from './common';
-import { openServices } from './store';
+import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
   handlers: string;
@@ -46,21 +48,25 @@ export function registerWorkerCommand(program: Command): void {
       const ctx = contextOf(command);
       if (flags.backupEvery !== undefined && flags.backupDir === undefined) throw new UsageError('--backup-every needs --backup-dir');
       const registry = loadHandlers(flags.handlers);
-      // Resolved before the database is opened so a typo is a usage error with nothing touched.
-      const strategy = createStrategy(flags.strategy ?? 'fifo');
-      const services = openServices(ctx, 'info');
-      let scheduler: MaintenanceScheduler | undefined;
+      const logger = cliLogger('info');
+      const options: WorkerOptions = {
+        queue: flags.queue,
+        concurrency: flags.concurrency,
+        strategy: flags.strategy,
+        capabilities: flags.capabilities,
+        shutdownTimeout: flags.shutdownTimeout,
+        logger,
+      };
+      // Every option is checked before the store opens, and so creates, the database: a typo is a
+      // usage error with nothing touched. The scheduler checks its own; it verifies the store's file
+      // only when a job runs, after start().
+      resolveWorkerOptions(options);
+      let store: SqliteTaskStore | undefined;
+      const scheduler = maintenanceFor(ctx.dbPath, flags, logger, () => store?.verifyFileSync());
+      const services = openServices(ctx, logger);
+      store = services.store;
       try {
-        const worker = new Worker(services.store, registry, {
-          queue: flags.queue,
-          concurrency: flags.concurrency,
-          strategy,
-          capabilities: flags.capabilities,
-          shutdownTimeout: flags.shutdownTimeout,
-          clock: services.clock,
-          logger: services.logger,
-        });
-        scheduler = maintenanceFor(ctx.dbPath, flags, services);
+        const worker = new Worker(services.store, registry, { ...options, clock: services.clock });
         const stopRequested = waitForSignal();
         await worker.start();
         scheduler?.start();
@@ -113,13 +119,12 @@ export function loadHandlers(file: string): HandlerRegistry {
   return registry;
 }
 
-function maintenanceFor(dbPath: string, flags: WorkerFlags, services: ReturnType<typeof openServices>): MaintenanceScheduler | undefined {
+function maintenanceFor(dbPath: string, flags: WorkerFlags, logger: Logger, verifyFile: () => void): MaintenanceScheduler | undefined {
   if (flags.checkpointEvery === undefined && flags.cleanupEvery === undefined && flags.backupEvery === undefined) return undefined;
   return new MaintenanceScheduler({
     path: dbPath,
-    clock: services.clock,
-    logger: services.logger,
-    verifyFile: () => services.store.verifyFileSync(),
+    logger,
+    verifyFile,
     checkpoint: flags.checkpointEvery === undefined ? undefined : { every: flags.checkpointEvery },
     retention: flags.cleanupEvery === undefined
       ? undefined

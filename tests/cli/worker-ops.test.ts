@@ -91,6 +91,17 @@ describe('taskbridge worker, stats, health and maintenance commands', () => {
     expect(fs.existsSync(ws.db)).toBe(false);
   });
 
+  it.each([
+    ['an empty --queue', ['--queue', '']],
+    ['an unknown --strategy', ['--strategy', 'newest']],
+    ['a maintenance interval under 1s', ['--checkpoint-every', '500ms']],
+  ])('a worker with %s is a usage error that creates no database', async (_what, args) => {
+    writeHandlers(ws.dir, HANDLERS);
+    const result = await runCli(['--db', ws.db, 'worker', '--handlers', 'handlers.js', ...args], { cwd: ws.dir });
+    expect(result.code).toBe(2);
+    expect(fs.existsSync(ws.db)).toBe(false);
+  });
+
   it('health is ok on a good database, exits 1 over a threshold, and says why', async () => {
     await runCli(['--db', ws.db, 'enqueue', 'x']);
     const ok = await runCli(['--db', ws.db, 'health']);
