@@ -6,7 +6,7 @@ import { health, type HealthReport } from '../queue/health';
 import type { QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
 import { TASK_STATUSES } from '../queue/types';
-import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, type CommandContext } from './common';
+import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, waitForSignal, type CommandContext } from './common';
 import { formatBytes, formatDuration, formatInstant, formatPercent, keyValues, table } from './format';
 import { ReadOnlyQueue, withReadOnlyQueue } from './read-only';
 import { cliLogger, requireDatabase } from './store';
@@ -159,11 +159,7 @@ async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; s
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   if (ctx.json) printJson({ listening: `http://127.0.0.1:${port}`, port, endpoints: ['/metrics', '/health'] });
   else printLines(`serving http://127.0.0.1:${port}/metrics and /health for ${ctx.dbPath} (Ctrl-C to stop)`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await waitForSignal();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Scrapers keep connections alive; without this, close() would wait for them to time out.
   server.closeAllConnections();

@@ -7,7 +7,7 @@ import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
 import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
-import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines } from './common';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
 import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
@@ -130,17 +130,5 @@ function maintenanceFor(dbPath: string, flags: WorkerFlags, logger: Logger, veri
       ? undefined
       : { every: flags.cleanupEvery, completedOlderThan: flags.completedOlderThan ?? '7d', failedOlderThan: flags.failedOlderThan ?? '30d' },
     backup: flags.backupEvery === undefined ? undefined : { every: flags.backupEvery, directory: flags.backupDir!, keep: flags.backupKeep ?? 7 },
-  });
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
   });
 }
