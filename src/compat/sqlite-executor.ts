@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock';
-import { NonRetryableError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { closingFields, describeThrown, updateRunSafely, validateProgress } from '../manager/run-lifecycle';
+import { closingFields, describeThrown, updateRunSafely } from '../manager/run-lifecycle';
 import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
-import type { Run, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
-import type { HandlerContext } from '../queue/handler-registry';
+import type { Run, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { Task } from '../queue/types';
@@ -13,9 +11,10 @@ import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
-import { closureGoneMessage, RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
-import { createRunEntry, linkedSignal, RunTable, type RunEntry as Entry } from './run-entry';
+import { createRunEntry, RunTable } from './run-entry';
 import { syncRemoteRuns } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -32,7 +31,6 @@ export interface SqliteRunExecutorOptions {
   leaseMs: number;
   pollIntervalMs: number;
 }
-
 
 /**
  * `sqlite` mode (cutover): a run is persisted before startTask returns, started when the strategy
@@ -54,12 +52,18 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private recoverTimer: NodeJS.Timeout | undefined;
   private serving = false;
   private readonly recovery: RunRecovery;
+  private readonly dispatch: RunDispatch;
   private closed = false;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
     this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
     this.recovery.scheduleSweep();
     this.worker = new RunWorker({ ...o, owner: this.owner });
+    this.dispatch = new RunDispatch({
+      ...o, runs: this.runs,
+      refuseUnrecordedCancel: (task) => this.refuseUnrecordedCancel(task),
+      adoptClaimed: (task) => this.recovery.adoptClaimed(task),
+    });
   }
 
   start(run: Run, work: TaskWork): void {
@@ -192,7 +196,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private ensureType(moduleId: string): void {
-    this.worker.handle(moduleId, this.dispatch);
+    this.worker.handle(moduleId, this.dispatch.handle);
   }
 
   /** Starts the worker and, while it runs, a periodic look for runs whose process died. */
@@ -213,79 +217,6 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     this.syncTimer = undefined;
     this.recoverTimer = undefined;
     await this.worker.stop();
-  }
-
-  /** The worker handler of every module: the run's closure if this process has it, else the module's handler. */
-  private readonly dispatch = async (_payload: unknown, ctx: HandlerContext): Promise<null> => {
-    const task = ctx.task;
-    if (this.refuseUnrecordedCancel(task)) throw new NonRetryableError(`Run ${task.idempotencyKey ?? task.id} was cancelled`);
-    // A task this manager does not follow yet: one it did not start (recovered, or from another process).
-    if (this.runs.ofTask(task.id) === undefined) this.recovery.adoptClaimed(task);
-    const e = this.runs.ofTask(task.id);
-    if (e === undefined || e.cancelled) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
-    const { runId } = e;
-    const work = e.work ?? this.handlerWork(runId, task.type);
-    if (work === undefined) {
-      const message = closureGoneMessage(runId, task.type);
-      this.finish(e, { status: 'failed', errorMessage: message });
-      throw new NonRetryableError(message);
-    }
-    e.local = true;
-    e.startedAtMs = this.o.clock.now();
-    this.update(runId, { status: 'running', startedAt: new Date(e.startedAtMs) });
-    const taskCtx: TaskContext = {
-      runId,
-      // Wired to the worker's signal only if read: two AbortSignals per run showed in the drain's profile.
-      get signal() {
-        return linkedSignal(e, ctx.signal);
-      },
-      reportProgress: (p) => {
-        const patch = validateProgress(p);
-        if (e.cancelled || e.done) return;
-        this.update(runId, patch);
-        void ctx.reportProgress(p).catch(() => undefined);
-      },
-    };
-    try {
-      await work(taskCtx);
-    } catch (err) {
-      if (e.cancelled) return this.cancelledOutcome(e);
-      const message = describeThrown(err);
-      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts) {
-        this.o.logger.warn('run attempt failed; the queue retries it after its backoff', { runId, attempt: ctx.attempt, maxAttempts: task.maxAttempts, error: message });
-        // Back to queued with the attempt's error, and followed through the store again: the retry
-        // may be claimed here or by another process that registered the module's handler.
-        e.local = false;
-        this.update(runId, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
-        throw err instanceof Error ? err : new Error(message);
-      }
-      this.o.logger.error('run failed', { runId, error: message });
-      this.finish(e, { status: 'failed', errorMessage: message });
-      // Without retryFailures a failure of the work is final, as in memory mode; only crashes use the extra attempts.
-      throw new NonRetryableError(message);
-    }
-    if (e.cancelled) return this.cancelledOutcome(e);
-    // An earlier attempt's error (retryFailures) is history, not the outcome of a completed run.
-    this.finish(e, { status: 'completed', exitCode: 0, errorMessage: undefined });
-    return null;
-  };
-
-  /** The module's registered handler bound to the run's record (read only then: a copy per run). */
-  private handlerWork(runId: string, moduleId: string): TaskWork | undefined {
-    const handler = this.o.handlers.get(moduleId);
-    const run = handler && this.o.registry.getRun(runId);
-    return run ? (c) => handler!(run, c) : undefined;
-  }
-
-  /** A cancelled run's work settled: the queue records `cancelled` through fail() on a cancel-requested task. */
-  private cancelledOutcome(e: Entry): never {
-    this.runs.settle(e);
-    throw new NonRetryableError(`Run ${e.runId} was cancelled`);
-  }
-
-  private finish(e: Entry, patch: Partial<Run>): void {
-    this.update(e.runId, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
-    this.runs.settle(e);
   }
 
   /** Runs not executing here are followed in the store; ref'd only while such runs exist. */

@@ -1,0 +1,105 @@
+import { NonRetryableError } from '../core/errors';
+import { closingFields, describeThrown, updateRunSafely, validateProgress } from '../manager/run-lifecycle';
+import type { Run, TaskContext, TaskWork } from '../manager/types';
+import type { HandlerContext } from '../queue/handler-registry';
+import type { Task } from '../queue/types';
+import { closureGoneMessage } from './recovery';
+import { linkedSignal, type RunEntry, type RunTable } from './run-entry';
+import type { SqliteRunExecutorOptions } from './sqlite-executor';
+
+/** What {@link RunDispatch} needs from its sqlite-mode executor. */
+export interface RunDispatchOptions extends Pick<SqliteRunExecutorOptions, 'registry' | 'handlers' | 'clock' | 'logger'> {
+  /** The executor's runs; a claimed task is executed as the run it belongs to. */
+  runs: RunTable;
+  /** True, with the cancel written now, for a task whose run was cancelled here while the store refused the write. */
+  refuseUnrecordedCancel(task: Task): boolean;
+  /** Makes a claimed task this executor does not follow one of its runs, when it can (see RunRecovery.adoptClaimed). */
+  adoptClaimed(task: Task): void;
+}
+
+/**
+ * Executes the tasks this process's worker claims in sqlite mode: the run's closure if this
+ * process has it, else its module's registered handler. It writes the local run's lifecycle to the
+ * registry and tells the queue what follows by what it throws: a NonRetryableError ends the task,
+ * any other error lets the queue retry it after its backoff.
+ */
+export class RunDispatch {
+  constructor(private readonly o: RunDispatchOptions) {}
+
+  /** The worker handler of every module. */
+  readonly handle = async (_payload: unknown, ctx: HandlerContext): Promise<null> => {
+    const task = ctx.task;
+    if (this.o.refuseUnrecordedCancel(task)) throw new NonRetryableError(`Run ${task.idempotencyKey ?? task.id} was cancelled`);
+    // A task this executor does not follow yet: one it did not start (recovered, or from another process).
+    if (this.o.runs.ofTask(task.id) === undefined) this.o.adoptClaimed(task);
+    const e = this.o.runs.ofTask(task.id);
+    if (e === undefined || e.cancelled) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
+    const { runId } = e;
+    const work = e.work ?? this.handlerWork(runId, task.type);
+    if (work === undefined) {
+      const message = closureGoneMessage(runId, task.type);
+      this.finish(e, { status: 'failed', errorMessage: message });
+      throw new NonRetryableError(message);
+    }
+    e.local = true;
+    e.startedAtMs = this.o.clock.now();
+    this.update(runId, { status: 'running', startedAt: new Date(e.startedAtMs) });
+    const taskCtx: TaskContext = {
+      runId,
+      // Wired to the worker's signal only if read: two AbortSignals per run showed in the drain's profile.
+      get signal() {
+        return linkedSignal(e, ctx.signal);
+      },
+      reportProgress: (p) => {
+        const patch = validateProgress(p);
+        if (e.cancelled || e.done) return;
+        this.update(runId, patch);
+        void ctx.reportProgress(p).catch(() => undefined);
+      },
+    };
+    try {
+      await work(taskCtx);
+    } catch (err) {
+      if (e.cancelled) return this.cancelledOutcome(e);
+      const message = describeThrown(err);
+      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts) {
+        this.o.logger.warn('run attempt failed; the queue retries it after its backoff', { runId, attempt: ctx.attempt, maxAttempts: task.maxAttempts, error: message });
+        // Back to queued with the attempt's error, and followed through the store again: the retry
+        // may be claimed here or by another process that registered the module's handler.
+        e.local = false;
+        this.update(runId, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
+        throw err instanceof Error ? err : new Error(message);
+      }
+      this.o.logger.error('run failed', { runId, error: message });
+      this.finish(e, { status: 'failed', errorMessage: message });
+      // Without retryFailures a failure of the work is final, as in memory mode; only crashes use the extra attempts.
+      throw new NonRetryableError(message);
+    }
+    if (e.cancelled) return this.cancelledOutcome(e);
+    // An earlier attempt's error (retryFailures) is history, not the outcome of a completed run.
+    this.finish(e, { status: 'completed', exitCode: 0, errorMessage: undefined });
+    return null;
+  };
+
+  /** The module's registered handler bound to the run's record (read only then: a copy per run). */
+  private handlerWork(runId: string, moduleId: string): TaskWork | undefined {
+    const handler = this.o.handlers.get(moduleId);
+    const run = handler && this.o.registry.getRun(runId);
+    return run ? (c) => handler!(run, c) : undefined;
+  }
+
+  /** A cancelled run's work settled: the queue records `cancelled` through fail() on a cancel-requested task. */
+  private cancelledOutcome(e: RunEntry): never {
+    this.o.runs.settle(e);
+    throw new NonRetryableError(`Run ${e.runId} was cancelled`);
+  }
+
+  private finish(e: RunEntry, patch: Partial<Run>): void {
+    this.update(e.runId, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
+    this.o.runs.settle(e);
+  }
+
+  private update(runId: string, patch: Partial<Run>): void {
+    updateRunSafely(this.o.registry, this.o.logger, runId, patch);
+  }
+}
