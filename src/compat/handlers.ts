@@ -48,29 +48,32 @@ export function resolveRetryPolicy(options: RunHandlerOptions | undefined): RunR
 
 /** Handlers and their retry policies by moduleId, shared by the executors of one manager. */
 export class RunHandlerMap {
-  private readonly handlers = new Map<string, RunHandler>();
-  private readonly policies = new Map<string, RunRetryPolicy>();
+  private readonly byModule = new Map<string, { readonly handler: RunHandler; readonly policy: RunRetryPolicy }>();
 
+  /** @throws InvalidOptionError for invalid options, before anything is registered */
   set(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
-    const policy = resolveRetryPolicy(options);
-    this.handlers.set(moduleId, handler);
-    this.policies.set(moduleId, policy);
+    this.byModule.set(moduleId, { handler, policy: resolveRetryPolicy(options) });
   }
 
   get(moduleId: string): RunHandler | undefined {
-    return this.handlers.get(moduleId);
+    return this.byModule.get(moduleId)?.handler;
   }
 
   has(moduleId: string): boolean {
-    return this.handlers.has(moduleId);
+    return this.byModule.has(moduleId);
   }
 
   /** The module's retry policy; the default (failures final) when no handler is registered. */
   policy(moduleId: string): RunRetryPolicy {
-    return this.policies.get(moduleId) ?? DEFAULT_POLICY;
+    return this.byModule.get(moduleId)?.policy ?? DEFAULT_POLICY;
+  }
+
+  /** How many modules have a handler. */
+  get size(): number {
+    return this.byModule.size;
   }
 
   moduleIds(): string[] {
-    return [...this.handlers.keys()];
+    return [...this.byModule.keys()];
   }
 }

@@ -203,7 +203,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private ensureWorker(): void {
     if (this.closed) return;
     this.worker.ensure();
-    if (this.recoverTimer === undefined && this.o.handlers.moduleIds().length > 0) {
+    if (this.recoverTimer === undefined && this.o.handlers.size > 0) {
       this.recoverTimer = setInterval(() => this.recoverAll(), this.o.leaseMs);
       // Never the reason a process stays up: the worker (while busy or serving) already is.
       this.recoverTimer.unref();
