@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { SystemClock } from '../core/clock';
 import type { Logger } from '../core/logger';
 import { health, type HealthReport } from '../queue/health';
-import type { QueueMetrics } from '../queue/metrics';
+import { DEFAULT_STALE_AFTER_MS, type QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
 import { TASK_STATUSES } from '../queue/types';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, waitForSignal, type CommandContext } from './common';
@@ -23,7 +23,7 @@ export function registerOpsCommands(program: Command): void {
   program
     .command('stats')
     .description('counts by status, type and queue; throughput, wait, processing time, retry rate; workers')
-    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, 60_000)
+    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, DEFAULT_STALE_AFTER_MS)
     .action(async (flags: { staleAfter: number }, command: Command) => {
       const ctx = contextOf(command);
       const m = await withReadOnlyQueue(ctx, (queue) => queue.metrics(new SystemClock(), flags.staleAfter));
@@ -64,7 +64,7 @@ export function registerOpsCommands(program: Command): void {
 
 function addHealthOptions(command: Command): Command {
   return command
-    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, 60_000)
+    .option('--stale-after <duration>', 'a worker without heartbeat for this long is stale', parseDurationArg, DEFAULT_STALE_AFTER_MS)
     .option('--max-stale-workers <n>', 'unhealthy above this many stale workers (default: only warn)', parseNonNegativeInt)
     .option('--max-dead-last-hour <n>', 'unhealthy above this many tasks gone dead in the last hour (default: only warn)', parseNonNegativeInt)
     .option('--max-wal-mb <n>', 'unhealthy when the WAL is larger than this many MiB', parseNonNegativeInt, 1024);
