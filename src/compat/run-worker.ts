@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeThrown } from '../manager/run-lifecycle';
 import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
+import type { Task } from '../queue/types';
 import { Worker } from '../queue/worker';
 import { OWNER_CAPABILITY } from './recovery';
 import { RUN_QUEUE } from './run-payload';
@@ -43,9 +44,15 @@ export class RunWorker {
       queue: RUN_QUEUE, concurrency: o.concurrency, prefetch: o.concurrency, strategy: o.strategy, leaseDuration: o.leaseMs,
       // Offering the owner capability lets this worker claim the runs pinned to this executor.
       capabilities: { [OWNER_CAPABILITY]: o.owner }, pollInterval: { min: Math.min(50, o.pollIntervalMs), max: o.pollIntervalMs },
+      // The owner prefix is how holdsLease recognises the leases of this executor's workers.
       clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${o.owner}-${randomBytes(3).toString('hex')}`,
     });
     this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
+  }
+
+  /** True when one of this executor's workers, the current or an earlier one, holds the task's lease. */
+  holdsLease(task: Task): boolean {
+    return task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.o.owner}-`);
   }
 
   /** True while the running worker holds all the claims it may, so it would not claim another run now. */

@@ -156,9 +156,9 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     await this.o.store.close();
   }
 
-  /** A task still leased by one of this executor's workers (their ids start with the owner). */
+  /** An unfinished task still leased by one of this executor's workers. */
   private leasedHere(task: Task): boolean {
-    return !isFinishedStatus(task.status) && task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.owner}-`);
+    return !isFinishedStatus(task.status) && this.worker.holdsLease(task);
   }
 
   private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): void {
