@@ -18,7 +18,7 @@ export interface CopyProgress {
   readonly copiedPages: number;
 }
 
-/** Options of {@link backupDatabase}. */
+/** Options of {@link backupDatabase} and {@link restoreDatabase}: both are a page copy. */
 export interface BackupOptions {
   /** Called after every step of the page copy (e.g. to draw a progress bar). */
   onProgress?: (progress: CopyProgress) => void;
@@ -74,7 +74,7 @@ export async function backupDatabase(sourcePath: string, destination: string, op
     db.close();
   }
   try {
-    verifyCopy(partial, snapshot, file);
+    verifyCopy(partial, snapshot, file, { selfContained: true });
     fs.chmodSync(partial, 0o600);
     fs.renameSync(partial, file);
   } catch (error) {
@@ -86,12 +86,8 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   return result;
 }
 
-/** Options of {@link restoreDatabase}. */
-export interface RestoreOptions {
-  onProgress?: (progress: CopyProgress) => void;
-  pagesPerStep?: number;
-  logger?: Logger;
-}
+/** Options of {@link restoreDatabase}: those of {@link backupDatabase}. */
+export type RestoreOptions = BackupOptions;
 
 /** What a restore put in place. */
 export interface RestoreResult {
@@ -121,13 +117,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
   } finally {
     db.close();
   }
-  const restored = openMaintenanceConnection(target);
-  try {
-    const problems = [...integrityProblems(restored), ...countDifferences(expected, tableCounts(restored))];
-    if (problems.length > 0) throw new BackupVerificationError(target, problems);
-  } finally {
-    restored.close();
-  }
+  verifyCopy(target, expected, target);
   options.logger?.info('database restored from backup', { backup, target, pages, tables: expected });
   return { backup, target, pages, tables: expected };
 }
@@ -154,20 +144,24 @@ export function verifyBackupFile(file: string): TableCounts {
   }
 }
 
-function verifyCopy(copy: string, snapshot: TableCounts, finalName: string): void {
+/**
+ * Checks a copy: integrity_check passes and every table holds the expected rows.
+ * @throws BackupVerificationError naming `reportAs`
+ */
+function verifyCopy(copy: string, expected: TableCounts, reportAs: string, options: { selfContained?: boolean } = {}): void {
   const db = openMaintenanceConnection(copy);
   try {
-    // The copy inherits WAL mode from the source; a rollback journal makes it one self-contained
+    // A backup inherits WAL mode from the source; a rollback journal makes it one self-contained
     // file that can be renamed, copied or shipped without -wal/-shm companions.
-    db.pragma('journal_mode = DELETE');
-    const problems = [...integrityProblems(db), ...countDifferences(snapshot, tableCounts(db))];
-    if (problems.length > 0) throw new BackupVerificationError(finalName, problems);
+    if (options.selfContained === true) db.pragma('journal_mode = DELETE');
+    const problems = [...integrityProblems(db), ...countDifferences(expected, tableCounts(db))];
+    if (problems.length > 0) throw new BackupVerificationError(reportAs, problems);
   } finally {
     db.close();
   }
 }
 
-async function copyPages(db: Database.Database, destination: string, options: { onProgress?: (p: CopyProgress) => void; pagesPerStep?: number }): Promise<{ totalPages: number }> {
+async function copyPages(db: Database.Database, destination: string, options: BackupOptions): Promise<{ totalPages: number }> {
   const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
   const result = await db.backup(destination, {
     progress: ({ totalPages, remainingPages }) => {
