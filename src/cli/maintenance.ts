@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { SystemClock } from '../core/clock';
-import { backupDatabase, restoreDatabase, verifyBackupFile, type CopyProgress } from '../queue/maintenance/backup';
+import { backupDatabase, restoreDatabase, type CopyProgress } from '../queue/maintenance/backup';
 import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
 import { cleanupFinishedTasks } from '../queue/maintenance/retention';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
@@ -38,19 +38,20 @@ export function registerMaintenanceCommands(program: Command): void {
       const ctx = contextOf(command);
       const backupFile = path.resolve(file);
       if (backupFile === ctx.dbPath) throw new UsageError('the backup file is the database itself');
-      const counts = verifyBackupFile(backupFile);
-      const holders = fs.existsSync(ctx.dbPath) ? activeLeaseHolders(ctx) : {};
-      const leaseCount = Object.values(holders).reduce((n, c) => n + c, 0);
-      if (leaseCount > 0 && flags.force !== true) {
-        const who = Object.entries(holders).map(([owner, n]) => `${owner} (${n})`).join(', ');
-        process.stderr.write(`refusing to restore: ${leaseCount} task(s) are leased by running workers: ${who}. Stop the workers, or pass --force.\n`);
-        if (ctx.json) printJson({ restored: false, reason: 'active-leases', leases: holders });
-        throw new ReportedFailure();
-      }
-      const result = await withProgress(ctx, 'restore', (onProgress) => restoreDatabase(backupFile, ctx.dbPath, { onProgress, logger: cliLogger() }));
+      let leaseCount = 0;
+      const result = await withProgress(ctx, 'restore', (onProgress) =>
+        restoreDatabase(backupFile, ctx.dbPath, {
+          onProgress,
+          logger: cliLogger(),
+          // Once the backup verified, right before the copy.
+          beforeCopy: () => {
+            leaseCount = refuseWhileLeased(ctx, flags.force === true);
+          },
+        }),
+      );
       if (ctx.json) return printJson({ restored: true, ...result, overrodeLeases: leaseCount });
       printLines(
-        `backup ${backupFile} verified (integrity_check ok; ${describeCounts(counts)})`,
+        `backup ${backupFile} verified (integrity_check ok; ${describeCounts(result.tables)})`,
         `restored into ${result.target}: ${result.pages} pages; restored database verified`,
       );
     });
@@ -111,6 +112,22 @@ function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openM
   } finally {
     db.close();
   }
+}
+
+/**
+ * The number of unexpired leases in the database at ctx.dbPath. Unless `force`, refuses when there
+ * is any: names the workers on stderr (and prints the refusal with --json), then exits 1.
+ */
+function refuseWhileLeased(ctx: CommandContext, force: boolean): number {
+  const holders = fs.existsSync(ctx.dbPath) ? activeLeaseHolders(ctx) : {};
+  const leaseCount = Object.values(holders).reduce((n, c) => n + c, 0);
+  if (leaseCount > 0 && !force) {
+    const who = Object.entries(holders).map(([owner, n]) => `${owner} (${n})`).join(', ');
+    process.stderr.write(`refusing to restore: ${leaseCount} task(s) are leased by running workers: ${who}. Stop the workers, or pass --force.\n`);
+    if (ctx.json) printJson({ restored: false, reason: 'active-leases', leases: holders });
+    throw new ReportedFailure();
+  }
+  return leaseCount;
 }
 
 /** Unexpired leases by worker id in the database at ctx.dbPath. */

@@ -110,6 +110,29 @@ describe('maintenance', () => {
     await expect(backupDatabase(file, file)).rejects.toThrow(/cannot be the database itself/);
   });
 
+  it('restore asks beforeCopy once the backup verified, and a refusal there leaves the target as it was', async () => {
+    await store.enqueueBatch(Array.from({ length: 5 }, () => ({ type: 't' })));
+    const copy = path.join(dir, 'copy.db');
+    await backupDatabase(file, copy);
+    await store.enqueue({ type: 'after-backup' });
+    const before = fs.readFileSync(file);
+
+    const seen: Record<string, number>[] = [];
+    const refuse = (counts: Record<string, number>): void => {
+      seen.push(counts);
+      throw new Error('workers hold leases');
+    };
+    await expect(restoreDatabase(copy, file, { beforeCopy: refuse })).rejects.toThrow('workers hold leases');
+    expect(seen).toEqual([expect.objectContaining({ tasks: 5 })]);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect((await store.counts()).byStatus.queued).toBe(6);
+
+    // A backup that does not verify is refused before beforeCopy is asked.
+    fs.writeFileSync(copy, 'not a database');
+    await expect(restoreDatabase(copy, file, { beforeCopy: refuse })).rejects.toBeInstanceOf(BackupVerificationError);
+    expect(seen).toHaveLength(1);
+  });
+
   it('rotating backups keep the newest N', async () => {
     await store.enqueue({ type: 't' });
     const backups = path.join(dir, 'backups');

@@ -86,8 +86,16 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   return result;
 }
 
-/** Options of {@link restoreDatabase}: those of {@link backupDatabase}. */
-export type RestoreOptions = BackupOptions;
+/** Options of {@link restoreDatabase}. */
+export interface RestoreOptions extends BackupOptions {
+  /**
+   * Called with the backup's row counts once it verified, before the target is touched; a throw
+   * (or rejection) ends the restore there, with the target unchanged. The place for the caller's
+   * check that it is safe to restore now: it runs right before the copy, not before a long
+   * integrity_check.
+   */
+  beforeCopy?: (backupCounts: TableCounts) => void | Promise<void>;
+}
 
 /** What a restore put in place. */
 export interface RestoreResult {
@@ -101,7 +109,8 @@ export interface RestoreResult {
  * Verifies a backup file (integrity_check) and copies it over the database at `targetPath` with the
  * online backup API, which takes the target's write lock, so other connections see either the old
  * or the restored content, never a mix. The restored database is verified against the backup's counts.
- * Whether it is safe to restore now (no worker holding a lease) is the caller's decision.
+ * Whether it is safe to restore now (no worker holding a lease) is the caller's decision
+ * ({@link RestoreOptions.beforeCopy}).
  *
  * @throws BackupVerificationError when the backup or the restored database does not verify
  */
@@ -109,6 +118,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
   const backup = path.resolve(backupPath);
   const target = path.resolve(targetPath);
   const expected = verifyBackupFile(backup);
+  await options.beforeCopy?.(expected);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const db = openMaintenanceConnection(backup, { readonly: true });
   let pages: number;
