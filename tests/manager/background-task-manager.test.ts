@@ -283,6 +283,26 @@ describe('MemoryRunExecutor', () => {
     expect(manager.getActiveTaskCount()).toBe(0);
   });
 
+  it('a backlog of thousands of waiting runs starts in start order; runs cancelled while waiting never run', async () => {
+    const { manager, registry } = setup({ concurrency: 1 });
+    const order: number[] = [];
+    const ids: string[] = [];
+    const start = (i: number) => {
+      ids[i] = manager.startTask(makeRun(`backlog-${i}`), async () => {
+        order.push(i);
+        // Runs started while the backlog drains join its end.
+        if (i === 1500) for (let j = 3000; j < 3100; j++) start(j);
+      });
+    };
+    for (let i = 0; i < 3000; i++) start(i);
+    const cancelled = [5, 1200, 2999];
+    expect(await Promise.all(cancelled.map((i) => manager.cancelTask(ids[i]!)))).toEqual([true, true, true]);
+    await manager.waitAll();
+    const expected = Array.from({ length: 3100 }, (_, i) => i).filter((i) => !cancelled.includes(i));
+    expect(order).toEqual(expected);
+    for (const i of cancelled) expect(registry.getRun(ids[i]!)?.status).toBe('cancelled');
+  });
+
   it('refuses a concurrency that is not a positive integer', () => {
     expect(() => new MemoryRunExecutor(new RunRegistry(), { concurrency: 0 })).toThrow(/concurrency/);
   });
