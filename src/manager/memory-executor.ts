@@ -23,7 +23,8 @@ type Phase = 'waiting' | 'running' | 'settled';
 interface Entry {
   readonly runId: string;
   readonly work: TaskWork;
-  readonly controller: AbortController;
+  /** Created on first use (see signalOf). */
+  controller?: AbortController;
   phase: Phase;
   /** Set synchronously by cancel, before anything else, so a late result can never overwrite it. */
   cancelled: boolean;
@@ -37,6 +38,14 @@ function defaultLogger(): Logger {
   // One winston instance for every executor built without a logger, instead of one per manager.
   sharedLogger ??= createLogger('warn');
   return sharedLogger;
+}
+
+/**
+ * The run's AbortController, created when the work first reads its signal or the run is cancelled:
+ * most works never read it, and one controller per run was a tenth of a burst's time.
+ */
+function controllerOf(entry: Entry): AbortController {
+  return (entry.controller ??= new AbortController());
 }
 
 /**
@@ -86,7 +95,6 @@ export class MemoryRunExecutor implements RunExecutor {
     const entry: Entry = {
       runId: run.runId,
       work,
-      controller: new AbortController(),
       phase: 'waiting',
       cancelled: false,
       settled,
@@ -107,7 +115,7 @@ export class MemoryRunExecutor implements RunExecutor {
     this.safeUpdate(runId, { status: 'cancelled', ...closingFields(this.clock.now(), entry.startedAtMs) });
     if (entry.phase === 'waiting') this.settle(entry);
     try {
-      entry.controller.abort();
+      controllerOf(entry).abort();
     } catch (err) {
       this.logger.warn('an abort listener of a cancelled run threw', { runId, error: describeThrown(err) });
     }
@@ -165,7 +173,9 @@ export class MemoryRunExecutor implements RunExecutor {
     this.safeUpdate(entry.runId, { status: 'running', startedAt: new Date(startedAt) });
     const ctx: TaskContext = {
       runId: entry.runId,
-      signal: entry.controller.signal,
+      get signal() {
+        return controllerOf(entry).signal;
+      },
       reportProgress: (p) => this.reportProgress(entry, p),
     };
     let outcome: Promise<unknown>;

@@ -303,6 +303,22 @@ describe('MemoryRunExecutor', () => {
     for (const i of cancelled) expect(registry.getRun(ids[i]!)?.status).toBe('cancelled');
   });
 
+  it('a work that first reads its signal after the run was cancelled finds it aborted', async () => {
+    const { manager } = setup();
+    const gate = deferred<void>();
+    let aborted: boolean | undefined;
+    const run = makeRun('late-signal');
+    manager.startTask(run, async (ctx) => {
+      await gate.promise;
+      aborted = ctx.signal.aborted;
+    });
+    await turns();
+    const cancelling = manager.cancelTask(run.runId);
+    gate.resolve();
+    expect(await cancelling).toBe(true);
+    expect(aborted).toBe(true);
+  });
+
   it('refuses a concurrency that is not a positive integer', () => {
     expect(() => new MemoryRunExecutor(new RunRegistry(), { concurrency: 0 })).toThrow(/concurrency/);
   });
