@@ -6,7 +6,7 @@ import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
-import type { Task } from '../queue/types';
+import type { CancelOutcome, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { RUN_QUEUE, runRequest } from './run-payload';
@@ -61,7 +61,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     this.worker = new RunWorker({ ...o, owner: this.owner });
     this.dispatch = new RunDispatch({
       ...o, runs: this.runs,
-      refuseUnrecordedCancel: (task) => this.refuseUnrecordedCancel(task),
+      refuseUnrecordedCancel: (task) => this.refuseUnrecordedCancel(task, true),
       adoptClaimed: (task) => this.recovery.adoptClaimed(task),
     });
   }
@@ -76,7 +76,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
     } else if (
       !result.created &&
-      (this.refuseUnrecordedCancel(result.task) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
+      (this.refuseUnrecordedCancel(result.task, false) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
     ) {
       // The previous run of this id settled here (finished or cancelled) but its outcome is not in
       // the store yet (completions are batched, or the cancel write was refused), or it was cancelled
@@ -92,13 +92,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     if (entry === undefined || entry.cancelled) return false;
     entry.cancelled = true;
     this.update(runId, { status: 'cancelled', ...closingFields(this.o.clock.now(), entry.startedAtMs) });
-    let outcome: string;
-    try {
-      outcome = this.o.store.cancelSync(entry.taskId);
-    } catch (err) {
-      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
-      outcome = 'error';
-    }
+    const outcome = this.writeCancel(entry.taskId, runId);
     if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
     // Leased but not started: prefetched by this process's worker (ended here at once), or run elsewhere.
@@ -175,22 +169,37 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     }
   }
 
-  /** A claimed task whose run was cancelled here while the store could not record it: record it now, never run it. */
-  private refuseUnrecordedCancel(task: Task): boolean {
+  /**
+   * True for a task whose run was cancelled here while the store refused the write: the write is
+   * tried again now, and the task must never run (`claimed`: this process's worker holds it).
+   */
+  private refuseUnrecordedCancel(task: Task, claimed: boolean): boolean {
     const runId = this.unrecordedCancels.get(task.id);
     if (runId === undefined) return false;
-    this.unrecordedCancels.delete(task.id);
-    try {
-      this.o.store.cancelSync(task.id);
-    } catch (err) {
-      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
-    }
+    const outcome = this.writeCancel(task.id, runId);
+    // Kept until this process's worker refused the task (claimed) or the queue holds it as ended: a
+    // refused write leaves it queued, and a cancel-requested one may be waiting in this worker.
+    if (claimed || (outcome !== 'error' && outcome !== 'cancel-requested')) this.unrecordedCancels.delete(task.id);
     return true;
   }
 
-  /** A run this manager did not start (recovered after a restart): registry record and entry. */
+  /** Writes a cancellation to the queue; 'error' (logged) when the store refused it. */
+  private writeCancel(taskId: number, runId: string): CancelOutcome | 'error' {
+    try {
+      return this.o.store.cancelSync(taskId);
+    } catch (err) {
+      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
+      return 'error';
+    }
+  }
+
+  /**
+   * A run this manager did not start (recovered after a restart): registry record and entry. By task
+   * as well as by run id: the fresh task of a run started again carries a suffixed key, which is no
+   * run id, and a task whose cancel is still to be written must never run.
+   */
   private adopt(task: Task, run: Run): void {
-    if (this.runs.has(run.runId)) return;
+    if (this.runs.has(run.runId) || this.runs.ofTask(task.id) !== undefined || this.unrecordedCancels.has(task.id)) return;
     if (this.o.registry.getRun(run.runId) === undefined) this.o.registry.addRun(run);
     this.track(run.runId, task.id, run.moduleId, undefined);
   }

@@ -86,6 +86,40 @@ describe('following runs through the store (sqlite mode)', () => {
     });
   });
 
+  it('recovery does not adopt the fresh task of a run started again here as a second run', async () => {
+    await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
+      let handled = 0;
+      const handler = async () => {
+        handled += 1;
+      };
+      manager.registerHandler('m', handler);
+      let release!: () => void;
+      const blocker = new Promise<void>((r) => (release = r));
+      manager.startTask(run('busy'), () => blocker);
+      manager.startTask(run('prefetched'), async () => undefined);
+      manager.startTask(run('x'), async () => undefined);
+      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      // Another process that registered the module's handler takes 'x'.
+      const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo });
+      expect(claimed?.task.idempotencyKey).toBe('x');
+      const firstCancel = manager.cancelTask('x');
+      let ranAgain = false;
+      manager.startTask(run('x'), async () => {
+        ranAgain = true;
+      });
+      // Recovery runs (here on registerHandler; also every lease period) while the new task waits.
+      manager.registerHandler('m', handler);
+      expect(other.acknowledgeCancelSync(claimed!.task.id, claimed!.token)).toBe(true);
+      release();
+      expect(await firstCancel).toBe(true);
+      await manager.waitAll();
+      expect(ranAgain).toBe(true);
+      expect(handled).toBe(0);
+      expect(registry.getRun('x')?.status).toBe('completed');
+      expect(registry.getRecentRuns().map((r) => r.runId).sort()).toEqual(['busy', 'prefetched', 'x']);
+    });
+  });
+
   it('cancelling a run the worker prefetched ends it at once: it never runs, the queue records cancelled', async () => {
     // A lease of an hour puts the next heartbeat 20 minutes away: the cancel must not wait for one.
     await withManager({ TASKBRIDGE_LEASE: '1h' }, async ({ manager, registry, other }) => {

@@ -129,4 +129,44 @@ describe('sqlite mode: a cancellation the queue could not record', () => {
       db.remove();
     }
   });
+  it('recovery leaves alone a restarted run whose second cancellation the store also refused', async () => {
+    const db = tempDb();
+    const { registry, executor, manager } = sqliteManager(db.dbPath);
+    try {
+      let handlerRan = false;
+      const handler = async () => {
+        handlerRan = true;
+      };
+      manager.registerHandler('m', handler);
+      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
+      const realCancel = store.cancelSync.bind(store);
+      const refuse = () => {
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      };
+      let workRan = false;
+      const work = async () => {
+        workRan = true;
+      };
+      store.cancelSync = refuse;
+      manager.startTask(run('c3'), work);
+      expect(await manager.cancelTask('c3')).toBe(true);
+      // Started again: the first task is cancelled now and the run gets a fresh task (a suffixed key)...
+      store.cancelSync = realCancel;
+      manager.startTask(run('c3'), work);
+      // ...whose cancellation the store refuses too, so it is still queued when recovery looks.
+      store.cancelSync = refuse;
+      expect(await manager.cancelTask('c3')).toBe(true);
+      store.cancelSync = realCancel;
+      manager.registerHandler('m', handler);
+      (executor as unknown as { serve(): void }).serve();
+      const queued = store as unknown as { listSync(f: object): { status: string }[] };
+      await until(() => queued.listSync({ type: 'm' }).every((t) => t.status !== 'queued' && t.status !== 'running'), 'the tasks to leave the queue');
+      expect(workRan).toBe(false);
+      expect(handlerRan).toBe(false);
+      expect(registry.getRecentRuns().map((r) => [r.runId, r.status])).toEqual([['c3', 'cancelled']]);
+    } finally {
+      await closeModeExecutor(executor);
+      db.remove();
+    }
+  });
 });
