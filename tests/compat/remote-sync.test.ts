@@ -64,6 +64,7 @@ describe('following runs through the store (sqlite mode)', () => {
       manager.startTask(run('prefetched'), async () => undefined);
       manager.startTask(run('x'), async () => undefined);
       await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      await until(async () => (await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched'))?.status === 'running', 'the second run to be claimed (prefetched)');
       // Another process's worker takes 'x' (it offers this executor's owner, as a handler would let it).
       const owner = (manager.executor as SqliteRunExecutor).owner;
       const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo, capabilities: { [OWNER_CAPABILITY]: owner } });
@@ -99,6 +100,7 @@ describe('following runs through the store (sqlite mode)', () => {
       manager.startTask(run('prefetched'), async () => undefined);
       manager.startTask(run('x'), async () => undefined);
       await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+      await until(async () => (await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched'))?.status === 'running', 'the second run to be claimed (prefetched)');
       // Another process that registered the module's handler takes 'x'.
       const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo });
       expect(claimed?.task.idempotencyKey).toBe('x');
