@@ -185,3 +185,13 @@ export class DatabaseReplacedError extends TaskbridgeError {
     );
   }
 }
+
+/** The message recorded for whatever was thrown or rejected with, Error or not. */
+export function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return describeValue(error);
+}

@@ -3,10 +3,13 @@
  * run reads the same in the registry whichever mode ran it.
  */
 
-import { InvalidInputError, describeValue } from '../core/errors';
+import { InvalidInputError, describeThrown } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RunRegistry } from './run-registry';
 import type { Run, TaskContext } from './types';
+
+// Executors import it from here with the rest of a run's lifecycle; it lives in core so src/queue can share it.
+export { describeThrown };
 
 /** The argument of {@link TaskContext.reportProgress}. */
 export type ProgressReport = Parameters<TaskContext['reportProgress']>[0];
@@ -65,12 +68,3 @@ function assertCount(field: string, value: unknown): asserts value is number {
   }
 }
 
-/** The message recorded for whatever a work threw or rejected with, Error or not. */
-export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  if (typeof error === 'string') return error;
-  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-    return (error as { message: string }).message;
-  }
-  return describeValue(error);
-}

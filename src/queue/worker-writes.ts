@@ -1,3 +1,4 @@
+import { describeThrown } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { AttemptError, BatchCompletingStore, ClaimedTask, ClaimRequest, CompletingClaimStore, TaskStore } from './types';
 import { LeaseLostError, TaskCancelledError, type Execution } from './worker-types';
@@ -28,10 +29,6 @@ export function isRetryable(err: unknown): boolean {
   return (err as { retryable?: unknown } | null)?.retryable === true;
 }
 
-/** What a log line says of a thrown value. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Lets a completion batch carry the worker's next claim, so both share one transaction. The worker
@@ -137,7 +134,7 @@ export class OutcomeWriter {
       }),
       // A result the store refuses (not JSON, too large) will never be accepted: fail the task
       // instead of letting the lease expire and running it again for the same outcome.
-      (err) => this.fail(execution, { message: `the handler's result could not be stored: ${errorMessage(err)}`, retryable: false }),
+      (err) => this.fail(execution, { message: `the handler's result could not be stored: ${describeThrown(err)}`, retryable: false }),
     );
   }
 
@@ -162,7 +159,7 @@ export class OutcomeWriter {
       }
       if (!isStoreLost(err)) {
         this.logger.error(`worker could not ${label} a task; its lease will expire and it will be retried`, {
-          workerId: this.workerId, taskId: execution.taskId, error: errorMessage(err),
+          workerId: this.workerId, taskId: execution.taskId, error: describeThrown(err),
         });
       }
       this.done(execution);
@@ -192,7 +189,7 @@ export async function extendLeases(store: TaskStore, executions: Iterable<Execut
         }
       },
       (err: unknown) => {
-        if (!isStoreLost(err)) logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: errorMessage(err) });
+        if (!isStoreLost(err)) logger.warn('heartbeat failed; retried at the next beat', { taskId: e.taskId, error: describeThrown(err) });
       },
     ));
   }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { TaskbridgeError } from '../core/errors';
+import { TaskbridgeError, describeThrown } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
 import { MAX_CLAIM_LIMIT } from './validation';
@@ -7,7 +7,7 @@ import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type
 import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
-import { extendLeases, errorMessage, isRetryable, isStoreLost } from './worker-writes';
+import { extendLeases, isRetryable, isStoreLost } from './worker-writes';
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -174,7 +174,7 @@ export class Worker {
     try {
       await this.store.unregisterWorker(this.workerId);
     } catch (err) {
-      if (!isStoreLost(err)) this.options.logger.warn('could not unregister worker', { workerId: this.workerId, error: String(err) });
+      if (!isStoreLost(err)) this.options.logger.warn('could not unregister worker', { workerId: this.workerId, error: describeThrown(err) });
     }
     this.state = 'stopped';
   }
@@ -217,7 +217,7 @@ export class Worker {
         }
         this.errorDelay = this.errorDelay === 0 ? o.pollMinMs : Math.min(Math.max(o.pollMaxMs, 5_000), this.errorDelay * 2);
         this.options.logger[isRetryable(err) ? 'warn' : 'error']('worker claim loop error; retrying', {
-          workerId: o.workerId, error: errorMessage(err), retryInMs: this.errorDelay,
+          workerId: o.workerId, error: describeThrown(err), retryInMs: this.errorDelay,
         });
         await this.sleep('error', this.errorDelay);
       }
@@ -273,7 +273,7 @@ export class Worker {
   private async handBack(claimed: readonly ClaimedTask[]): Promise<void> {
     await Promise.all(claimed.map(({ task, token }) =>
       this.store.release(task.id, token).catch((err: unknown) => {
-        this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: String(err) });
+        this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: describeThrown(err) });
       })));
   }
 
@@ -287,7 +287,7 @@ export class Worker {
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
       if (isStoreLost(err)) this.halt(err as Error);
-      else this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: String(err) });
+      else this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: describeThrown(err) });
     } finally {
       this.beating = false;
     }
