@@ -106,7 +106,7 @@ export class ReadOnlyQueue {
     return guard('listWorkers', () => this.live().workers.list());
   }
 
-  /** The figures of `stats` and `/metrics`, from this connection (`staleAfterMs` as in {@link metrics}). */
+  /** The figures of `stats` and `/metrics`, from this connection; `staleAfterMs` defaults to DEFAULT_STALE_AFTER_MS. */
   metrics(clock: Clock, staleAfterMs?: number): Promise<QueueMetrics> {
     // metrics() reads only counts() and listWorkers() of the store it is given.
     const store: Pick<TaskStore, 'counts' | 'listWorkers'> = {
