@@ -5,7 +5,7 @@ import { NotADatabaseError, TaskbridgeError } from '../core/errors';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { metrics, type QueueMetrics } from '../queue/metrics';
 import { guard } from '../queue/sqlite/context';
-import { fileHandle, readFileStart } from '../queue/sqlite/file-handles';
+import { checkSqliteHeader } from '../queue/sqlite/connection';
 import { assertSchemaNotNewer, migrate, readSchemaVersion } from '../queue/sqlite/migrations';
 import { rowToTask } from '../queue/sqlite/rows';
 import { QuerySql, tallyCounts } from '../queue/sqlite/sql/queries';
@@ -26,8 +26,6 @@ export class DatabaseUnreadableError extends TaskbridgeError {
     super('TASKBRIDGE_DATABASE_UNAVAILABLE', `Database ${path} cannot be opened for reading: ${reason}`, { cause });
   }
 }
-
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 /**
  * The queue as the reading commands (`list`, `show`, `stats`, `serve`) see it: the store's own
@@ -156,16 +154,7 @@ function checkFile(file: string): boolean {
     throw new DatabaseUnreadableError(file, `cannot inspect the path (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
   }
   if (!stat.isFile()) throw new DatabaseUnreadableError(file, 'the path exists and is not a regular file');
-  const header = Buffer.alloc(SQLITE_HEADER.length);
-  let read: number;
-  try {
-    read = readFileStart(fileHandle(file), header);
-  } catch (error) {
-    throw new DatabaseUnreadableError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
-  }
-  if (read === 0) return true;
-  if (read < header.length || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
-  return false;
+  return checkSqliteHeader(file, (reason, cause) => new DatabaseUnreadableError(file, reason, cause));
 }
 
 /** Maps what SQLite threw while opening or reading to the typed errors the store raises. */

@@ -16,20 +16,25 @@ export function isMemoryPath(p: string): boolean {
 /**
  * Reads the first 16 bytes without opening the file for writing, so a garbage file is refused
  * before SQLite could touch it. An empty file is what SQLite itself creates, so it counts as new.
+ * @param unreadable the typed error for a file that cannot be read (the caller knows whether it meant to write)
+ * @returns true when the file is empty
+ * @throws NotADatabaseError when the file does not start with the SQLite header
  */
-function checkHeader(file: string): void {
+export function checkSqliteHeader(file: string, unreadable: (reason: string, cause: unknown) => Error): boolean {
   let handle: FileHandle;
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  let read: number;
   try {
     // Through the process-wide descriptor: this process may already have the file open through
     // another connection, whose locks a close() of a fresh descriptor would drop.
     handle = fileHandle(file);
+    read = readFileStart(handle, header);
   } catch (err) {
-    throw new DatabaseUnavailableError(file, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    throw unreadable(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
-  const header = Buffer.alloc(16);
-  const read = readFileStart(handle, header);
-  if (read === 0) return;
-  if (read < 16 || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
+  if (read === 0) return true;
+  if (read < header.length || !header.equals(SQLITE_HEADER)) throw new NotADatabaseError(file);
+  return false;
 }
 
 /** Makes sure the file can be created or written, with errors that say why. Returns true when the file is new. */
@@ -56,7 +61,7 @@ function prepareLocation(file: string): boolean {
   } catch (err) {
     throw new DatabaseUnavailableError(file, `${target} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
-  if (stat !== undefined) checkHeader(file);
+  if (stat !== undefined) checkSqliteHeader(file, (reason, cause) => new DatabaseUnavailableError(file, reason, cause));
   return stat === undefined || stat.size === 0;
 }
 
