@@ -1,8 +1,7 @@
 import { InvalidOptionError } from '../core/errors';
 import { parseDuration, type Duration } from '../core/duration';
 import type { Task, TaskProgress } from './types';
-import { validateName } from './validation';
-import { refuseUnknownKeys } from './worker-options';
+import { refuseUnknownKeys, validateName } from './validation';
 
 /** What a handler receives besides its payload. */
 export interface HandlerContext<P = unknown> {
@@ -41,7 +40,7 @@ export interface RegisteredHandler {
   readonly timeoutMs: number | null;
 }
 
-const HANDLER_OPTION_KEYS: readonly string[] = ['timeout'];
+const HANDLER_OPTION_KEYS: ReadonlySet<string> = new Set(['timeout']);
 
 /**
  * Handlers by task type. A worker claims only the types registered here, so a worker never leases
@@ -68,7 +67,7 @@ export class HandlerRegistry {
       throw new InvalidOptionError(`handler of ${type}`, handler, 'a function (payload, ctx) => Promise<result>');
     }
     if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError(`options of ${type}`, options, `an object with keys ${HANDLER_OPTION_KEYS.join(', ')}`);
+      throw new InvalidOptionError(`options of ${type}`, options, `an object with keys ${[...HANDLER_OPTION_KEYS].join(', ')}`);
     }
     refuseUnknownKeys('handler option ', options, HANDLER_OPTION_KEYS);
     const timeoutMs = options.timeout === undefined ? null : parseDuration('timeout', options.timeout);

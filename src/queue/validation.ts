@@ -49,10 +49,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function refuseUnknownKeys(field: string, value: Record<string, unknown>, known: Set<string>): void {
+/**
+ * Refuses the first key of `value` that `known` does not hold, naming it `${prefix}${key}`
+ * (`'request.'` gives `request.priorty`, `'worker option '` gives `worker option concurency`).
+ * Every options object of the package is checked here, so an unknown key reads the same everywhere.
+ */
+export function refuseUnknownKeys(prefix: string, value: object, known: ReadonlySet<string>): void {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) {
-      throw new InvalidOptionError(`${field}.${key}`, value[key], `one of the known options: ${[...known].join(', ')}`);
+      throw new InvalidOptionError(`${prefix}${key}`, (value as Record<string, unknown>)[key], `one of the known options: ${[...known].join(', ')}`);
     }
   }
 }
@@ -98,7 +103,7 @@ export function validateCapabilities(field: string, value: unknown): Capabilitie
 export function validateBackoff(value: unknown): ResolvedBackoff {
   if (value === undefined) return DEFAULT_BACKOFF;
   if (!isPlainObject(value)) throw new InvalidOptionError('backoff', value, 'an object { base?, factor?, cap?, jitter? }');
-  refuseUnknownKeys('backoff', value, BACKOFF_KEYS);
+  refuseUnknownKeys('backoff.', value, BACKOFF_KEYS);
   const baseMs = value.base === undefined ? DEFAULT_BACKOFF.baseMs : parseDuration('backoff.base', value.base as string);
   const factor = value.factor === undefined ? DEFAULT_BACKOFF.factor : validateNumber('backoff.factor', value.factor, 1, 1000);
   const capMs = value.cap === undefined ? DEFAULT_BACKOFF.capMs : parseDuration('backoff.cap', value.cap as string);
@@ -130,7 +135,7 @@ function validateRunAt(value: unknown): number {
  */
 export function normalizeEnqueueRequest(request: unknown, now: number, maxPayloadBytes: number, field = 'request'): NormalizedEnqueue {
   if (!isPlainObject(request)) throw new InvalidInputError(field, request, 'an object { type, payload?, ...options }');
-  refuseUnknownKeys(field, request, REQUEST_KEYS);
+  refuseUnknownKeys(`${field}.`, request, REQUEST_KEYS);
   const r = request as unknown as EnqueueRequest;
   const type = validateName('type', r.type);
   const queue = r.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', r.queue);
@@ -176,7 +181,7 @@ export interface NormalizedClaim {
  */
 export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
   if (!isPlainObject(request)) throw new InvalidInputError('claim', request, 'an object { workerId, limit, leaseMs, strategy, ... }');
-  refuseUnknownKeys('claim', request as unknown as Record<string, unknown>, CLAIM_KEYS);
+  refuseUnknownKeys('claim.', request, CLAIM_KEYS);
   const workerId = validateName('workerId', request.workerId);
   const queue = request.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', request.queue);
   const limit = validateInteger('limit', request.limit, 1, MAX_CLAIM_LIMIT);
@@ -205,7 +210,7 @@ const PROGRESS_KEYS = new Set(['percent', 'itemsProcessed', 'itemsTotal']);
 /** Validates a progress report: percent 0..100, item counts non-negative integers. */
 export function validateProgress(progress: unknown): string {
   if (!isPlainObject(progress)) throw new InvalidOptionError('progress', progress, 'an object { percent?, itemsProcessed?, itemsTotal? }');
-  refuseUnknownKeys('progress', progress, PROGRESS_KEYS);
+  refuseUnknownKeys('progress.', progress, PROGRESS_KEYS);
   if (progress.percent !== undefined) validateNumber('progress.percent', progress.percent, 0, 100);
   if (progress.itemsProcessed !== undefined) validateInteger('progress.itemsProcessed', progress.itemsProcessed, 0, Number.MAX_SAFE_INTEGER);
   if (progress.itemsTotal !== undefined) validateInteger('progress.itemsTotal', progress.itemsTotal, 0, Number.MAX_SAFE_INTEGER);
@@ -269,7 +274,7 @@ export interface NormalizedFilter {
 export function normalizeListFilter(filter: unknown): NormalizedFilter {
   if (filter === undefined) return { statuses: null, type: null, queue: null, limit: 100, offset: 0, order: 'desc' };
   if (!isPlainObject(filter)) throw new InvalidOptionError('filter', filter, 'an object { status?, type?, queue?, limit?, offset?, order? }');
-  refuseUnknownKeys('filter', filter, FILTER_KEYS);
+  refuseUnknownKeys('filter.', filter, FILTER_KEYS);
   let statuses: string | null = null;
   if (filter.status !== undefined) {
     const list = Array.isArray(filter.status) ? filter.status : [filter.status];
@@ -295,7 +300,7 @@ const WORKER_KEYS = new Set(['workerId', 'pid', 'hostname', 'queue', 'concurrenc
 /** Validates what a worker says about itself. */
 export function validateWorkerInfo(info: unknown): void {
   if (!isPlainObject(info)) throw new InvalidOptionError('worker', info, 'an object { workerId, pid, hostname, queue, concurrency, strategy, capabilities }');
-  refuseUnknownKeys('worker', info, WORKER_KEYS);
+  refuseUnknownKeys('worker.', info, WORKER_KEYS);
   validateName('worker.workerId', info.workerId);
   validateInteger('worker.pid', info.pid, 0, 2 ** 31 - 1);
   validateName('worker.hostname', info.hostname, 1000);

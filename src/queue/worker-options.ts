@@ -8,7 +8,7 @@ import { createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import type { TaskEvents } from './events';
 import type { Capabilities } from './types';
-import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, validateCapabilities, validateName } from './validation';
+import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, refuseUnknownKeys, validateCapabilities, validateName } from './validation';
 
 /** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
 export interface PollIntervalOptions {
@@ -75,21 +75,13 @@ export interface ResolvedWorkerOptions {
   readonly events: TaskEvents | undefined;
 }
 
-const KEYS: readonly string[] = [
+const KEYS: ReadonlySet<string> = new Set([
   'workerId', 'queue', 'concurrency', 'prefetch', 'strategy', 'capabilities', 'leaseDuration', 'heartbeatInterval',
   'pollInterval', 'shutdownTimeout', 'clock', 'logger', 'events',
-];
-const POLL_KEYS: readonly string[] = ['min', 'max'];
+]);
+const POLL_KEYS: ReadonlySet<string> = new Set(['min', 'max']);
 const MAX_CONCURRENCY = 10_000;
 
-/** Refuses the first key of `value` not in `accepted`, naming it as `${field}${key}`. */
-export function refuseUnknownKeys(field: string, value: object, accepted: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!accepted.includes(key)) {
-      throw new InvalidOptionError(`${field}${key}`, (value as Record<string, unknown>)[key], `one of the keys ${accepted.join(', ')}`);
-    }
-  }
-}
 
 /** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -143,7 +135,7 @@ export function defaultWorkerId(): string {
  */
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('worker options', options, `an object with keys ${KEYS.join(', ')}`);
+    throw new InvalidOptionError('worker options', options, `an object with keys ${[...KEYS].join(', ')}`);
   }
   refuseUnknownKeys('worker option ', options, KEYS);
   const concurrency = options.concurrency ?? 10;

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../src/core/errors';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
+import { normalizeClaimRequest, normalizeEnqueueRequest } from '../../src/queue/validation';
 import { resolveWorkerOptions } from '../../src/queue/worker-options';
 import { toAttemptError } from '../../src/queue/worker-types';
 import { NonRetryableError } from '../../src/core/errors';
@@ -33,6 +34,18 @@ describe('worker options', () => {
     expect(err.field).toBe('worker option concurency');
     expect(err.value).toBe(3);
     expect(err.message).toContain('concurrency');
+  });
+
+  it('words an unknown key the same for worker, handler, enqueue and claim options', () => {
+    const errors = [
+      refused(() => resolveWorkerOptions({ concurency: 3 } as never)),
+      refused(() => resolveWorkerOptions({ pollInterval: { every: '1s' } as never })),
+      refused(() => new HandlerRegistry().register('c', async () => undefined, { retries: 3 } as never)),
+      refused(() => normalizeEnqueueRequest({ type: 't', payload: null, priorty: 1 }, 0, 1024)),
+      refused(() => normalizeClaimRequest({ workerId: 'w', limitt: 1 } as never)),
+    ];
+    expect(errors.map((e) => e.field)).toEqual(['worker option concurency', 'pollInterval.every', 'handler option retries', 'request.priorty', 'claim.limitt']);
+    for (const err of errors) expect(err.message).toMatch(/one of the known options: \w+/);
   });
 
   it.each([-1, 1.5, Number.NaN, '4', 10_001])('refuses prefetch %p', (value) => {
