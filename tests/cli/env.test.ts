@@ -1,12 +1,7 @@
-import { ensureBuilt, runCli, tempWorkspace } from './helpers';
+import { runCli, useWorkspace } from './helpers';
 
 describe('taskbridge and the TASKBRIDGE_* environment', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   it('an invalid TASKBRIDGE_LOG_LEVEL is bad usage (exit 2) naming the variable, the value and the accepted values', async () => {
     expect((await runCli(['--db', ws.db, 'enqueue', 'x'])).code).toBe(0);

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
@@ -55,17 +57,71 @@ export function tempWorkspace(): { dir: string; db: string; cleanup: () => void 
   return { dir, db: path.join(dir, 'queue.db'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Sets up a describe block of CLI tests: dist/ built once before its tests ({@link ensureBuilt}),
+ * and a fresh {@link tempWorkspace} before each test, removed after it. Call it in the describe
+ * body. The returned object reads the workspace of the test that is running, so `ws.db` in a test
+ * is that test's own database and no two tests share a file.
+ */
+export function useWorkspace(): { readonly dir: string; readonly db: string } {
+  let current: ReturnType<typeof tempWorkspace> | undefined;
+  beforeAll(() => ensureBuilt());
+  beforeEach(() => {
+    current = tempWorkspace();
+  });
+  afterEach(() => {
+    current?.cleanup();
+    current = undefined;
+  });
+  const now = (): ReturnType<typeof tempWorkspace> => {
+    if (current === undefined) throw new Error('useWorkspace(): the workspace exists only while a test runs');
+    return current;
+  };
+  return {
+    get dir() {
+      return now().dir;
+    },
+    get db() {
+      return now().db;
+    },
+  };
+}
+
+/** The SHA-256 of a file's bytes: equal before and after shows a command left the file as it was. */
+export function digest(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/**
+ * Switches the database at `file` to rollback-journal mode, as a copy made for inspection is, so
+ * that a -wal file appearing beside it shows a command wrote to it (or switched it back to WAL).
+ */
+export function toRollbackJournal(file: string): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = DELETE');
+  db.close();
+  expect(fs.existsSync(`${file}-wal`)).toBe(false);
+}
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
 }
 
+/**
+ * The environment the CLI runs with in tests: the shell's, without the database path or log level
+ * of whoever runs jest (which would change which file a command opens, or what it prints), then `env`.
+ */
+export function cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...env };
+}
+
 /** Spawns `node dist/cli/main.js ...args` with the test environment and collects its output. */
 function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): { child: ChildProcess; stdout(): string; stderr(): string } {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? os.tmpdir(),
-    env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...options.env },
+    env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,25 +1,13 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
-import { ensureBuilt, runCli, runJson, tempWorkspace } from './helpers';
-
-const digest = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+import { digest, runCli, runJson, toRollbackJournal, useWorkspace } from './helpers';
 
 describe('taskbridge parity and rollback --dry-run only read the database', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   /** A queue file with an unfinished run, left in rollback-journal mode (a copy made for inspection). */
   async function inspectedCopy(): Promise<void> {
     expect((await runCli(['--db', ws.db, 'enqueue', 'reports', '--key', 'run-a'])).code).toBe(0);
-    const db = new Database(ws.db);
-    db.pragma('journal_mode = DELETE');
-    db.close();
-    expect(fs.existsSync(`${ws.db}-wal`)).toBe(false);
+    toRollbackJournal(ws.db);
   }
 
   it('parity leaves the file byte for byte as it was', async () => {

@@ -1,36 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { CLI, ensureBuilt, runCli, runJson, startCli, tempWorkspace } from './helpers';
+import { CLI, cliEnv, digest, runCli, runJson, startCli, toRollbackJournal, useWorkspace } from './helpers';
 
 /** The unprivileged user the permission tests run the CLI as when the tests run as root. */
 const NOBODY = 65534;
-
-const digest = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** The commands that only read the task tables (health, parity and rollback --dry-run have their own tests). */
 const READ_COMMANDS: readonly (readonly string[])[] = [['list'], ['list', '--status', 'queued'], ['show', '1'], ['stats']];
 const EACH = READ_COMMANDS.map((args) => [args] as const);
 
 describe('taskbridge list, show, stats and serve only read the database', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   /** A queue file with one task, left in rollback-journal mode (as a copy made for inspection is). */
   async function journalModeCopy(): Promise<void> {
     expect((await runCli(['--db', ws.db, 'enqueue', 'email', '--payload', '{"n":1}'])).code).toBe(0);
-    const db = new Database(ws.db);
-    db.pragma('journal_mode = DELETE');
-    db.close();
-    expect(fs.existsSync(`${ws.db}-wal`)).toBe(false);
+    toRollbackJournal(ws.db);
   }
 
   it.each(EACH)('%j leaves a rollback-journal file byte for byte as it was, with no -wal or -shm', async (args) => {
@@ -236,7 +225,7 @@ describe('taskbridge list, show, stats and serve only read the database', () => 
     }
     const result = spawnSync(process.execPath, [CLI, ...args], {
       cwd: os.tmpdir(),
-      env: { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error' },
+      env: cliEnv(),
       encoding: 'utf8',
       ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
     });

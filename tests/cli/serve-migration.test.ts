@@ -1,16 +1,11 @@
-import { ensureBuilt, runCli, runJson, startCli, tempWorkspace } from './helpers';
+import { runCli, runJson, startCli, useWorkspace } from './helpers';
 
 // A Prometheus text-format line: a comment (# HELP / # TYPE) or `name{labels} value`.
 const COMMENT = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/;
 const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN|[+-]Inf)$/;
 
 describe('taskbridge serve, mode and parity', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   it('serve exposes /metrics in valid Prometheus text and /health as JSON on 127.0.0.1, then stops on SIGTERM', async () => {
     await runCli(['--db', ws.db, 'enqueue', 'email', '--queue', 'mail']);

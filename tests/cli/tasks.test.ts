@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuilt, runCli, runJson, tempWorkspace } from './helpers';
+import { runCli, runJson, useWorkspace } from './helpers';
 
 interface TaskJson {
   id: number;
@@ -16,12 +16,7 @@ interface TaskJson {
 }
 
 describe('taskbridge task commands', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   it('enqueue creates the database, prints the task, and a repeated key returns the same task', async () => {
     const first = await runCli(['--db', ws.db, 'enqueue', 'email', '--payload', '{"to":"a@example.com"}', '--priority', '5']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { ensureBuilt, runCli, runJson, startCli, tempWorkspace, waitUntil, writeHandlers } from './helpers';
+import { runCli, runJson, startCli, waitUntil, writeHandlers, useWorkspace } from './helpers';
 
 const HANDLERS = `
 module.exports = {
@@ -25,12 +25,7 @@ interface Stats {
 }
 
 describe('taskbridge worker, stats, health and maintenance commands', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
-  beforeAll(() => ensureBuilt());
-  beforeEach(() => {
-    ws = tempWorkspace();
-  });
-  afterEach(() => ws.cleanup());
+  const ws = useWorkspace();
 
   it('a worker runs the handlers of a relative --handlers path until SIGTERM, then stops gracefully; stats shows the outcome', async () => {
     writeHandlers(ws.dir, HANDLERS);
