@@ -12,7 +12,7 @@ import { QuerySql, tallyCounts } from '../queue/sqlite/sql/queries';
 import { WorkerSql } from '../queue/sqlite/sql/workers';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import type { Task, TaskCounts, TaskFilter, TaskStore, WorkerRecord } from '../queue/types';
-import { normalizeListFilter } from '../queue/validation';
+import { normalizeListFilter } from '../queue/query-validation';
 import type { CommandContext } from './common';
 import { cliLogger, requireDatabase } from './store';
 

@@ -3,9 +3,8 @@ import type {
   AttemptError, CancelOutcome, ClaimedTask, CompleteAndClaimResult, CompletingClaimStore, CompletionItem, ClaimRequest, EnqueueRequest, EnqueueResult, FailOutcome, HeartbeatOutcome,
   Task, TaskCounts, TaskFilter, TaskProgress, TaskStore, WorkerInfo, WorkerRecord,
 } from '../types';
-import {
-  normalizeEnqueueRequest, normalizeListFilter, validateName, validateWorkerInfo, type NormalizedEnqueue,
-} from '../validation';
+import { normalizeListFilter, validateWorkerInfo } from '../query-validation';
+import { normalizeEnqueueRequest, validateName, type NormalizedEnqueue } from '../validation';
 import { isMemoryPath, openDatabase } from './connection';
 import { emitIf, guard, type StoreContext } from './context';
 import { FileGuard, rethrowFileErrors } from './file-guard';

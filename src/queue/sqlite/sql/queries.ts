@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { TASK_STATUSES, type TaskCounts, type TaskStatus } from '../../types';
-import type { NormalizedFilter } from '../../validation';
+import type { NormalizedFilter } from '../../query-validation';
 import type { TaskRow } from '../rows';
 
 /** Shape of a list() call after validation (validation.ts owns it; the SQL only reads it). */
