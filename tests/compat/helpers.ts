@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { closeModeExecutor, createModeExecutor, loadConfig, type ConfigInput, type ModeExecutor } from '../../src/compat';
+import { createLogger } from '../../src/core/logger';
+import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
+
+/** A temp folder with a database path inside, as {@link tempDb} makes it. */
+export interface TempDb {
+  dir: string;
+  dbPath: string;
+  remove(): void;
+}
 
 /** A fresh temp folder with a database path inside; `remove()` deletes it. */
-export function tempDb(prefix = 'taskbridge-compat-'): { dir: string; dbPath: string; remove(): void } {
+export function tempDb(prefix = 'taskbridge-compat-'): TempDb {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return {
     dir,
@@ -25,5 +35,32 @@ export async function until(check: () => boolean | Promise<boolean>, label: stri
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${label}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A manager built as the mode flag builds it, with its executor, registry and database. */
+export interface ModeManager<E extends ModeExecutor = ModeExecutor> {
+  readonly db: TempDb;
+  readonly registry: RunRegistry;
+  readonly executor: E;
+  readonly manager: BackgroundTaskManager;
+}
+
+/**
+ * Runs `body` with a manager built as `env` asks (TASKBRIDGE_MODE and its options; the database
+ * path is `db`'s), then closes the executor and removes the folder, whether `body` passed or threw.
+ * `db` defaults to a fresh {@link tempDb}; pass one to prepare the file before the executor opens it.
+ * `E` is the executor class the caller knows the mode builds: createModeExecutor returns the interface.
+ */
+export async function withModeManager<E extends ModeExecutor = ModeExecutor>(env: ConfigInput, body: (m: ModeManager<E>) => Promise<void>, db: TempDb = tempDb()): Promise<void> {
+  const registry = new RunRegistry();
+  const config = loadConfig({ ...env, TASKBRIDGE_DB_PATH: db.dbPath }, {});
+  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') }) as E;
+  const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
+  try {
+    await body({ db, registry, executor, manager });
+  } finally {
+    await closeModeExecutor(executor);
+    db.remove();
   }
 }

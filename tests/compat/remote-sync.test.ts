@@ -1,11 +1,10 @@
-import { createLogger } from '../../src/core/logger';
-import { closeModeExecutor, createModeExecutor, loadConfig, OWNER_CAPABILITY, RUN_QUEUE, SqliteRunExecutor } from '../../src/compat';
+import { OWNER_CAPABILITY, RUN_QUEUE, SqliteRunExecutor } from '../../src/compat';
 import { needsRead } from '../../src/compat/remote-sync';
 import { createRunEntry } from '../../src/compat/run-entry';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies';
-import { tempDb, until } from './helpers';
+import { until, withModeManager } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'm', status: 'queued', createdAt: new Date(), parameters: {} });
 
@@ -22,26 +21,40 @@ describe('following runs through the store (sqlite mode)', () => {
 
   /** A sqlite-mode manager at concurrency 1 on a temp file, and a second connection standing for another process. */
   async function withManager(env: Record<string, string>, body: (m: { manager: BackgroundTaskManager; registry: RunRegistry; other: ReturnType<typeof createSqliteTaskStore> }) => Promise<void>): Promise<void> {
-    const db = tempDb();
-    const registry = new RunRegistry();
-    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_CONCURRENCY: '1', ...env }, {});
-    const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
-    const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
-    const other = createSqliteTaskStore({ path: db.dbPath });
-    try {
-      await body({ manager, registry, other });
-    } finally {
-      await other.close();
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    await withModeManager({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_CONCURRENCY: '1', ...env }, async ({ db, manager, registry }) => {
+      const other = createSqliteTaskStore({ path: db.dbPath });
+      try {
+        await body({ manager, registry, other });
+      } finally {
+        await other.close();
+      }
+    });
+  }
+
+  /** Starts 'busy', which holds the manager's only slot until the returned function is called. */
+  function holdTheSlot(manager: BackgroundTaskManager): () => void {
+    let release!: () => void;
+    const blocker = new Promise<void>((r) => (release = r));
+    manager.startTask(run('busy'), () => blocker);
+    return release;
+  }
+
+  /**
+   * 'busy' holds the only slot, 'prefetched' is claimed behind it and 'x' waits in the queue, where
+   * another process can take it. Returns the release of 'busy'.
+   */
+  async function xQueuedBehindBusy(manager: BackgroundTaskManager, registry: RunRegistry, other: ReturnType<typeof createSqliteTaskStore>): Promise<() => void> {
+    const release = holdTheSlot(manager);
+    manager.startTask(run('prefetched'), async () => undefined);
+    manager.startTask(run('x'), async () => undefined);
+    await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
+    await until(async () => (await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched'))?.status === 'running', 'the second run to be claimed (prefetched)');
+    return release;
   }
 
   it('a queued run cancelled by another process settles once the worker has a free slot', async () => {
     await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
-      let release!: () => void;
-      const blocker = new Promise<void>((r) => (release = r));
-      manager.startTask(run('busy'), () => blocker);
+      const release = holdTheSlot(manager);
       // Concurrency 1 prefetches one more run: 'prefetched' is claimed, 'later' stays queued.
       manager.startTask(run('prefetched'), async () => undefined);
       manager.startTask(run('later'), async () => undefined);
@@ -58,13 +71,7 @@ describe('following runs through the store (sqlite mode)', () => {
 
   it('a run cancelled while another process runs it can be started again at once: the cancel resolves and the new run runs', async () => {
     await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
-      let release!: () => void;
-      const blocker = new Promise<void>((r) => (release = r));
-      manager.startTask(run('busy'), () => blocker);
-      manager.startTask(run('prefetched'), async () => undefined);
-      manager.startTask(run('x'), async () => undefined);
-      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
-      await until(async () => (await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched'))?.status === 'running', 'the second run to be claimed (prefetched)');
+      const release = await xQueuedBehindBusy(manager, registry, other);
       // Another process's worker takes 'x' (it offers this executor's owner, as a handler would let it).
       const owner = (manager.executor as SqliteRunExecutor).owner;
       const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo, capabilities: { [OWNER_CAPABILITY]: owner } });
@@ -94,13 +101,7 @@ describe('following runs through the store (sqlite mode)', () => {
         handled += 1;
       };
       manager.registerHandler('m', handler);
-      let release!: () => void;
-      const blocker = new Promise<void>((r) => (release = r));
-      manager.startTask(run('busy'), () => blocker);
-      manager.startTask(run('prefetched'), async () => undefined);
-      manager.startTask(run('x'), async () => undefined);
-      await until(() => registry.getRun('busy')?.status === 'running', 'the first run to start');
-      await until(async () => (await other.getByIdempotencyKey(RUN_QUEUE, 'prefetched'))?.status === 'running', 'the second run to be claimed (prefetched)');
+      const release = await xQueuedBehindBusy(manager, registry, other);
       // Another process that registered the module's handler takes 'x'.
       const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo });
       expect(claimed?.task.idempotencyKey).toBe('x');
@@ -125,10 +126,8 @@ describe('following runs through the store (sqlite mode)', () => {
   it('cancelling a run the worker prefetched ends it at once: it never runs, the queue records cancelled', async () => {
     // A lease of an hour puts the next heartbeat 20 minutes away: the cancel must not wait for one.
     await withManager({ TASKBRIDGE_LEASE: '1h' }, async ({ manager, registry, other }) => {
-      let release!: () => void;
-      const blocker = new Promise<void>((r) => (release = r));
+      const release = holdTheSlot(manager);
       let ran = false;
-      manager.startTask(run('busy'), () => blocker);
       manager.startTask(run('prefetched'), async () => {
         ran = true;
       });

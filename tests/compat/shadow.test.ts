@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../src/core/logger';
 import { SystemClock } from '../../src/core/clock';
-import { checkParity, closeModeExecutor, createModeExecutor, loadConfig, ShadowRunExecutor, SHADOW_QUEUE } from '../../src/compat';
+import { checkParity, createModeExecutor, loadConfig, ShadowRunExecutor, SHADOW_QUEUE } from '../../src/compat';
 import { BackgroundTaskManager, RunRegistry, type Run, type TaskWork } from '../../src/manager';
 import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
-import { tempDb } from './helpers';
+import { tempDb, withModeManager, type ModeManager, type TempDb } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: { id: runId } });
 
@@ -35,11 +35,9 @@ async function app(manager: BackgroundTaskManager, midway: () => void): Promise<
   await manager.waitAll();
 }
 
-function shadowManager(dbPath: string) {
-  const registry = new RunRegistry();
-  const config = loadConfig({ TASKBRIDGE_MODE: 'shadow', TASKBRIDGE_DB_PATH: dbPath, TASKBRIDGE_MIRROR_FLUSH_DELAY: '5ms' }, {});
-  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') }) as ShadowRunExecutor;
-  return { registry, executor, manager: new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') }) };
+/** Runs `body` with a shadow-mode manager whose mirror flushes 5 ms after a change, on `db` (default: a fresh temp folder). */
+function withShadowManager(body: (m: ModeManager<ShadowRunExecutor>) => Promise<void>, db?: TempDb): Promise<void> {
+  return withModeManager<ShadowRunExecutor>({ TASKBRIDGE_MODE: 'shadow', TASKBRIDGE_MIRROR_FLUSH_DELAY: '5ms' }, body, db);
 }
 
 describe('shadow mode', () => {
@@ -52,9 +50,7 @@ describe('shadow mode', () => {
   });
 
   it('the mirror stores the parameters as they were at startTask, Dates as ISO strings', async () => {
-    const db = tempDb();
-    const { executor, manager } = shadowManager(db.dbPath);
-    try {
+    await withShadowManager(async ({ db, manager }) => {
       const parameters = { since: new Date('2026-01-01T00:00:00Z'), ids: [1] };
       manager.startTask({ ...run('p'), parameters }, async () => undefined);
       // The application reuses its object right after startTask returns, before the mirror flushes.
@@ -64,16 +60,11 @@ describe('shadow mode', () => {
       const row = store.listQueue(SHADOW_QUEUE).find((r) => r.key === 'p');
       store.close();
       expect((row?.payload as { parameters: unknown }).parameters).toEqual({ since: '2026-01-01T00:00:00.000Z', ids: [1] });
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('mirrors every run and status change; parity reports zero mismatches', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = shadowManager(db.dbPath);
-    try {
+    await withShadowManager(async ({ db, registry, executor, manager }) => {
       await app(manager, () => undefined);
       expect(outcome(registry)).toEqual(expected);
       const store = openMirrorStore(db.dbPath, new SystemClock());
@@ -83,16 +74,11 @@ describe('shadow mode', () => {
       expect(store.listQueue(SHADOW_QUEUE).find((r) => r.key === 'bad')?.lastError).toBe('boom');
       store.close();
       expect(executor.shadowStats().faults).toBe(0);
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('parity reports each mismatch by run id: missing, status, timestamps', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = shadowManager(db.dbPath);
-    try {
+    await withShadowManager(async ({ db, registry, manager }) => {
       manager.startTask(run('x'), async () => undefined);
       manager.startTask(run('y'), async () => undefined);
       await manager.waitAll();
@@ -105,37 +91,30 @@ describe('shadow mode', () => {
       const kinds = checkParity(registry, store).mismatches.map((m) => `${m.runId}:${m.kind}`).sort();
       store.close();
       expect(kinds).toEqual(['x:status', 'y:startedAt', 'z:missing-in-sqlite']);
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('a database locked mid-run never reaches the app: results identical to memory, the fault counted', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = shadowManager(db.dbPath);
-    const locker = new Database(db.dbPath, { timeout: 1 });
-    try {
-      // Another connection holds the write lock for the whole run; the mirror's busy_timeout is short.
-      await app(manager, () => locker.prepare('BEGIN EXCLUSIVE').run());
-      expect(outcome(registry)).toEqual(expected);
-      await new Promise((r) => setTimeout(r, 50));
-      expect(executor.shadowStats().faults).toBeGreaterThan(0);
-      expect(Object.keys(executor.shadowStats().faultsByCode).join()).toMatch(/BUSY|LOCKED/);
-      locker.prepare('COMMIT').run();
-      executor.flushMirror();
-      expect(executor.shadowStats().pending).toBe(0);
-    } finally {
-      locker.close();
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    await withShadowManager(async ({ db, registry, executor, manager }) => {
+      const locker = new Database(db.dbPath, { timeout: 1 });
+      try {
+        // Another connection holds the write lock for the whole run; the mirror's busy_timeout is short.
+        await app(manager, () => locker.prepare('BEGIN EXCLUSIVE').run());
+        expect(outcome(registry)).toEqual(expected);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(executor.shadowStats().faults).toBeGreaterThan(0);
+        expect(Object.keys(executor.shadowStats().faultsByCode).join()).toMatch(/BUSY|LOCKED/);
+        locker.prepare('COMMIT').run();
+        executor.flushMirror();
+        expect(executor.shadowStats().pending).toBe(0);
+      } finally {
+        locker.close();
+      }
+    });
   }, 60_000);
 
   it('a database made read-only mid-run never reaches the app: results identical to memory, the fault counted', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = shadowManager(db.dbPath);
-    try {
+    await withShadowManager(async ({ db, registry, executor, manager }) => {
       await app(manager, () => {
         executor.flushMirror();
         fs.chmodSync(db.dbPath, 0o400);
@@ -147,23 +126,16 @@ describe('shadow mode', () => {
       expect(executor.shadowStats().faults).toBeGreaterThan(0);
       expect(Object.keys(executor.shadowStats().faultsByCode).join()).toMatch(/READONLY/);
       expect(() => executor.shadowStats()).not.toThrow();
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('an unopenable database in shadow mode is a counted fault, not a start-up error', async () => {
     const db = tempDb();
     fs.writeFileSync(db.dbPath, 'this is not a database at all, not even close');
-    const { registry, executor, manager } = shadowManager(db.dbPath);
-    try {
+    await withShadowManager(async ({ registry, executor, manager }) => {
       await app(manager, () => undefined);
       expect(outcome(registry)).toEqual(expected);
       expect(executor.shadowStats().faults).toBeGreaterThanOrEqual(1);
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    }, db);
   });
 });

@@ -1,16 +1,12 @@
-import { closeModeExecutor, createModeExecutor, loadConfig } from '../../src/compat';
-import { createLogger } from '../../src/core/logger';
-import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
-import { tempDb, until } from './helpers';
+import type { ModeExecutor } from '../../src/compat';
+import { RunRegistry, type Run } from '../../src/manager';
+import { until, withModeManager, type ModeManager } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} });
 
-function sqliteManager(dbPath: string) {
-  const registry = new RunRegistry();
-  const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms' }, {});
-  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
-  const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
-  return { registry, executor, manager };
+/** Runs `body` with a sqlite-mode manager on a temp database, polling every 20 ms. */
+function withSqliteManager(body: (m: ModeManager) => Promise<void>): Promise<void> {
+  return withModeManager({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_POLL_INTERVAL: '20ms' }, body);
 }
 
 function statusReached(registry: RunRegistry, runId: string, status: Run['status']): Promise<void> {
@@ -24,11 +20,42 @@ function statusReached(registry: RunRegistry, runId: string, status: Run['status
   });
 }
 
+/** The members of the sqlite executor's queue store these tests reach into. */
+interface QueueStore {
+  cancelSync(id: number): string;
+  listSync(filter: object): { status: string }[];
+}
+
+function queueStore(executor: ModeExecutor): QueueStore {
+  return (executor as unknown as { o: { store: QueueStore } }).o.store;
+}
+
+/** Makes the queue store's cancel write fail as a full or locked database fails it (`refuse`), or work again (`allow`). */
+function cancelWrites(executor: ModeExecutor): { refuse(message: string, code: string): void; allow(): void } {
+  const store = queueStore(executor);
+  const realCancel = store.cancelSync.bind(store);
+  return {
+    refuse: (message, code) => {
+      store.cancelSync = () => {
+        throw Object.assign(new Error(message), { code });
+      };
+    },
+    allow: () => {
+      store.cancelSync = realCancel;
+    },
+  };
+}
+
+/** Lets the executor serve: its worker claims what the queue still holds as queued; waits until no task of module m is queued or running. */
+async function serveUntilSettled(executor: ModeExecutor, label: string): Promise<void> {
+  (executor as unknown as { serve(): void }).serve();
+  const store = queueStore(executor);
+  await until(() => store.listSync({ type: 'm' }).every((t) => t.status !== 'queued' && t.status !== 'running'), label);
+}
+
 describe('sqlite mode: a run id started again right after it settled', () => {
   it('runs the new work when the run id is restarted as soon as the registry shows it completed', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = sqliteManager(db.dbPath);
-    try {
+    await withSqliteManager(async ({ registry, manager }) => {
       const done = statusReached(registry, 'r1', 'completed');
       manager.startTask(run('r1'), async () => 'first');
       await done;
@@ -39,16 +66,11 @@ describe('sqlite mode: a run id started again right after it settled', () => {
       await manager.waitAll();
       expect(secondRan).toBe(true);
       expect(registry.getRun('r1')?.status).toBe('completed');
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('runs the new work when the run id is restarted as soon as cancelTask of the running run resolved', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = sqliteManager(db.dbPath);
-    try {
+    await withSqliteManager(async ({ registry, manager }) => {
       const running = statusReached(registry, 'r2', 'running');
       manager.startTask(run('r2'), (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined))));
       await running;
@@ -60,62 +82,43 @@ describe('sqlite mode: a run id started again right after it settled', () => {
       await manager.waitAll();
       expect(secondRan).toBe(true);
       expect(registry.getRun('r2')?.status).toBe('completed');
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 });
 
 describe('sqlite mode: a cancellation the queue could not record', () => {
   it('a run cancelled before it began never runs and stays cancelled, even when the store refused the cancel write', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = sqliteManager(db.dbPath);
-    try {
+    await withSqliteManager(async ({ registry, executor, manager }) => {
       let handlerRan = false;
       manager.registerHandler('m', async () => {
         handlerRan = true;
       });
-      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
-      const realCancel = store.cancelSync.bind(store);
-      store.cancelSync = () => {
-        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-      };
+      const cancels = cancelWrites(executor);
+      cancels.refuse('database or disk is full', 'SQLITE_FULL');
       let workRan = false;
       manager.startTask(run('c1'), async () => {
         workRan = true;
       });
       expect(await manager.cancelTask('c1')).toBe(true);
-      store.cancelSync = realCancel;
+      cancels.allow();
       await manager.waitAll();
-      // A serving worker claims what the queue still holds as queued; wait until the task is done with.
-      (executor as unknown as { serve(): void }).serve();
-      const queued = (store as unknown as { listSync(f: object): { status: string }[] });
-      await until(() => queued.listSync({ type: 'm' }).every((t) => t.status !== 'queued' && t.status !== 'running'), 'the task to leave the queue');
+      await serveUntilSettled(executor, 'the task to leave the queue');
       expect(workRan).toBe(false);
       expect(handlerRan).toBe(false);
       expect(registry.getRun('c1')?.status).toBe('cancelled');
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('the run id started again after such a cancellation runs its new work', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = sqliteManager(db.dbPath);
-    try {
-      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
-      const realCancel = store.cancelSync.bind(store);
-      store.cancelSync = () => {
-        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-      };
+    await withSqliteManager(async ({ registry, executor, manager }) => {
+      const cancels = cancelWrites(executor);
+      cancels.refuse('database is locked', 'SQLITE_BUSY');
       let first = false;
       manager.startTask(run('c2'), async () => {
         first = true;
       });
       expect(await manager.cancelTask('c2')).toBe(true);
-      store.cancelSync = realCancel;
+      cancels.allow();
       let second = false;
       manager.startTask(run('c2'), async () => {
         second = true;
@@ -124,49 +127,35 @@ describe('sqlite mode: a cancellation the queue could not record', () => {
       expect(first).toBe(false);
       expect(second).toBe(true);
       expect(registry.getRun('c2')?.status).toBe('completed');
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
   it('recovery leaves alone a restarted run whose second cancellation the store also refused', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = sqliteManager(db.dbPath);
-    try {
+    await withSqliteManager(async ({ registry, executor, manager }) => {
       let handlerRan = false;
       const handler = async () => {
         handlerRan = true;
       };
       manager.registerHandler('m', handler);
-      const store = (executor as unknown as { o: { store: { cancelSync(id: number): string } } }).o.store;
-      const realCancel = store.cancelSync.bind(store);
-      const refuse = () => {
-        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-      };
+      const cancels = cancelWrites(executor);
       let workRan = false;
       const work = async () => {
         workRan = true;
       };
-      store.cancelSync = refuse;
+      cancels.refuse('database is locked', 'SQLITE_BUSY');
       manager.startTask(run('c3'), work);
       expect(await manager.cancelTask('c3')).toBe(true);
       // Started again: the first task is cancelled now and the run gets a fresh task (a suffixed key)...
-      store.cancelSync = realCancel;
+      cancels.allow();
       manager.startTask(run('c3'), work);
       // ...whose cancellation the store refuses too, so it is still queued when recovery looks.
-      store.cancelSync = refuse;
+      cancels.refuse('database is locked', 'SQLITE_BUSY');
       expect(await manager.cancelTask('c3')).toBe(true);
-      store.cancelSync = realCancel;
+      cancels.allow();
       manager.registerHandler('m', handler);
-      (executor as unknown as { serve(): void }).serve();
-      const queued = store as unknown as { listSync(f: object): { status: string }[] };
-      await until(() => queued.listSync({ type: 'm' }).every((t) => t.status !== 'queued' && t.status !== 'running'), 'the tasks to leave the queue');
+      await serveUntilSettled(executor, 'the tasks to leave the queue');
       expect(workRan).toBe(false);
       expect(handlerRan).toBe(false);
       expect(registry.getRecentRuns().map((r) => [r.runId, r.status])).toEqual([['c3', 'cancelled']]);
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 });
