@@ -11,6 +11,7 @@ import {
   parseTaskId,
   printJson,
   printLines,
+  type CommandContext,
 } from './common';
 import { formatDuration, formatInstant, keyValues, table, truncate } from './format';
 import { withReadOnlyQueue } from './read-only';
@@ -80,48 +81,42 @@ export function registerTaskCommands(program: Command): void {
       );
     });
 
-  program
-    .command('show')
-    .description('show one task with its payload, result, progress and last error')
-    .argument('<id>', 'task id', parseTaskId)
-    .action(async (id: number, _flags: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const task = await withReadOnlyQueue(ctx, (queue) => queue.get(id));
-      if (task === undefined) throw new TaskNotFoundError(id);
-      if (ctx.json) return printJson({ task });
-      printLines(describeTask(task));
-    });
+  taskIdCommand(program, 'show', 'show one task with its payload, result, progress and last error', async (id, ctx) => {
+    const task = await withReadOnlyQueue(ctx, (queue) => queue.get(id));
+    if (task === undefined) throw new TaskNotFoundError(id);
+    if (ctx.json) return printJson({ task });
+    printLines(describeTask(task));
+  });
 
-  program
-    .command('retry')
-    .description('requeue a dead (failed) or cancelled task with a fresh attempt budget')
-    .argument('<id>', 'task id', parseTaskId)
-    .action(async (id: number, _flags: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const task = await withServices(ctx, ({ store }) => store.retry(id));
-      if (ctx.json) return printJson({ task });
-      printLines(`task ${task.id} requeued (type ${task.type}, queue ${task.queue}, attempts reset to ${task.attempts}/${task.maxAttempts})`);
-    });
+  taskIdCommand(program, 'retry', 'requeue a dead (failed) or cancelled task with a fresh attempt budget', async (id, ctx) => {
+    const task = await withServices(ctx, ({ store }) => store.retry(id));
+    if (ctx.json) return printJson({ task });
+    printLines(`task ${task.id} requeued (type ${task.type}, queue ${task.queue}, attempts reset to ${task.attempts}/${task.maxAttempts})`);
+  });
 
+  taskIdCommand(program, 'cancel', 'cancel a queued task at once, or ask a running one to stop (exit 1 when already finished)', async (id, ctx) => {
+    const outcome = await withServices(ctx, ({ store }) => store.cancel(id));
+    if (outcome === 'not-found') throw new TaskNotFoundError(id);
+    if (ctx.json) printJson({ id, outcome });
+    else {
+      const text = {
+        cancelled: `task ${id} cancelled`,
+        'cancel-requested': `task ${id} is running: cancellation requested, its worker stops it at the next heartbeat`,
+        'already-finished': `task ${id} already finished; nothing to cancel`,
+      }[outcome];
+      (outcome === 'already-finished' ? process.stderr : process.stdout).write(`${text}\n`);
+    }
+    if (outcome === 'already-finished') throw new ReportedFailure();
+  });
+}
+
+/** Registers `name <id>`, a command on one task: show, retry and cancel take and check the id alike. */
+function taskIdCommand(program: Command, name: string, description: string, action: (id: number, ctx: CommandContext) => Promise<void>): void {
   program
-    .command('cancel')
-    .description('cancel a queued task at once, or ask a running one to stop (exit 1 when already finished)')
+    .command(name)
+    .description(description)
     .argument('<id>', 'task id', parseTaskId)
-    .action(async (id: number, _flags: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const outcome = await withServices(ctx, ({ store }) => store.cancel(id));
-      if (outcome === 'not-found') throw new TaskNotFoundError(id);
-      if (ctx.json) printJson({ id, outcome });
-      else {
-        const text = {
-          cancelled: `task ${id} cancelled`,
-          'cancel-requested': `task ${id} is running: cancellation requested, its worker stops it at the next heartbeat`,
-          'already-finished': `task ${id} already finished; nothing to cancel`,
-        }[outcome];
-        (outcome === 'already-finished' ? process.stderr : process.stdout).write(`${text}\n`);
-      }
-      if (outcome === 'already-finished') throw new ReportedFailure();
-    });
+    .action(async (id: number, _flags: unknown, command: Command) => action(id, contextOf(command)));
 }
 
 function statusLabel(task: Task): string {
