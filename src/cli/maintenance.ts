@@ -94,12 +94,15 @@ export function registerMaintenanceCommands(program: Command): void {
     .action((_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
       const result = withConnection(ctx, (db) => checkpoint(db, { logger: cliLogger() }));
-      if (ctx.json) return printJson(result);
-      printLines(
-        result.busy
-          ? `checkpoint incomplete: another connection was busy (${result.checkpointedFrames}/${result.walFrames} frames copied); run it again later`
-          : `checkpoint done: ${result.checkpointedFrames} frame(s) copied; WAL ${formatBytes(result.walBytesBefore)} -> ${formatBytes(result.walBytesAfter)}`,
-      );
+      if (ctx.json) printJson(result);
+      else {
+        printLines(
+          result.busy
+            ? `checkpoint incomplete: another connection was busy (${result.checkpointedFrames}/${result.walFrames} frames copied); run it again later`
+            : `checkpoint done: ${result.checkpointedFrames} frame(s) copied; WAL ${formatBytes(result.walBytesBefore)} -> ${formatBytes(result.walBytesAfter)}`,
+        );
+      }
+      // The exit code says the same with --json: a script must not read an incomplete checkpoint as done.
       if (result.busy) throw new ReportedFailure();
     });
 }

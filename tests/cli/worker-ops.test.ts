@@ -164,4 +164,25 @@ describe('taskbridge worker, stats, health and maintenance commands', () => {
     expect(vac.code).toBe(0);
     expect(vac.stdout).toMatch(/^vacuum done in \S+: .* -> /);
   });
+
+  it('checkpoint kept busy by a reader exits 1, with --json as in text', async () => {
+    await runCli(['--db', ws.db, 'enqueue', 'a']);
+    // A reader whose snapshot predates the last write keeps TRUNCATE from finishing (after the
+    // CLI's 5 s busy wait).
+    const reader = new Database(ws.db);
+    try {
+      reader.prepare('BEGIN').run();
+      reader.prepare('SELECT count(*) FROM tasks').get();
+      await runCli(['--db', ws.db, 'enqueue', 'b']);
+      const json = await runJson<{ busy: boolean }>(['--db', ws.db, 'checkpoint']);
+      expect(json).toMatchObject({ code: 1, json: { busy: true } });
+      const text = await runCli(['--db', ws.db, 'checkpoint']);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^checkpoint incomplete: another connection was busy/);
+    } finally {
+      reader.close();
+    }
+    const done = await runJson<{ busy: boolean; walBytesAfter: number }>(['--db', ws.db, 'checkpoint']);
+    expect(done).toMatchObject({ code: 0, json: { busy: false, walBytesAfter: 0 } });
+  }, 60_000);
 });
