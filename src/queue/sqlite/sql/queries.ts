@@ -3,7 +3,7 @@ import { TASK_STATUSES, type TaskCounts, type TaskStatus } from '../../types';
 import type { NormalizedFilter } from '../../query-validation';
 import type { TaskRow } from '../rows';
 
-/** Shape of a list() call after validation (validation.ts owns it; the SQL only reads it). */
+/** Shape of a list() call after validation (query-validation.ts owns it; the SQL only reads it). */
 export type ListShape = NormalizedFilter;
 
 /** Read-only queries: get, list, counts. */
