@@ -6,6 +6,7 @@ import type { Logger } from '../../src/core/logger';
 import type { TaskEvents } from '../../src/queue/events';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import type { TaskStore } from '../../src/queue/types';
+import type { Worker } from '../../src/queue/worker';
 
 /** Polls `condition` every few ms until it holds; fails after `timeoutMs` instead of hanging. */
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
@@ -44,4 +45,33 @@ export function tempDir(prefix = 'taskbridge-worker-'): { dir: string; cleanup: 
 /** Opens a real SQLite store on a file in `dir` through the store factory. */
 export function openStore(dir: string, options: { clock?: Clock; events?: TaskEvents; logger?: Logger } = {}): TaskStore {
   return createSqliteTaskStore({ path: join(dir, 'queue.db'), logger: options.logger ?? new MemoryLogger(), ...options });
+}
+
+/**
+ * Sets up a describe block of worker tests: before each test a real store on a fresh temp folder
+ * and an empty list of workers; after it, every listed worker stopped at once, the store closed and
+ * the folder removed. Call it in the describe body; the returned getters read the running test's own.
+ */
+export function useWorkerStore(): { readonly store: TaskStore; readonly workers: Worker[]; readonly logger: MemoryLogger } {
+  let current: { store: TaskStore; workers: Worker[]; logger: MemoryLogger; cleanup: () => void } | undefined;
+  beforeEach(() => {
+    const tmp = tempDir();
+    current = { store: openStore(tmp.dir), workers: [], logger: new MemoryLogger(), cleanup: tmp.cleanup };
+  });
+  afterEach(async () => {
+    const c = current!;
+    current = undefined;
+    for (const w of c.workers) await w.stop({ timeout: 0 });
+    await c.store.close();
+    c.cleanup();
+  });
+  const now = () => {
+    if (current === undefined) throw new Error('useWorkerStore(): the store exists only while a test runs');
+    return current;
+  };
+  return {
+    get store() { return now().store; },
+    get workers() { return now().workers; },
+    get logger() { return now().logger; },
+  };
 }

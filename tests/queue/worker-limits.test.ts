@@ -1,46 +1,28 @@
 import { InvalidOptionError } from '../../src/core/errors';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
-import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
-import { MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+import { useWorkerStore, waitFor } from './worker-helpers';
 
 // What the worker accepts must be what the store accepts: a value let through at construction
 // but refused by the store fails every claim, and the worker only logs claim errors forever.
 describe('worker limits match the store', () => {
-  let cleanup: () => void;
-  let store: TaskStore;
-  let logger: MemoryLogger;
-  let workers: Worker[];
-
-  beforeEach(() => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    logger = new MemoryLogger();
-    store = openStore(tmp.dir);
-    workers = [];
-  });
-
-  afterEach(async () => {
-    for (const w of workers) await w.stop({ timeout: 0 });
-    await store.close();
-    cleanup();
-  });
+  const env = useWorkerStore();
 
   it('a worker holding more than a claim may carry (concurrency + prefetch > 10,000) still claims', async () => {
     const registry = new HandlerRegistry().register('job', async () => 'done');
-    const w = new Worker(store, registry, { logger, concurrency: 10_000, prefetch: 10_000, pollInterval: { min: '5ms', max: '20ms' } });
-    workers.push(w);
+    const w = new Worker(env.store, registry, { logger: env.logger, concurrency: 10_000, prefetch: 10_000, pollInterval: { min: '5ms', max: '20ms' } });
+    env.workers.push(w);
     await w.start();
-    const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await store.get(task.id))?.status === 'completed', 5_000, 'completion');
-    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+    const { task } = await env.store.enqueue({ type: 'job' });
+    await waitFor(async () => (await env.store.get(task.id))?.status === 'completed', 5_000, 'completion');
+    expect(env.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
   it('refuses at construction capabilities the store refuses', () => {
     const registry = new HandlerRegistry();
     let error: unknown;
     try {
-      new Worker(store, registry, { logger, capabilities: { '': 'x' } });
+      new Worker(env.store, registry, { logger: env.logger, capabilities: { '': 'x' } });
     } catch (err) {
       error = err;
     }
@@ -55,7 +37,7 @@ describe('worker limits match the store', () => {
   ])('refuses at construction a %s the store refuses', (field, options) => {
     let error: unknown;
     try {
-      new Worker(store, new HandlerRegistry(), { logger, ...options });
+      new Worker(env.store, new HandlerRegistry(), { logger: env.logger, ...options });
     } catch (err) {
       error = err;
     }
