@@ -29,7 +29,6 @@ export function isRetryable(err: unknown): boolean {
   return (err as { retryable?: unknown } | null)?.retryable === true;
 }
 
-
 /**
  * Lets a completion batch carry the worker's next claim, so both share one transaction. The worker
  * answers `request` only while its claim loop waits for free slots, i.e. while it has nothing
