@@ -47,7 +47,9 @@ export class TaskEvents {
 
   emit<E extends TaskEventName>(event: E, payload: TaskEventMap[E]): void {
     if (this.emitter.listenerCount(event) === 0) return;
-    for (const listener of this.emitter.listeners(event)) {
+    // rawListeners, not listeners: a once() listener is listed as its wrapper, which removes it
+    // before calling it; listeners() would hand back the bare function, called on every emit.
+    for (const listener of this.emitter.rawListeners(event)) {
       try {
         (listener as (p: TaskEventMap[E]) => void)(payload);
       } catch {
