@@ -100,9 +100,15 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
     return target === undefined ? undefined : target === this.queueSide ? 'queue' : 'rest';
   }
 
+  /**
+   * Registers the handler on the queue side, which recovers the module's runs the queue holds.
+   * The rest side gets it only when the queue side takes no handlers: its rollback takeover would
+   * otherwise lease those same runs and run them in memory, where a cancelTask routed to the
+   * queue side can neither abort them nor keep their `cancelled` status.
+   */
   registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
     if (hasHandlers(this.queueSide)) this.queueSide.registerHandler(moduleId, handler, options);
-    if (hasHandlers(this.restSide)) this.restSide.registerHandler(moduleId, handler, options);
+    else if (hasHandlers(this.restSide)) this.restSide.registerHandler(moduleId, handler, options);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,9 @@ import { closeModeExecutor, createModeExecutor, loadConfig, RoutingRunExecutor, 
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { SystemClock } from '../../src/core/clock';
-import { tempDb } from './helpers';
+import { runRequest } from '../../src/compat/run-payload';
+import { createSqliteTaskStore } from '../../src/queue/store-factory';
+import { tempDb, until, withModeManager } from './helpers';
 
 const run = (runId: string, moduleId: string): Run => ({ runId, moduleId, moduleName: moduleId, status: 'queued', createdAt: new Date(), parameters: { n: 1 } });
 
@@ -62,5 +64,38 @@ describe('canary routing', () => {
       await closeModeExecutor(executor);
       db.remove();
     }
+  });
+
+  it('a run the queue held is recovered by the queue side only: cancelTask aborts it and it stays cancelled', async () => {
+    const db = tempDb();
+    const store = createSqliteTaskStore({ path: db.dbPath });
+    // Left queued by a process that is gone (not pinned: its module has a handler).
+    store.enqueueSync(runRequest(run('left', 'reports'), 'gone', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false));
+    await store.close();
+    await withModeManager<RoutingRunExecutor>({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry }) => {
+      let calls = 0;
+      let aborted = false;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      manager.registerHandler('reports', async (_run, ctx) => {
+        calls += 1;
+        ctx.signal.addEventListener('abort', () => {
+          aborted = true;
+          release();
+        });
+        await gate;
+      });
+      try {
+        await until(() => calls === 1, 'the recovered run to start');
+        const cancelled = manager.cancelTask('left');
+        expect(aborted).toBe(true);
+        expect(await cancelled).toBe(true);
+      } finally {
+        release();
+      }
+      await manager.waitAll();
+      expect(calls).toBe(1);
+      expect(registry.getRun('left')?.status).toBe('cancelled');
+    }, db);
   });
 });
