@@ -55,6 +55,11 @@ export interface QueueMetrics {
   /** Tasks that went dead in the window. */
   readonly deadInWindow: number;
   readonly workers: { readonly active: number; readonly stale: number; readonly list: readonly WorkerStatus[] };
+  /**
+   * Running tasks by lease state, over every lease owner: also those of owners without a worker row
+   * (a worker that stopped past its deadline unregistered, but its abandoned tasks stay leased).
+   */
+  readonly leases: LeaseCounts;
 }
 
 /** Dependencies and settings of {@link metrics}. */
@@ -113,5 +118,6 @@ export async function metrics(options: MetricsOptions): Promise<QueueMetrics> {
     finishedInWindow: finished,
     deadInWindow: source.deadSince(since),
     workers: { active: list.length - stale, stale, list },
+    leases: Object.values(leases).reduce((sum, l) => ({ active: sum.active + l.active, expired: sum.expired + l.expired }), { active: 0, expired: 0 }),
   };
 }

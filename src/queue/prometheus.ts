@@ -41,8 +41,8 @@ export async function renderPrometheus(m: QueueMetrics, storage?: StorageFigures
   workers.set({ state: 'active' }, m.workers.active);
   workers.set({ state: 'stale' }, m.workers.stale);
   const leases = gauge('taskbridge_leases', 'Running tasks by lease state.', ['state']);
-  leases.set({ state: 'active' }, m.workers.list.reduce((n, w) => n + w.leases.active, 0));
-  leases.set({ state: 'expired' }, m.workers.list.reduce((n, w) => n + w.leases.expired, 0));
+  leases.set({ state: 'active' }, m.leases.active);
+  leases.set({ state: 'expired' }, m.leases.expired);
   if (storage !== undefined) {
     gauge('taskbridge_database_bytes', 'Size of the database file.').set(storage.databaseBytes);
     gauge('taskbridge_wal_bytes', 'Size of the write-ahead log.').set(storage.walBytes);

@@ -116,6 +116,22 @@ describe('metrics()', () => {
     expect(w1).toMatchObject({ stale: true, leases: { active: 0, expired: 1 } });
   });
 
+  it('counts the leases of every owner, also of a worker that stopped and unregistered while its task stayed leased', async () => {
+    await store.enqueue({ type: 't' });
+    await store.enqueue({ type: 't' });
+    // No worker row for either owner: a worker that stopped past its deadline unregistered itself.
+    await store.claim({ workerId: 'gone', limit: 1, leaseMs: 30_000, strategy: fifo });
+    clock.advance(20_000);
+    await store.claim({ workerId: 'also-gone', limit: 1, leaseMs: 30_000, strategy: fifo });
+    clock.advance(15_000);
+    const m = await figures();
+    expect(m.workers.list).toEqual([]);
+    const text = await renderPrometheus(m);
+    expect(text).toContain('taskbridge_leases{state="active"} 1');
+    expect(text).toContain('taskbridge_leases{state="expired"} 1');
+    expect(m.leases).toEqual({ active: 1, expired: 1 });
+  });
+
   it('renders as Prometheus text with one gauge per figure', async () => {
     await store.enqueue({ type: 'email', queue: 'mail' });
     const text = await renderPrometheus(await figures(), { databaseBytes: 4096, walBytes: 0 });

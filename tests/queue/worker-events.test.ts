@@ -1,7 +1,7 @@
 import { TaskEvents } from '../../src/queue/events';
 
 describe('TaskEvents', () => {
-  const progress = { taskId: 1, progress: { done: 1 } };
+  const progress = { taskId: 1, progress: { percent: 50 } };
 
   it('a once() listener is called for the first emit only and then no longer listens', () => {
     const events = new TaskEvents();
