@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock';
 import { InvalidOptionError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { RETENTION_SQL } from '../sqlite/sql/retention';
+import { refuseUnknownKeys } from '../validation';
 
 /** How long finished tasks are kept, in ms after they finished. An absent age keeps that status forever. */
 export interface RetentionPolicy {
@@ -24,12 +25,17 @@ export interface RetentionResult {
 
 type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
+const POLICY_KEYS = new Set(['completedOlderThanMs', 'failedOlderThanMs', 'cancelledOlderThanMs', 'batchSize']);
+
 /**
  * Deletes finished tasks older than the policy's ages (queued and running tasks are never touched),
  * and logs what it deleted.
- * @throws InvalidOptionError for a negative or non-integer age or batch size
+ * Every field is checked before the first delete, so a bad policy deletes nothing.
+ * @throws InvalidOptionError for an unknown key, a negative or non-finite age, or a bad batch size
  */
 export function cleanupFinishedTasks(db: Database.Database, policy: RetentionPolicy, deps: { clock: Clock; logger?: Logger }): RetentionResult {
+  if (policy === null || typeof policy !== 'object') throw new InvalidOptionError('policy', policy, `an object { ${[...POLICY_KEYS].join(', ')} }`);
+  refuseUnknownKeys('policy.', policy, POLICY_KEYS);
   const batch = policy.batchSize ?? 1000;
   if (!Number.isInteger(batch) || batch < 1) throw new InvalidOptionError('batchSize', policy.batchSize, 'an integer >= 1');
   const ages: [FinishedStatus, number | undefined, string][] = [
@@ -37,12 +43,16 @@ export function cleanupFinishedTasks(db: Database.Database, policy: RetentionPol
     ['failed', policy.failedOlderThanMs, 'failedOlderThanMs'],
     ['cancelled', policy.cancelledOlderThanMs, 'cancelledOlderThanMs'],
   ];
+  for (const [, age, field] of ages) {
+    if (age !== undefined && (typeof age !== 'number' || !Number.isFinite(age) || age < 0)) {
+      throw new InvalidOptionError(field, age, 'a non-negative number of milliseconds');
+    }
+  }
   const statement = db.prepare(RETENTION_SQL.deleteFinishedBatch);
   const now = deps.clock.now();
   const deleted: Record<FinishedStatus, number> = { completed: 0, failed: 0, cancelled: 0 };
-  for (const [status, age, field] of ages) {
+  for (const [status, age] of ages) {
     if (age === undefined) continue;
-    if (!Number.isFinite(age) || age < 0) throw new InvalidOptionError(field, age, 'a non-negative number of milliseconds');
     const before = now - age;
     for (;;) {
       const { changes } = statement.run({ status, before, batch });
