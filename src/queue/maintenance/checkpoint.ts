@@ -1,10 +1,20 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
+import { InvalidOptionError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 
 /** Checkpoint modes of `PRAGMA wal_checkpoint`. */
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 const MODES: readonly CheckpointMode[] = ['PASSIVE', 'FULL', 'RESTART', 'TRUNCATE'];
+
+/**
+ * Checks a checkpoint mode; the mode is written into the pragma's text, so only the four names pass.
+ * @throws InvalidOptionError naming `field`, the value and the accepted modes
+ */
+export function validateCheckpointMode(field: string, mode: unknown): CheckpointMode {
+  if (!MODES.includes(mode as CheckpointMode)) throw new InvalidOptionError(field, mode, MODES.join(', '));
+  return mode as CheckpointMode;
+}
 
 /** Outcome of a WAL checkpoint. */
 export interface CheckpointResult {
@@ -23,10 +33,10 @@ export interface CheckpointResult {
  * Copies the WAL back into the database file. The default TRUNCATE mode also shrinks the WAL file to
  * zero bytes, which keeps a long-running worker's WAL from growing without bound; it waits on
  * busy_timeout for writers but never blocks them for long.
+ * @throws InvalidOptionError for a mode that is not one of {@link CheckpointMode}
  */
 export function checkpoint(db: Database.Database, options: { mode?: CheckpointMode; logger?: Logger } = {}): CheckpointResult {
-  const mode = options.mode ?? 'TRUNCATE';
-  if (!MODES.includes(mode)) throw new Error(`Invalid checkpoint mode ${JSON.stringify(mode)}; accepted: ${MODES.join(', ')}`);
+  const mode = validateCheckpointMode('mode', options.mode ?? 'TRUNCATE');
   const walFile = `${db.name}-wal`;
   const walBytesBefore = fileSize(walFile);
   const row = db.pragma(`wal_checkpoint(${mode})`, { simple: false }) as { busy: number; log: number; checkpointed: number }[];

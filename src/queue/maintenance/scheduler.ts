@@ -3,7 +3,7 @@ import { SystemClock, type Clock } from '../../core/clock';
 import { parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
-import { checkpoint, type CheckpointMode } from './checkpoint';
+import { checkpoint, validateCheckpointMode, type CheckpointMode } from './checkpoint';
 import { cleanupFinishedTasks } from './retention';
 import { rotatingBackup } from './rotation';
 import { openMaintenanceConnection } from './sqlite-file';
@@ -56,7 +56,10 @@ export class MaintenanceScheduler {
       if (n < 1000) throw new InvalidOptionError(field, value, "a duration of at least '1s'");
       return n;
     };
-    if (options.checkpoint) this.intervals.set('checkpoint', every('checkpoint.every', options.checkpoint.every));
+    if (options.checkpoint) {
+      this.intervals.set('checkpoint', every('checkpoint.every', options.checkpoint.every));
+      if (options.checkpoint.mode !== undefined) validateCheckpointMode('checkpoint.mode', options.checkpoint.mode);
+    }
     if (options.retention) {
       this.intervals.set('retention', every('retention.every', options.retention.every));
       // Validated now so a typo fails at start-up, not an hour later.
