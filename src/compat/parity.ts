@@ -49,7 +49,9 @@ function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
 
 /**
  * Compares the registry with the SQLite side and reports every mismatch by run id: a run missing
- * on either side, a different status, or different start/finish times (to the millisecond).
+ * on either side, a different status, or different start/finish times (to the millisecond; for
+ * mirrored runs only: a canary's queue-side run is compared by status and module, since the work
+ * queue records its claim and completion-write times, not when the run's work began and ended).
  * Finished runs only by default, so a pending flush is not reported as a mismatch; flush first
  * (`waitAll()` does) for a complete answer.
  */
@@ -71,13 +73,17 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
     }
     checked += 1;
     // The mirror first, then the work queue: a canary's queue-side run lives there.
-    const row = mirror.get(run.runId) ?? work.get(run.runId);
+    const mirrored = mirror.get(run.runId);
+    const row = mirrored ?? work.get(run.runId);
     if (row === undefined) {
       mismatches.push({ runId: run.runId, kind: 'missing-in-sqlite', registry: run.status });
       continue;
     }
     if (row.status !== run.status) mismatches.push({ runId: run.runId, kind: 'status', registry: run.status, sqlite: row.status });
     if (row.type !== run.moduleId) mismatches.push({ runId: run.runId, kind: 'moduleId', registry: run.moduleId, sqlite: row.type });
+    // A work-queue row holds the queue's own times: started_at is the claim (a prefetched run waits
+    // for a slot after it) and finished_at the completion write, not the run's start and finish.
+    if (mirrored === undefined) continue;
     if (iso(run.startedAt) !== iso(row.startedAt)) {
       mismatches.push({ runId: run.runId, kind: 'startedAt', registry: iso(run.startedAt), sqlite: iso(row.startedAt) });
     }

@@ -1,8 +1,8 @@
 import { createLogger } from '../../src/core/logger';
-import { closeModeExecutor, createModeExecutor, loadConfig, RoutingRunExecutor, rolloutBucket, RUN_QUEUE } from '../../src/compat';
+import { checkParityWithFile, closeModeExecutor, createModeExecutor, loadConfig, RoutingRunExecutor, rolloutBucket, RUN_QUEUE } from '../../src/compat';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
-import { SystemClock } from '../../src/core/clock';
+import { ManualClock, SystemClock } from '../../src/core/clock';
 import { runRequest } from '../../src/compat/run-payload';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { tempDb, until, withModeManager } from './helpers';
@@ -97,5 +97,39 @@ describe('canary routing', () => {
       expect(calls).toBe(1);
       expect(registry.getRun('left')?.status).toBe('cancelled');
     }, db);
+  });
+
+  it('parity reports no mismatch for queue-side runs whose claim and start times differ', async () => {
+    const db = tempDb();
+    const clock = new ManualClock();
+    const registry = new RunRegistry();
+    const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_CONCURRENCY: '1', TASKBRIDGE_POLL_INTERVAL: '20ms' }, {});
+    const executor = createModeExecutor(config, registry, { clock, logger: createLogger('silent') });
+    const manager = new BackgroundTaskManager(registry, { executor, clock, logger: createLogger('silent') });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    try {
+      manager.startTask(run('first', 'reports'), () => gate);
+      // Concurrency 1 prefetches one more: 'second' is claimed now and starts when 'first' ends.
+      manager.startTask(run('second', 'reports'), async () => undefined);
+      manager.startTask(run('memory-side', 'emails'), async () => undefined);
+      const store = createSqliteTaskStore({ path: db.dbPath, clock });
+      try {
+        await until(async () => (await store.getByIdempotencyKey(RUN_QUEUE, 'second'))?.status === 'running', "'second' to be claimed");
+      } finally {
+        await store.close();
+      }
+      clock.advance(1_000);
+      release();
+      await manager.waitAll();
+      expect(registry.getRun('second')?.status).toBe('completed');
+      const report = checkParityWithFile(registry, db.dbPath, {}, clock);
+      expect(report.mismatches).toEqual([]);
+      expect(report.checked).toBe(3);
+    } finally {
+      release();
+      await closeModeExecutor(executor);
+      db.remove();
+    }
   });
 });
