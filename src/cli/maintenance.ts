@@ -3,13 +3,17 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { SystemClock } from '../core/clock';
+import { NotADatabaseError, TaskbridgeError } from '../core/errors';
 import { backupDatabase, restoreDatabase, type CopyProgress } from '../queue/maintenance/backup';
 import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
 import { cleanupFinishedTasks } from '../queue/maintenance/retention';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { checkSqliteHeader } from '../queue/sqlite/connection';
+import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrations';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
 import { formatBytes, formatDuration } from './format';
+import { DatabaseUnreadableError } from './read-only';
 import { cliLogger, requireDatabase } from './store';
 
 /** Registers `backup`, `restore`, `cleanup`, `vacuum` and `checkpoint`. */
@@ -20,7 +24,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .argument('<file>', 'backup file to write (replaced only once the new copy verified)')
     .action(async (file: string, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
-      requireDatabase(ctx);
+      requireSqliteFile(ctx);
       const result = await withProgress(ctx, 'backup', (onProgress) => backupDatabase(ctx.dbPath, file, { onProgress, logger: cliLogger() }));
       if (ctx.json) return printJson({ ...result, verified: true });
       printLines(
@@ -68,7 +72,8 @@ export function registerMaintenanceCommands(program: Command): void {
         throw new UsageError('give at least one of --completed-older-than, --failed-older-than, --cancelled-older-than');
       }
       const result = withConnection(ctx, (db) =>
-        cleanupFinishedTasks(
+        // No taskbridge schema yet (user_version 0): no task of ours to delete, whatever tables the file holds.
+        readSchemaVersion(db) === 0 ? { completed: 0, failed: 0, cancelled: 0, total: 0 } : cleanupFinishedTasks(
           db,
           { completedOlderThanMs: flags.completedOlderThan, failedOlderThanMs: flags.failedOlderThan, cancelledOlderThanMs: flags.cancelledOlderThan },
           { clock: new SystemClock(), logger: cliLogger() },
@@ -107,14 +112,32 @@ export function registerMaintenanceCommands(program: Command): void {
     });
 }
 
+/**
+ * Opens the database for a command that changes it (cleanup, vacuum, checkpoint), refusing first,
+ * with nothing written, a file that is not SQLite and one written by a newer taskbridge (as the
+ * store does): a maintenance connection has neither check of its own.
+ */
 function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openMaintenanceConnection>) => T): T {
-  requireDatabase(ctx);
+  requireSqliteFile(ctx);
   const db = openMaintenanceConnection(ctx.dbPath);
   try {
+    try {
+      assertSchemaNotNewer(db, ctx.dbPath);
+    } catch (error) {
+      // SQLite reports a damaged file only when it first reads a page.
+      throw error instanceof TaskbridgeError ? error : new NotADatabaseError(ctx.dbPath, error);
+    }
     return fn(db);
   } finally {
     db.close();
   }
+}
+
+/** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
+function requireSqliteFile(ctx: CommandContext): void {
+  requireDatabase(ctx);
+  if (!fs.statSync(ctx.dbPath).isFile()) throw new DatabaseUnreadableError(ctx.dbPath, 'the path exists and is not a regular file');
+  checkSqliteHeader(ctx.dbPath, (reason, cause) => new DatabaseUnreadableError(ctx.dbPath, reason, cause));
 }
 
 /**
