@@ -9,12 +9,12 @@ import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { CancelOutcome, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { RUN_QUEUE, runRequest } from './run-payload';
+import { outcomeFields, RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
-import { createRunEntry, RunTable } from './run-entry';
+import { createRunEntry, RunTable, type RunEntry } from './run-entry';
 import { syncRemoteRuns } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -90,9 +90,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   async cancel(runId: string): Promise<boolean> {
     const entry = this.runs.current(runId);
     if (entry === undefined || entry.cancelled) return false;
+    const outcome = this.writeCancel(entry.taskId, runId);
+    // Another process finished (or cancelled) the run before the next poll brought it here.
+    if (outcome === 'already-finished' && !entry.local && this.settleEnded(entry)) return false;
     entry.cancelled = true;
     this.update(runId, { status: 'cancelled', ...closingFields(this.o.clock.now(), entry.startedAtMs) });
-    const outcome = this.writeCancel(entry.taskId, runId);
     if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
     // Leased but not started: prefetched by this process's worker (ended here at once), or run elsewhere.
@@ -180,6 +182,21 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     // Kept until this process's worker refused the task (claimed) or the queue holds it as ended: a
     // refused write leaves it queued, and a cancel-requested one may be waiting in this worker.
     if (claimed || (outcome !== 'error' && outcome !== 'cancel-requested')) this.unrecordedCancels.delete(task.id);
+    return true;
+  }
+
+  /** Writes the outcome of a run that ended in the store to the registry and settles it; false if it has not ended. */
+  private settleEnded(entry: RunEntry): boolean {
+    let task: Task | undefined;
+    try {
+      task = this.o.store.getSync(entry.taskId);
+    } catch (err) {
+      this.o.logger.warn('could not read a run from the queue', { runId: entry.runId, error: describeThrown(err) });
+      return false;
+    }
+    if (task === undefined || !isFinishedStatus(task.status)) return false;
+    this.update(entry.runId, outcomeFields(task));
+    this.runs.settle(entry);
     return true;
   }
 

@@ -145,4 +145,21 @@ describe('following runs through the store (sqlite mode)', () => {
       expect(other.getSync(task!.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
     });
   });
+
+  it('cancelling a run another process has just completed resolves false and the registry shows it completed', async () => {
+    // A poll every 10 minutes: the cancel comes before this manager reads the completion from the store.
+    await withManager({ TASKBRIDGE_POLL_INTERVAL: '10m' }, async ({ manager, registry, other }) => {
+      const release = await xQueuedBehindBusy(manager, registry, other);
+      const owner = (manager.executor as SqliteRunExecutor).owner;
+      const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo, capabilities: { [OWNER_CAPABILITY]: owner } });
+      expect(claimed?.task.idempotencyKey).toBe('x');
+      expect(other.completeSync(claimed!.task.id, claimed!.token)).toBe(true);
+      expect(await manager.cancelTask('x')).toBe(false);
+      expect(registry.getRun('x')).toMatchObject({ status: 'completed', exitCode: 0 });
+      expect(manager.isTaskActive('x')).toBe(false);
+      release();
+      await manager.waitAll();
+      expect(registry.getRun('x')?.status).toBe('completed');
+    });
+  });
 });
