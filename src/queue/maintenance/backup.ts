@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { TaskbridgeError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
+import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
 import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
 
 /** A backup or restore whose copy did not verify; the destination was left untouched (or removed). */
@@ -133,7 +134,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
 }
 
 /**
- * Checks that a file is an intact taskbridge database and returns its row counts.
+ * Checks that a file is an intact taskbridge database of a schema this version can open, and returns its row counts.
  * @throws BackupVerificationError naming what is wrong
  */
 export function verifyBackupFile(file: string): TableCounts {
@@ -145,6 +146,11 @@ export function verifyBackupFile(file: string): TableCounts {
     if (problems.length > 0) throw new BackupVerificationError(file, problems);
     const counts = tableCounts(db);
     if (counts.tasks === undefined) throw new BackupVerificationError(file, ['no tasks table: not a taskbridge database']);
+    // Restored, it would replace a usable database with one this taskbridge refuses to open.
+    const version = readSchemaVersion(db);
+    if (version > SCHEMA_VERSION) {
+      throw new BackupVerificationError(file, [`schema version ${version}, newer than the ${SCHEMA_VERSION} this taskbridge supports: restore it with that newer taskbridge`]);
+    }
     return counts;
   } catch (error) {
     if (error instanceof BackupVerificationError) throw error;
