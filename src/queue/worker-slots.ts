@@ -162,18 +162,21 @@ export class HandlerSlots {
     let outcome: unknown;
     try {
       outcome = registered.handler(claimed.task.payload, execution);
+      if (outcome !== null && typeof (outcome as PromiseLike<unknown>)?.then === 'function') {
+        // Inside the try: a foreign thenable's then() may throw, which fails the attempt.
+        (outcome as PromiseLike<unknown>).then((value) => this.settle(execution, true, value), (err) => this.settle(execution, false, err));
+        return;
+      }
     } catch (err) {
       this.settle(execution, false, err);
       return;
     }
-    if (outcome !== null && typeof (outcome as PromiseLike<unknown>)?.then === 'function') {
-      (outcome as PromiseLike<unknown>).then((value) => this.settle(execution, true, value), (err) => this.settle(execution, false, err));
-    } else {
-      this.settle(execution, true, outcome);
-    }
+    this.settle(execution, true, outcome);
   }
 
   private settle(execution: Execution, ok: boolean, value: unknown): void {
+    // Once only: a foreign thenable may call back twice, or throw after calling back.
+    if (execution.settled) return;
     execution.settled = true;
     this.handlersRunning--;
     execution.clearTimer();
