@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseUnavailableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';
-import { assertSchemaNotNewer, migrate } from './migrations';
+import { assertNoForeignSchema, assertSchemaNotNewer, migrate } from './migrations';
 import type { ResolvedSqliteStoreOptions } from './options';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -86,6 +86,7 @@ export function openDatabase(options: ResolvedSqliteStoreOptions): Database.Data
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     try {
       assertSchemaNotNewer(db, file);
+      assertNoForeignSchema(db, file);
     } catch (err) {
       if (err instanceof TaskbridgeError) throw err;
       // SQLite reports a damaged file only when it first reads a page.

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { SchemaTooNewError } from '../../core/errors';
+import { NotADatabaseError, SchemaTooNewError } from '../../core/errors';
 
 /** One schema step. Append-only: never edit a released migration, add the next number instead. */
 export interface Migration {
@@ -115,6 +115,26 @@ export function readSchemaVersion(db: Database.Database): number {
 export function assertSchemaNotNewer(db: Database.Database, path: string): void {
   const version = readSchemaVersion(db);
   if (version > SCHEMA_VERSION) throw new SchemaTooNewError(path, version, SCHEMA_VERSION);
+}
+
+/** Every table, index, trigger and view name the migrations create (one namespace in SQLite). */
+const OWN_NAMES = [...new Set(MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER|VIEW)\s+(\w+)/gi)].map((x) => x[1]!)))];
+
+/**
+ * Refuses an SQLite file of another application that already uses one of taskbridge's names while
+ * it has no taskbridge schema version: migration 1 would fail on it half way, after the connection
+ * had switched the file to WAL. Call before anything that writes.
+ * @throws NotADatabaseError naming the path
+ */
+export function assertNoForeignSchema(db: Database.Database, path: string): void {
+  // One statement, so one snapshot: another process may commit migration 1 between two reads,
+  // and its tables seen beside the version 0 read before would look foreign.
+  const taken = db
+    .prepare(`SELECT count(*) FROM sqlite_master
+              WHERE (SELECT user_version FROM pragma_user_version) = 0 AND name IN (SELECT value FROM json_each(?))`)
+    .pluck()
+    .get(JSON.stringify(OWN_NAMES)) as number;
+  if (taken > 0) throw new NotADatabaseError(path);
 }
 
 /**
