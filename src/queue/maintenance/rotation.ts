@@ -25,8 +25,8 @@ export interface RotatingBackupResult {
 
 /**
  * Writes a verified, timestamped backup (`taskbridge-20260101T120000000Z.db`) into `directory`, then
- * deletes the oldest ones beyond `keep`. Deletion happens only after the new backup verified, so a
- * failing backup never reduces the number of good ones.
+ * deletes the oldest ones beyond `keep` (the new one always stays). Deletion happens only after the
+ * new backup verified, so a failing backup never reduces the number of good ones.
  */
 export async function rotatingBackup(sourcePath: string, options: RotatingBackupOptions): Promise<RotatingBackupResult> {
   if (!Number.isInteger(options.keep) || options.keep < 1) throw new InvalidOptionError('keep', options.keep, 'an integer >= 1');
@@ -35,12 +35,15 @@ export async function rotatingBackup(sourcePath: string, options: RotatingBackup
   // The timestamp sorts lexically in time order, which is what the pruning below relies on.
   const stamp = new Date(options.clock.now()).toISOString().replace(/[-:.]/g, '');
   const backup = await backupDatabase(sourcePath, path.join(directory, `${prefix}${stamp}.db`), { logger: options.logger });
-  const existing = fs
+  // The backup just written is kept whatever its stamp: after the clock stepped back it sorts
+  // before older backups, and pruning by name alone would delete the newest data.
+  const older = fs
     .readdirSync(directory)
     .filter((name) => name.startsWith(prefix) && /^\d{8}T\d{9}Z\.db$/.test(name.slice(prefix.length)))
+    .filter((name) => path.join(directory, name) !== backup.file)
     .sort();
-  const removed = existing.slice(0, Math.max(0, existing.length - options.keep)).map((name) => path.join(directory, name));
+  const removed = older.slice(0, Math.max(0, older.length - (options.keep - 1))).map((name) => path.join(directory, name));
   for (const file of removed) removeDatabaseFiles(file);
-  options.logger?.info('rotating backup', { file: backup.file, kept: Math.min(existing.length, options.keep), removed });
+  options.logger?.info('rotating backup', { file: backup.file, kept: 1 + Math.min(older.length, options.keep - 1), removed });
   return { backup, removed };
 }
