@@ -5,16 +5,13 @@ import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { ManualClock, SystemClock } from '../../src/core/clock';
 import { runRequest } from '../../src/compat/run-payload';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { tempDb, until, withModeManager } from './helpers';
+import { tempDb, until, withModeManager, type ModeManager } from './helpers';
 
 const run = (runId: string, moduleId: string): Run => ({ runId, moduleId, moduleName: moduleId, status: 'queued', createdAt: new Date(), parameters: { n: 1 } });
 
-function canary(dbPath: string, overrides: Record<string, string>) {
-  const registry = new RunRegistry();
-  const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms', ...overrides }, {});
-  const executor = createModeExecutor(config, registry, { logger: createLogger('silent') });
-  const manager = new BackgroundTaskManager(registry, { executor, logger: createLogger('silent') });
-  return { registry, executor: executor as RoutingRunExecutor, manager };
+/** Runs `body` with a canary (sqlite mode with routing options) on a temp database. */
+function withCanary(overrides: Record<string, string>, body: (m: ModeManager<RoutingRunExecutor>) => Promise<void>): Promise<void> {
+  return withModeManager<RoutingRunExecutor>({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_POLL_INTERVAL: '20ms', ...overrides }, body);
 }
 
 describe('canary routing', () => {
@@ -26,9 +23,7 @@ describe('canary routing', () => {
   });
 
   it('by module: only listed modules go to the queue, the rest run in memory and the app sees no difference', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = canary(db.dbPath, { TASKBRIDGE_SQLITE_MODULES: 'reports' });
-    try {
+    await withCanary({ TASKBRIDGE_SQLITE_MODULES: 'reports' }, async ({ db, registry, executor, manager }) => {
       expect(executor).toBeInstanceOf(RoutingRunExecutor);
       manager.startTask(run('a', 'reports'), async () => 'ok');
       manager.startTask(run('b', 'emails'), async () => 'ok');
@@ -40,16 +35,11 @@ describe('canary routing', () => {
       const store = openMirrorStore(db.dbPath, new SystemClock());
       expect(store.listQueue(RUN_QUEUE).map((r) => r.key)).toEqual(['a']);
       store.close();
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('by percent: runs whose bucket is below the percent go to the queue, the same way every time', async () => {
-    const db = tempDb();
-    const { registry, executor, manager } = canary(db.dbPath, { TASKBRIDGE_ROLLOUT_PERCENT: '30' });
-    try {
+    await withCanary({ TASKBRIDGE_ROLLOUT_PERCENT: '30' }, async ({ registry, executor, manager }) => {
       const ids = Array.from({ length: 60 }, (_, i) => `p-${i}`);
       for (const id of ids) manager.startTask(run(id, 'm'), async () => undefined);
       await manager.waitAll();
@@ -60,10 +50,7 @@ describe('canary routing', () => {
       const queued = ids.filter((id) => executor.routeOf(id) === 'queue').length;
       expect(queued).toBeGreaterThan(5);
       expect(queued).toBeLessThan(40);
-    } finally {
-      await closeModeExecutor(executor);
-      db.remove();
-    }
+    });
   });
 
   it('a run the queue held is recovered by the queue side only: cancelTask aborts it and it stays cancelled', async () => {
