@@ -124,8 +124,9 @@ export class Worker {
   stop(options: StopOptions = {}): Promise<void> {
     const timeoutMs = options.timeout === undefined ? this.options.shutdownTimeoutMs : shutdownTimeout('timeout', options.timeout);
     if (this.state === 'idle') {
+      // Kept, so a second stop() finds it and does not run doStop() on a worker that never started.
       this.state = 'stopped';
-      return Promise.resolve();
+      this.stopPromise = Promise.resolve();
     }
     this.stopPromise ??= this.doStop(timeoutMs);
     return this.stopPromise;

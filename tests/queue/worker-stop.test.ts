@@ -39,6 +39,22 @@ describe('worker stop', () => {
     expect(completes).toBe(atStop);
   });
 
+  it('stop() twice on a worker that never started makes no store call and stays stopped', async () => {
+    const calls: string[] = [];
+    const spy = Object.create(store) as TaskStore;
+    spy.unregisterWorker = async (id) => {
+      calls.push(`unregister ${id}`);
+      return store.unregisterWorker(id);
+    };
+    const w = new Worker(spy, new HandlerRegistry(), { logger: new MemoryLogger() });
+    await w.stop();
+    const again = w.stop();
+    expect(w.status).toBe('stopped');
+    await again;
+    expect(w.status).toBe('stopped');
+    expect(calls).toEqual([]);
+  });
+
   it('stop() while start() is registering the worker: the claim loop never runs, nothing is claimed', async () => {
     const registry = new HandlerRegistry().register('job', async () => 'ok');
     await store.enqueue({ type: 'job' });
