@@ -124,6 +124,21 @@ export function shutdownTimeout(field: string, value: Duration): number {
   return parsed;
 }
 
+const STOP_KEYS: ReadonlySet<string> = new Set(['timeout']);
+
+/**
+ * The deadline of one `stop()` call: its `timeout`, else the worker's `shutdownTimeout`.
+ * @throws InvalidOptionError for options that are not an object, an unknown key or a bad timeout
+ */
+export function stopTimeout(options: unknown, fallbackMs: number): number {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('stop options', options, "an object { timeout? }, e.g. { timeout: '10s' }");
+  }
+  refuseUnknownKeys('stop option ', options, STOP_KEYS);
+  const timeout = (options as { timeout?: Duration }).timeout;
+  return timeout === undefined ? fallbackMs : shutdownTimeout('timeout', timeout);
+}
+
 /** The default worker id: unique per process and per worker within it. */
 export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;

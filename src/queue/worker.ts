@@ -3,7 +3,7 @@ import { TaskbridgeError, describeThrown } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
 import { MAX_CLAIM_LIMIT } from './validation';
-import { resolveWorkerOptions, shutdownTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
+import { resolveWorkerOptions, stopTimeout, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options';
 import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
@@ -120,9 +120,10 @@ export class Worker {
    * until the deadline, after which their signals are aborted and their results dropped (their
    * leases expire and another worker retries them). Resolves when nothing of the worker is left
    * on the event loop. Idempotent.
+   * @throws InvalidOptionError (synchronously) for options that are not `{ timeout? }` or a bad timeout
    */
   stop(options: StopOptions = {}): Promise<void> {
-    const timeoutMs = options.timeout === undefined ? this.options.shutdownTimeoutMs : shutdownTimeout('timeout', options.timeout);
+    const timeoutMs = stopTimeout(options, this.options.shutdownTimeoutMs);
     if (this.state === 'idle') {
       // Kept, so a second stop() finds it and does not run doStop() on a worker that never started.
       this.state = 'stopped';

@@ -55,6 +55,21 @@ describe('worker stop', () => {
     expect(calls).toEqual([]);
   });
 
+  it.each([
+    ['a duration instead of the options object', '10s', 'stop options'],
+    ['null', null, 'stop options'],
+    ['a misspelt key', { timout: '10s' }, 'stop option timout'],
+  ])('stop() refuses %s with a typed error naming it, and keeps running', async (_what, options, field) => {
+    const w = new Worker(store, new HandlerRegistry(), { logger: new MemoryLogger() });
+    await w.start();
+    try {
+      expect(() => w.stop(options as never)).toThrow(expect.objectContaining({ code: 'TASKBRIDGE_INVALID_OPTION', field }));
+      expect(w.status).toBe('running');
+    } finally {
+      await w.stop({ timeout: 0 });
+    }
+  });
+
   it('stop() while start() is registering the worker: the claim loop never runs, nothing is claimed', async () => {
     const registry = new HandlerRegistry().register('job', async () => 'ok');
     await store.enqueue({ type: 'job' });
