@@ -164,6 +164,10 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   const leaseMs = positiveDuration('leaseDuration', options.leaseDuration, 30_000, MAX_LEASE_MS);
   const heartbeatMs = positiveDuration('heartbeatInterval', options.heartbeatInterval, Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3))));
   if (heartbeatMs >= leaseMs) {
+    // Without a heartbeatInterval the default is at least 1 ms, so it is the lease that is too short.
+    if (options.heartbeatInterval === undefined) {
+      throw new InvalidOptionError('leaseDuration', options.leaseDuration, 'a duration of at least 2 ms, so a heartbeat fits in it');
+    }
     throw new InvalidOptionError('heartbeatInterval', options.heartbeatInterval, `a duration shorter than leaseDuration (${leaseMs} ms)`);
   }
   const poll = options.pollInterval ?? {};

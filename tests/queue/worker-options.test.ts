@@ -76,6 +76,13 @@ describe('worker options', () => {
     expect(err.field).toBe('heartbeatInterval');
   });
 
+  it('a lease too short for the default heartbeat is refused naming leaseDuration, not the heartbeat nobody set', () => {
+    const err = refused(() => resolveWorkerOptions({ leaseDuration: 1 }));
+    expect(err.field).toBe('leaseDuration');
+    expect(err.value).toBe(1);
+    expect(resolveWorkerOptions({ leaseDuration: 2 }).heartbeatMs).toBe(1);
+  });
+
   it('resolves a strategy by name and refuses a non-strategy', () => {
     expect(resolveWorkerOptions({ strategy: 'lifo' }).strategy.name).toBe('lifo');
     expect(refused(() => resolveWorkerOptions({ strategy: { kind: 'random' } as never })).field).toBe('strategy');
