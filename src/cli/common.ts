@@ -110,6 +110,17 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** A parser for an integer option within [min, max], such as `list --limit` (1..10000). */
+export function parseIntInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
 /** Parses a task id argument. */
 export function parseTaskId(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a numeric task id, got ${JSON.stringify(value)}`);

@@ -5,6 +5,7 @@ import {
   ReportedFailure,
   contextOf,
   parseDurationArg,
+  parseIntInRange,
   parseJsonArg,
   parseNonNegativeInt,
   parsePositiveInt,
@@ -65,11 +66,11 @@ export function registerTaskCommands(program: Command): void {
     .addOption(new Option('--status <status>', 'only tasks with this status').choices(TASK_STATUSES))
     .option('--type <type>', 'only tasks of this type')
     .option('--queue <name>', 'only tasks of this queue')
-    .option('--limit <n>', 'at most this many tasks, 1..10000', parsePositiveInt, 50)
+    .option('--limit <n>', 'at most this many tasks, 1..10000', parseIntInRange(1, 10_000), 50)
     .action(async (flags: { status?: TaskStatus; type?: string; queue?: string; limit: number }, command: Command) => {
       const ctx = contextOf(command);
       const tasks = await withReadOnlyQueue(ctx, (queue) =>
-        queue.list({ status: flags.status, type: flags.type, queue: flags.queue, limit: Math.min(flags.limit, 10_000) }),
+        queue.list({ status: flags.status, type: flags.type, queue: flags.queue, limit: flags.limit }),
       );
       if (ctx.json) return printJson({ tasks });
       if (tasks.length === 0) return printLines('no tasks match');

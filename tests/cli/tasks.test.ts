@@ -56,6 +56,15 @@ describe('taskbridge task commands', () => {
     expect(none.stdout.trim()).toBe('no tasks match');
   });
 
+  it('list --limit above 10000 is bad usage (exit 2, naming the range), not silently cut to 10000', async () => {
+    await runCli(['--db', ws.db, 'enqueue', 'a']);
+    const result = await runCli(['--db', ws.db, 'list', '--limit', '10001']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/--limit.*10001.*1 to 10000/);
+    expect((await runJson<{ tasks: TaskJson[] }>(['--db', ws.db, 'list', '--limit', '10000'])).code).toBe(0);
+  });
+
   it('show prints every field; an unknown id exits 1', async () => {
     await runCli(['--db', ws.db, 'enqueue', 'email', '--payload', '{"n":1}']);
     const shown = await runCli(['--db', ws.db, 'show', '1']);
