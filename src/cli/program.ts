@@ -49,8 +49,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
     return EXIT.OK;
   } catch (error) {
-    // Commander already printed its message (or the help text); only the exit code remains.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    // Commander already printed its message (or the help text) on stderr; with --json a script
+    // reads stdout, so a usage error is also the documented error document there.
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.OK;
+      if (argv.includes('--json')) {
+        const message = error.message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ error: { code: 'TASKBRIDGE_USAGE', message } }, null, 2)}\n`);
+      }
+      return EXIT.USAGE;
+    }
     if (error instanceof ReportedFailure) return EXIT.FAILURE;
     const code = exitCodeFor(error);
     const message = error instanceof Error ? error.message : String(error);

@@ -134,6 +134,18 @@ describe('taskbridge task commands', () => {
   });
 
   it.each([
+    [['list', '--limit', '-3'], /--limit.*-3/],
+    [['list', '--bogus'], /unknown option '--bogus'/],
+    [['enqueue', 'x', '--delay', 'soon'], /--delay.*soon/],
+    [['enqueue', 'x', '--priority', '2000000'], /priority.*2000000/],
+  ])('bad usage with --json prints the error document on stdout too: %j', async (args, message) => {
+    const result = await runJson<{ error: { code: string; message: string } }>(['--db', ws.db, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.json.error.code).toMatch(/^TASKBRIDGE_/);
+    expect(result.json.error.message).toMatch(message);
+  });
+
+  it.each([
     [[]], [['enqueue']], [['list']], [['show']], [['retry']], [['cancel']], [['worker']], [['stats']], [['health']], [['serve']],
     [['backup']], [['restore']], [['cleanup']], [['vacuum']], [['checkpoint']], [['mode']], [['parity']],
   ])('--help works on every command: %j', async (args) => {
