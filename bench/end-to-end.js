@@ -5,7 +5,9 @@
  * ready (store opened, handler registered), then the clock starts, 'go' is sent, and the clock
  * stops when the parent's own connection sees no queued or running task left (an existence check
  * on an index, polled every 5 ms). Every task's final state is then checked (N completed / done,
- * none handled twice).
+ * none handled twice). taskbridge children also report their CPU and the CPU they spent holding the
+ * write lock (bench/lib/lock-meter.js), from which the scenario derives the lock's ceiling: the
+ * rate no number of processes can pass while every task's writes go through that one lock.
  */
 const { fork } = require('node:child_process');
 const path = require('node:path');
@@ -25,7 +27,7 @@ const POLL_MS = 5;
 const SYSTEMS = {
   taskbridge: {
     script: path.join(__dirname, 'e2e-worker.js'),
-    argv: (file) => [file, String(CONCURRENCY)],
+    argv: (file, metered) => [file, String(CONCURRENCY), ...(metered ? ['meter'] : [])],
     fill(file) {
       const store = openStore(file);
       fillBacklog(store, N);
@@ -71,12 +73,18 @@ function once(child, predicate) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(systemName, processes) {
+/** CPU and write-lock CPU per task over all children, in µs. */
+function lockLoad(results) {
+  const sum = (f) => results.reduce((s, r) => s + f(r), 0);
+  return { cpuPerTask: sum((r) => r.cpuUs) / N, lockPerTask: sum((r) => r.lock.cpuUs) / N, lockUs: sum((r) => r.lock.cpuUs) };
+}
+
+async function measure(systemName, processes, metered = false) {
   const sys = SYSTEMS[systemName];
   const file = tempDbPath(`e2e-${systemName}`);
   try {
     await sys.fill(file);
-    const children = Array.from({ length: processes }, () => fork(sys.script, sys.argv(file), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const children = Array.from({ length: processes }, () => fork(sys.script, sys.argv(file, metered), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await Promise.all(children.map((c) => once(c, (m) => m === 'ready')));
     const db = new Database(file, { readonly: true });
     const remaining = db.prepare(sys.remaining);
@@ -93,7 +101,7 @@ async function measure(systemName, processes) {
     db.close();
     const handled = results.reduce((s, r) => s + r.handled, 0);
     if (finished !== N || handled !== N) throw new Error(`${systemName} x${processes}: ${finished} finished, ${handled} handled, expected ${N}`);
-    return (N / ms) * 1000;
+    return { rate: (N / ms) * 1000, ms, load: metered ? lockLoad(results) : undefined };
   } finally {
     removeDb(file);
   }
@@ -103,12 +111,20 @@ async function main() {
   const rows = [];
   const cases = [['taskbridge', 1], ['taskbridge', 4], ['plainjob', 1], ['plainjob', 4]];
   const perRun = Object.fromEntries(cases.map(([s, p]) => [`${s} x${p}`, []]));
+  // Metered runs are extra runs, apart from the headline ones: the meter's getrusage call per
+  // write transaction costs a few per cent, which the rates above must not carry.
+  const metered = { 1: [], 4: [] };
   // Interleaved: every run measures every case, so a noisy minute hits all of them alike.
   for (let r = 0; r < RUNS; r++) {
     for (const [s, p] of cases) {
-      const rate = await measure(s, p);
+      const { rate } = await measure(s, p);
       perRun[`${s} x${p}`].push(rate);
       log(`end-to-end run ${r + 1}/${RUNS}: ${s} x${p} process(es): ${Math.round(rate)} tasks/s`);
+    }
+    for (const p of [1, 4]) {
+      const { rate, ms, load } = await measure('taskbridge', p, true);
+      metered[p].push({ rate, ...load, lockShare: load.lockUs / 1000 / ms });
+      log(`end-to-end run ${r + 1}/${RUNS}: taskbridge x${p} process(es), write lock metered: ${Math.round(rate)} tasks/s`);
     }
   }
   const med = Object.fromEntries(Object.entries(perRun).map(([k, v]) => [k, median(v)]));
@@ -123,7 +139,17 @@ async function main() {
   row(`plainjob noop, 4 processes`, med['plainjob x4'], 'tasks/s');
   row('taskbridge / plainjob, 1 process', median(ratio1), 'x', '>= 3', median(ratio1) >= 3);
   row('taskbridge / plainjob, 4 processes', median(ratio4), 'x', '>= 3', median(ratio4) >= 3);
-  writeRows(args.out, rows, { n: N, concurrency: CONCURRENCY, perRun });
+  for (const p of [1, 4]) {
+    row(`metered taskbridge, ${p} process(es): CPU per task, all children`, median(metered[p].map((m) => m.cpuPerTask)), 'µs');
+    row(`metered taskbridge, ${p} process(es): of which holding the write lock`, median(metered[p].map((m) => m.lockPerTask)), 'µs');
+  }
+  row('metered taskbridge, 4 processes: write lock held (CPU share of wall time)', median(metered[4].map((m) => m.lockShare * 100)), '%');
+  // The lock's ceiling for 4 processes (1 / lock CPU per task, as if the lock never sat idle) over
+  // the metered 1-process rate of the same run: near or below 1, no way of handing the lock over
+  // can make 4 processes clearly faster than 1.
+  const ceiling = metered[4].map((m, i) => 1e6 / m.lockPerTask / metered[1][i].rate);
+  row('metered taskbridge, 4 processes: write-lock ceiling / 1 process', median(ceiling), 'x');
+  writeRows(args.out, rows, { n: N, concurrency: CONCURRENCY, perRun, metered });
 }
 
 main().then(() => process.exit(0), (err) => {
