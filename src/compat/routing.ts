@@ -52,12 +52,19 @@ export async function closeExecutor(e: RunExecutor): Promise<void> {
   if (typeof closable.close === 'function') await closable.close();
 }
 
+/** The route map is never pruned below this many entries: pruning a small map saves nothing. */
+const PRUNE_FLOOR = 1024;
+
 /**
- * Sends each run to one of two executors (the canary). Which side a run took is remembered,
- * so cancel and status questions go to the side that owns it.
+ * Sends each run to one of two executors (the canary). Which side an active run took is
+ * remembered, so cancel and status questions go to the side that owns it. Finished runs are
+ * forgotten now and then, so a long-lived canary does not keep one entry per run it ever started.
  */
 export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
+  /** Run id to the side that started it; may still hold runs that finished since the last prune. */
   private readonly side = new Map<string, RunExecutor>();
+  /** The map's size at which the next prune happens (see {@link RoutingRunExecutor.prune}). */
+  private pruneAt = PRUNE_FLOOR;
 
   /**
    * @param queueSide the durable (sqlite) executor
@@ -73,7 +80,9 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
   start(run: Run, work: TaskWork): void {
     const target = this.toQueue(run) ? this.queueSide : this.restSide;
     target.start(run, work);
+    // Overwrites the route of an earlier run with this id, pruned or not: the newest start routes it.
     this.side.set(run.runId, target);
+    if (this.side.size > this.pruneAt) this.prune();
   }
 
   async cancel(runId: string): Promise<boolean> {
@@ -94,7 +103,12 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
     return this.queueSide.isActive(runId) || this.restSide.isActive(runId);
   }
 
-  /** Which side a run went to: `'queue'`, `'rest'`, or undefined for a run this executor never saw. */
+  /**
+   * Which side a run started here went to: `'queue'` or `'rest'`. Always answered for a run that is
+   * still active. For a finished run the answer is kept only until the next prune of the route map
+   * (after roughly as many more starts as runs were kept), then it is undefined, as for a run this
+   * executor never started (such as one the queue side recovered from the file).
+   */
   routeOf(runId: string): 'queue' | 'rest' | undefined {
     const target = this.side.get(runId);
     return target === undefined ? undefined : target === this.queueSide ? 'queue' : 'rest';
@@ -114,5 +128,17 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
   async close(): Promise<void> {
     await closeExecutor(this.queueSide);
     await closeExecutor(this.restSide);
+  }
+
+  /**
+   * Drops the routes of runs their side no longer holds as active: cancel finds those on neither
+   * side anyway. The next prune waits until the map doubles what was kept (never below the floor),
+   * so a prune's O(size) scan is paid for by as many starts and each start stays O(1) amortized.
+   */
+  private prune(): void {
+    for (const [runId, target] of this.side) {
+      if (!target.isActive(runId)) this.side.delete(runId);
+    }
+    this.pruneAt = Math.max(PRUNE_FLOOR, 2 * this.side.size);
   }
 }

@@ -1,6 +1,6 @@
 import { createLogger } from '../../src/core/logger';
 import { checkParityWithFile, closeModeExecutor, createModeExecutor, loadConfig, RoutingRunExecutor, rolloutBucket, RUN_QUEUE } from '../../src/compat';
-import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import { BackgroundTaskManager, RunRegistry, type Run, type TaskContext } from '../../src/manager';
 import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { ManualClock, SystemClock } from '../../src/core/clock';
 import { runRequest } from '../../src/compat/run-payload';
@@ -84,6 +84,48 @@ describe('canary routing', () => {
       expect(calls).toBe(1);
       expect(registry.getRun('left')?.status).toBe('cancelled');
     }, db);
+  });
+
+  it('the route map forgets finished runs, while active runs started before and after a prune are still cancelled through their side', async () => {
+    await withCanary({ TASKBRIDGE_SQLITE_MODULES: 'reports' }, async ({ registry, executor, manager }) => {
+      const aborted = new Set<string>();
+      /** Work that runs until cancelled, noting its abort. */
+      const untilCancelled = (id: string) => (ctx: TaskContext) => new Promise<void>((resolve) => {
+        ctx.signal.addEventListener('abort', () => {
+          aborted.add(id);
+          resolve();
+        });
+      });
+      manager.startTask(run('held-queue-before', 'reports'), untilCancelled('held-queue-before'));
+      manager.startTask(run('held-rest-before', 'emails'), untilCancelled('held-rest-before'));
+      try {
+        // Finished runs in batches, each settled before the next starts: far more than the prune floor.
+        const finished: string[] = [];
+        for (let batch = 0; batch < 30; batch++) {
+          const ids = Array.from({ length: 100 }, (_, i) => `done-${batch}-${i}`);
+          for (const id of ids) manager.startTask(run(id, 'emails'), async () => undefined);
+          await until(() => ids.every((id) => registry.getRun(id)?.status === 'completed'), `batch ${batch} to complete`);
+          finished.push(...ids);
+        }
+        const remembered = finished.filter((id) => executor.routeOf(id) !== undefined).length;
+        // Bounded by what may pile up between two prunes, not by the 3,000 runs started.
+        expect(remembered).toBeLessThanOrEqual(1024);
+        expect(executor.routeOf('done-0-0')).toBeUndefined();
+        // A run id started again after its route was dropped is routed by the new start.
+        manager.startTask(run('done-0-1', 'reports'), untilCancelled('done-0-1'));
+        manager.startTask(run('held-rest-after', 'emails'), untilCancelled('held-rest-after'));
+        const held = ['held-queue-before', 'held-rest-before', 'done-0-1', 'held-rest-after'];
+        expect(held.map((id) => executor.routeOf(id))).toEqual(['queue', 'rest', 'queue', 'rest']);
+        await until(() => held.every((id) => registry.getRun(id)?.status === 'running'), 'the held runs to start');
+        for (const id of held) expect(await manager.cancelTask(id)).toBe(true);
+        await manager.waitAll();
+        expect([...aborted].sort()).toEqual([...held].sort());
+        for (const id of held) expect(registry.getRun(id)?.status).toBe('cancelled');
+      } finally {
+        // A failed expectation must not leave held runs for close to wait on.
+        await Promise.all(executor.activeRunIds().map((id) => manager.cancelTask(id)));
+      }
+    });
   });
 
   it('parity reports no mismatch for queue-side runs whose claim and start times differ', async () => {
