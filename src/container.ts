@@ -87,8 +87,9 @@ export function createContainer(config: ConfigInput = {}): Container {
 
 /**
  * Releases what the container built: flushes the shadow mirror, stops sqlite-mode workers (waiting
- * for running handlers up to their shutdown timeout) and closes the stores, so the process can exit.
- * Idempotent.
+ * for running handlers up to their shutdown timeout), waits likewise for the runs a rollback took
+ * over from the queue file (so their outcomes are written back) and closes the stores, so the
+ * process can exit. Idempotent.
  */
 export async function shutdown(container: Container): Promise<void> {
   const list = closers.get(container) ?? [];

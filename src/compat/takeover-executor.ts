@@ -19,7 +19,15 @@ export interface TakeoverOptions {
   logger: Logger;
   leaseMs: number;
   handlers: RunHandlerMap;
+  /** How long close() waits for taken-over runs; default {@link TAKEOVER_CLOSE_TIMEOUT_MS}. */
+  closeTimeoutMs?: number;
 }
+
+/**
+ * How long close() waits for taken-over runs to settle: the queue Worker's default shutdown
+ * timeout, which is how long sqlite mode's close waits for its running handlers.
+ */
+export const TAKEOVER_CLOSE_TIMEOUT_MS = 30_000;
 
 interface Taken {
   readonly taskId: number;
@@ -38,6 +46,9 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private readonly owner = `rollback-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
   private renewTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+  /** Set while close() waits: called when the last taken-over run has been written back. */
+  private drained: (() => void) | undefined;
 
   constructor(
     private readonly inner: RunExecutor,
@@ -65,9 +76,13 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     return this.inner.isActive(runId);
   }
 
-  /** Registers the module's handler and takes over that module's waiting runs from the queue file. */
+  /**
+   * Registers the module's handler and takes over that module's waiting runs from the queue file
+   * (none once close() has begun: a closing executor must not lease runs it would not see through).
+   */
   registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
     this.o.handlers.set(moduleId, handler, options);
+    if (this.closing !== undefined) return;
     const side = this.openSide();
     if (side === undefined) return;
     try {
@@ -98,16 +113,48 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     return side === undefined ? undefined : planRollbackFromStore(side, this.o.dbPath, { handledModules: this.o.handlers.moduleIds(), clock: this.o.clock });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits for the taken-over runs to settle, as sqlite mode's close waits for its running handlers,
+   * so each outcome is written back to the queue file (their leases are renewed meanwhile), then
+   * closes the file. The wait ends after `closeTimeoutMs` ({@link TAKEOVER_CLOSE_TIMEOUT_MS}): a run
+   * still unsettled then keeps running in memory (memory mode never aborts work on shutdown), but its
+   * outcome is no longer written back; the file keeps it `running` under a lease that is no longer
+   * renewed, so once the lease expires another process recovers it and runs it again. Runs started
+   * with startTask are not waited for, as in memory mode (waitAll drains them). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    await this.waitForTaken(this.o.closeTimeoutMs ?? TAKEOVER_CLOSE_TIMEOUT_MS);
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
     clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
     this.side?.close();
     this.side = undefined;
     await closeExecutor(this.inner);
   }
 
+  /** Resolves once every taken-over run has been written back, or after `timeoutMs`. */
+  private async waitForTaken(timeoutMs: number): Promise<void> {
+    if (this.taken.size === 0) return;
+    let deadline: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.drained = resolve;
+      // Ref'd on purpose, like the queue Worker's stop deadline: the process stays up to finish the write-back.
+      deadline = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(deadline);
+    this.drained = undefined;
+  }
+
   private openSide(): MirrorStore | undefined {
     if (this.side !== undefined) return this.side;
+    // After close() nothing may reopen the file: nobody would close it again.
+    if (this.closing !== undefined) return undefined;
     if (isMemoryPath(this.o.dbPath) || !fs.existsSync(this.o.dbPath)) return undefined;
     try {
       this.side = openMirrorStore(this.o.dbPath, this.o.clock);
@@ -128,6 +175,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       } catch (err) {
         this.o.logger.error('rollback: could not record a taken-over run in the queue', { runId: run.runId, error: describeThrown(err) });
       }
+      if (this.taken.size === 0) this.drained?.();
     });
     if (this.renewTimer !== undefined) return;
     this.renewTimer = setInterval(() => {
