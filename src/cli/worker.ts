@@ -46,7 +46,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--backup-keep <n>', 'scheduled backups to keep (default 7)', parsePositiveInt)
     .action(async (flags: WorkerFlags, command: Command) => {
       const ctx = contextOf(command);
-      if (flags.backupEvery !== undefined && flags.backupDir === undefined) throw new UsageError('--backup-every needs --backup-dir');
+      refuseUnpairedFlags(flags);
       const registry = loadHandlers(flags.handlers);
       const logger = cliLogger('info');
       const options: WorkerOptions = {
@@ -117,6 +117,21 @@ export function loadHandlers(file: string): HandlerRegistry {
   }
   if (registry.size === 0) throw new UsageError(`--handlers: ${absolute} exports no handler functions; expected { [type]: async (payload, ctx) => result }`);
   return registry;
+}
+
+/**
+ * A flag that only means something beside another one would otherwise be dropped in silence
+ * (a retention age without `--cleanup-every` never deletes anything): refuse it as bad usage.
+ */
+function refuseUnpairedFlags(flags: WorkerFlags): void {
+  const needs: [string, unknown, string, unknown][] = [
+    ['--backup-every', flags.backupEvery, '--backup-dir', flags.backupDir],
+    ['--completed-older-than', flags.completedOlderThan, '--cleanup-every', flags.cleanupEvery],
+    ['--failed-older-than', flags.failedOlderThan, '--cleanup-every', flags.cleanupEvery],
+  ];
+  for (const [flag, value, needed, neededValue] of needs) {
+    if (value !== undefined && neededValue === undefined) throw new UsageError(`${flag} needs ${needed}`);
+  }
 }
 
 function maintenanceFor(dbPath: string, flags: WorkerFlags, logger: Logger, verifyFile: () => void): MaintenanceScheduler | undefined {

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import { startCli, useWorkspace, writeHandlers, type CliResult } from './helpers';
+
+const HANDLERS = 'module.exports = { ok: async () => null };';
+
+/**
+ * Runs `worker` with `args`. A refused command line exits before the worker starts; one that is
+ * accepted starts (and would run until a signal), so it is stopped as soon as it says it started.
+ * Either way the result comes without waiting on a timer.
+ */
+async function runWorker(dir: string, args: readonly string[]): Promise<CliResult & { started: boolean }> {
+  const worker = startCli(args, { cwd: dir });
+  const closed = new Promise<void>((resolve) => worker.child.on('close', () => resolve()));
+  const started = await worker.waitForOutput(/started/).then(() => true, () => false);
+  const code = await worker.stop('SIGTERM');
+  await closed;
+  return { code, stdout: worker.output(), stderr: worker.errors(), started };
+}
+
+describe('taskbridge worker: flags that need another flag', () => {
+  const ws = useWorkspace();
+
+  it.each([
+    ['--completed-older-than', '7d'],
+    ['--failed-older-than', '30d'],
+  ])('%s without --cleanup-every is a usage error naming both flags, and creates no database', async (flag, value) => {
+    writeHandlers(ws.dir, HANDLERS);
+    const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', flag, value]);
+    expect(result.started).toBe(false);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^taskbridge: usage error: ${flag} needs --cleanup-every`, 'm'));
+    expect(fs.existsSync(ws.db)).toBe(false);
+  });
+
+  it('with --json, a retention age without --cleanup-every puts the usage error document on stdout', async () => {
+    writeHandlers(ws.dir, HANDLERS);
+    const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', '--failed-older-than', '30d', '--json']);
+    expect(result.started).toBe(false);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: { code: 'TASKBRIDGE_USAGE', message: expect.stringMatching(/^--failed-older-than needs --cleanup-every/) },
+    });
+    expect(fs.existsSync(ws.db)).toBe(false);
+  });
+
+  it('retention ages with --cleanup-every are accepted', async () => {
+    writeHandlers(ws.dir, HANDLERS);
+    const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', '--cleanup-every', '1h', '--completed-older-than', '7d', '--failed-older-than', '30d']);
+    expect(result.started).toBe(true);
+    expect(result.code).toBe(0);
+  });
+});
