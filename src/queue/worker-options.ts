@@ -47,8 +47,10 @@ export interface WorkerOptions {
   /** Default deadline of `stop()`. Default `'30s'`. */
   shutdownTimeout?: Duration;
   /**
-   * Stamps when each handler started, for log lines and `Worker.running()`. Default the system clock.
-   * Poll, heartbeat and timeout timers are real timers; lease times come from the store's own clock.
+   * Stamps when each handler started, for log lines and `Worker.running()`, and keeps the worker's
+   * own account of each lease (claim time plus the lease, moved on by answered heartbeats), past
+   * which a prefetched claim never starts. Default the system clock. Poll, heartbeat and timeout
+   * timers are real timers; the store grants and takes back leases by its own clock.
    */
   clock?: Clock;
   /** Default a winston logger at level `warn`. */

@@ -67,12 +67,17 @@ export class HandlerSlots {
     return true;
   }
 
-  /** Takes a claimed task in: starts it if a handler slot is free, else it waits (prefetched) in claim order. */
-  admit(claimed: ClaimedTask): void {
-    const execution = new Execution(claimed, this.o.clock.now(), this.writeProgress);
+  /**
+   * Takes a claimed task in: starts it if a handler slot is free, else it waits (prefetched) in claim order.
+   * @param leaseFrom the worker's clock just before the claim call: the store's lease starts no earlier
+   */
+  admit(claimed: ClaimedTask, leaseFrom: number): void {
+    const now = this.o.clock.now();
+    const execution = new Execution(claimed, now, leaseFrom + this.o.leaseMs, this.writeProgress);
     this.active.add(execution);
     if (this.waiting.length === 0 && this.handlersRunning < this.o.concurrency) {
-      this.startExecution(execution);
+      if (now >= execution.leaseUntil) this.dropExpired(execution);
+      else this.startExecution(execution);
     } else {
       this.waiting.push(execution);
       this.startWaiting();
@@ -86,7 +91,12 @@ export class HandlerSlots {
     try {
       while (this.waiting.length > 0 && this.handlersRunning < this.o.concurrency && this.hooks.accepting()) {
         const execution = this.waiting.shift()!;
-        execution.startedAt = this.o.clock.now();
+        const now = this.o.clock.now();
+        if (now >= execution.leaseUntil) {
+          this.dropExpired(execution);
+          continue;
+        }
+        execution.startedAt = now;
         this.startExecution(execution);
       }
     } finally {
@@ -94,13 +104,17 @@ export class HandlerSlots {
     }
   }
 
-  /** Waiting tasks whose lease was lost or whose cancellation was requested never start: settle them now. */
-  dropStaleWaiting(): void {
+  /**
+   * Waiting tasks whose lease was lost, ran out by the worker's clock at `now`, or whose
+   * cancellation was requested never start: settle them now, so they stop taking claim capacity.
+   */
+  dropStaleWaiting(now: number): void {
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       const execution = this.waiting[i]!;
-      if (execution.state === 'running') continue;
+      if (execution.state === 'running' && now < execution.leaseUntil) continue;
       this.waiting.splice(i, 1);
-      this.endUnstarted(execution);
+      if (execution.state === 'running') this.dropExpired(execution);
+      else this.endUnstarted(execution);
     }
   }
 
@@ -132,6 +146,18 @@ export class HandlerSlots {
       });
     }
     this.active.clear();
+  }
+
+  /**
+   * A claim whose known lease ran out before it could start: the store may have handed the task to
+   * another worker already, so it is not this worker's to run or to release (no write at all).
+   */
+  private dropExpired(execution: Execution): void {
+    execution.state = 'lost';
+    this.o.logger.warn('a claimed task waited past its lease (no heartbeat got through); dropped unstarted, another worker will run it', {
+      workerId: this.o.workerId, taskId: execution.taskId, leaseUntil: execution.leaseUntil,
+    });
+    this.endUnstarted(execution);
   }
 
   private endUnstarted(execution: Execution): void {

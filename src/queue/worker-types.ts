@@ -52,6 +52,12 @@ export class Execution implements HandlerContext {
   /** Things still outstanding before the slot frees: the handler, plus any write in flight. */
   holds = 1;
   timer: NodeJS.Timeout | undefined;
+  /**
+   * When the lease runs out as far as this worker knows (worker clock, ms): claim request time plus
+   * the lease, moved on by each heartbeat the store answered. A waiting claim past it never starts:
+   * with heartbeats failing, the store may already have handed the task to another worker.
+   */
+  leaseUntil: number;
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
@@ -62,8 +68,11 @@ export class Execution implements HandlerContext {
     readonly claimed: ClaimedTask,
     /** When the task was claimed, and from its start when the handler started, by the worker's clock. */
     public startedAt: number,
+    leaseUntil: number,
     private readonly progressWriter: (execution: Execution, progress: TaskProgress) => Promise<boolean>,
-  ) {}
+  ) {
+    this.leaseUntil = leaseUntil;
+  }
 
   get taskId(): number {
     return this.claimed.task.id;

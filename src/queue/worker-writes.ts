@@ -36,9 +36,16 @@ export function isRetryable(err: unknown): boolean {
  */
 export interface ClaimRider {
   /** The claim to make together with a batch that frees `freed` slots, or undefined for none. */
-  request(freed: number): ClaimRequest | undefined;
+  request(freed: number): RiderClaim | undefined;
   /** Runs what the shared transaction claimed; called after the batch's slots were released. */
-  start(claimed: readonly ClaimedTask[]): void;
+  start(claimed: readonly ClaimedTask[], leaseFrom: number): void;
+}
+
+/** A claim made along with a completion batch. */
+export interface RiderClaim {
+  readonly request: ClaimRequest;
+  /** The worker's clock just before the call: the store's lease starts no earlier. */
+  readonly leaseFrom: number;
 }
 
 /**
@@ -88,22 +95,22 @@ export class OutcomeWriter {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const request = this.completeAndClaim ? this.rider.request(batch.length) : undefined;
-    if (request === undefined && (batch.length === 1 || !this.completeMany)) {
+    const ride = this.completeAndClaim ? this.rider.request(batch.length) : undefined;
+    if (ride === undefined && (batch.length === 1 || !this.completeMany)) {
       for (const { execution, result } of batch) this.completeOne(execution, result);
       return;
     }
     const items = batch.map(({ execution, result }) => ({ taskId: execution.taskId, token: execution.token, result }));
-    const written = request === undefined
+    const written = ride === undefined
       ? this.completeMany!(items).then((held) => ({ held, claimed: [] as ClaimedTask[] }))
-      : this.completeAndClaim!(items, request);
+      : this.completeAndClaim!(items, ride.request);
     written.then(
       ({ held, claimed }) => {
         for (let i = 0; i < batch.length; i++) {
           if (!held[i]) this.lost(batch[i]!.execution);
           this.done(batch[i]!.execution);
         }
-        if (claimed.length > 0) this.rider.start(claimed);
+        if (claimed.length > 0) this.rider.start(claimed, ride!.leaseFrom);
       },
       // One bad result (not JSON, too large) refuses the whole batch, and a busy store the whole
       // transaction: redo it task by task, with the retries of a single write. The claim is left to
@@ -169,13 +176,17 @@ export class OutcomeWriter {
 /**
  * Heartbeats every lease still able to write. A lost lease aborts the handler's signal and its
  * result will be dropped; a requested cancellation aborts it and is acknowledged when it returns.
+ * A lease the store extended runs, as far as the worker knows, until `now` (the worker's clock
+ * before the calls) plus `leaseMs`; a failed heartbeat leaves the known expiry where it was.
  */
-export async function extendLeases(store: TaskStore, executions: Iterable<Execution>, leaseMs: number, logger: Logger): Promise<void> {
+export async function extendLeases(store: TaskStore, executions: Iterable<Execution>, leaseMs: number, now: number, logger: Logger): Promise<void> {
   const beats: Promise<void>[] = [];
   for (const e of executions) {
     if (!e.writable || e.settled) continue;
     beats.push(store.heartbeat(e.taskId, e.token, leaseMs).then(
       (outcome) => {
+        // Both other answers extended the lease; like the store, never move the expiry back.
+        if (outcome !== 'lost') e.leaseUntil = Math.max(e.leaseUntil, now + leaseMs);
         if (!e.writable || e.settled) return;
         if (outcome === 'lost') {
           e.state = 'lost';

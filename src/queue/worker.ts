@@ -7,7 +7,7 @@ import { resolveWorkerOptions, stopTimeout, type ResolvedWorkerOptions, type Wor
 import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
-import { extendLeases, isRetryable, isStoreLost } from './worker-writes';
+import { extendLeases, isRetryable, isStoreLost, type RiderClaim } from './worker-writes';
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -58,7 +58,7 @@ export class Worker {
       },
     }, {
       request: (freed) => this.claimAlong(freed),
-      start: (claimed) => this.startClaimedAlong(claimed),
+      start: (claimed, leaseFrom) => this.startClaimedAlong(claimed, leaseFrom),
     });
   }
 
@@ -197,13 +197,14 @@ export class Worker {
         }
         this.sleeper.forgetNotify();
         const request = this.claimRequest(free, types);
+        const leaseFrom = o.clock.now();
         const claimed = await this.store.claim(request);
         this.errorDelay = 0;
         if (this.state !== 'running') {
           await this.handBack(claimed);
           break;
         }
-        for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!);
+        for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!, leaseFrom);
         if (claimed.length >= request.limit) {
           this.pollDelay = o.pollMinMs;
           continue;
@@ -242,16 +243,16 @@ export class Worker {
    * slots: then the loop would claim right after this batch's commit anyway, so one transaction
    * does both. When idle (queue drained) or backing off after an error, the loop keeps its pace.
    */
-  private claimAlong(freed: number): ClaimRequest | undefined {
+  private claimAlong(freed: number): RiderClaim | undefined {
     if (this.state !== 'running' || this.sleeper.waitingFor !== 'slots') return undefined;
     const limit = this.capacity() + freed;
     const types = this.registry.types();
-    return limit > 0 && types.length > 0 ? this.claimRequest(limit, types) : undefined;
+    return limit > 0 && types.length > 0 ? { request: this.claimRequest(limit, types), leaseFrom: this.options.clock.now() } : undefined;
   }
 
-  private startClaimedAlong(claimed: readonly ClaimedTask[]): void {
+  private startClaimedAlong(claimed: readonly ClaimedTask[], leaseFrom: number): void {
     if (this.state === 'running') {
-      for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!);
+      for (let i = 0; i < claimed.length; i++) this.slots.admit(claimed[i]!, leaseFrom);
       return;
     }
     // stop() began while the batch was being written: these never started, so hand them back now.
@@ -284,8 +285,8 @@ export class Worker {
     if (this.beating) return;
     this.beating = true;
     try {
-      await extendLeases(this.store, this.slots.active, this.options.leaseMs, this.options.logger);
-      this.slots.dropStaleWaiting();
+      await extendLeases(this.store, this.slots.active, this.options.leaseMs, this.options.clock.now(), this.options.logger);
+      this.slots.dropStaleWaiting(this.options.clock.now());
       if (this.state === 'running') await this.store.touchWorker(this.workerId);
     } catch (err) {
       if (isStoreLost(err)) this.halt(err as Error);
