@@ -7,7 +7,8 @@ import { resolveWorkerOptions, stopTimeout, type ResolvedWorkerOptions, type Wor
 import type { ExecutionState, StopOptions, WorkerState } from './worker-types';
 import { LoopSleeper, type SleepReason } from './loop-sleeper';
 import { HandlerSlots } from './worker-slots';
-import { extendLeases, isRetryable, isStoreLost, type RiderClaim } from './worker-writes';
+import { isRetryable, isStoreLost, type RiderClaim } from './worker-writes';
+import { WorkerBeats } from './worker-beats';
 
 /**
  * Claims tasks of the registered types from one queue and runs their handlers, at most
@@ -23,8 +24,7 @@ export class Worker {
   private loopDone: Promise<void> = Promise.resolve();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private beating = false;
+  private readonly beats: WorkerBeats;
   private unsubscribe: (() => void) | undefined;
   private readonly sleeper = new LoopSleeper();
   private pollDelay: number;
@@ -59,6 +59,10 @@ export class Worker {
     }, {
       request: (freed) => this.claimAlong(freed),
       start: (claimed, leaseFrom) => this.startClaimedAlong(claimed, leaseFrom),
+    });
+    this.beats = new WorkerBeats(store, this.slots, this.options, {
+      running: () => this.state === 'running',
+      halt: (err) => this.halt(err),
     });
   }
 
@@ -147,8 +151,7 @@ export class Worker {
         if (task.queue === o.queue && this.registry.has(task.type)) this.notify();
       });
     }
-    // Ref'd on purpose: a running worker keeps its process alive until stop().
-    this.heartbeatTimer = setInterval(() => void this.beat(), o.heartbeatMs);
+    this.beats.start();
     this.loopDone = this.loop();
   }
 
@@ -171,8 +174,7 @@ export class Worker {
     }
     this.slots.abandon();
     await Promise.all(this.handingBack);
-    clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    await this.beats.stop();
     try {
       await this.store.unregisterWorker(this.workerId);
     } catch (err) {
@@ -278,21 +280,5 @@ export class Worker {
       this.store.release(task.id, token).catch((err: unknown) => {
         this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: describeThrown(err) });
       })));
-  }
-
-  /** One timer for every lease: extends them all, then refreshes the worker row. */
-  private async beat(): Promise<void> {
-    if (this.beating) return;
-    this.beating = true;
-    try {
-      await extendLeases(this.store, this.slots.active, this.options.leaseMs, this.options.clock.now(), this.options.logger);
-      this.slots.dropStaleWaiting(this.options.clock.now());
-      if (this.state === 'running') await this.store.touchWorker(this.workerId);
-    } catch (err) {
-      if (isStoreLost(err)) this.halt(err as Error);
-      else this.options.logger.warn('worker heartbeat failed', { workerId: this.workerId, error: describeThrown(err) });
-    } finally {
-      this.beating = false;
-    }
   }
 }
