@@ -45,7 +45,7 @@ describe('workers with different strategies on one queue', () => {
 
     const files = [path.join(dir, `${a}.ids`), path.join(dir, `${b}.ids`)];
     const go = path.join(dir, 'go');
-    const claimers = [start([db, files[0]!, a, go]), start([db, files[1]!, b, go])];
+    const claimers = [start([db, files[0]!, a, go, files[1]!]), start([db, files[1]!, b, go, files[0]!])];
     // Both processes are connected before either claims, so they contend from the first task.
     await Promise.all(claimers.map((c) => c.ready));
     fs.writeFileSync(go, '');
@@ -55,7 +55,8 @@ describe('workers with different strategies on one queue', () => {
     const seen = files.flatMap((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []));
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
-    // Both processes took part, so the test really exercised contention.
+    // Both processes took part (each waits after its first claim until the other claimed), so the
+    // test really exercised contention.
     for (const f of files) expect(fs.existsSync(f)).toBe(true);
 
     const check = createSqliteTaskStore({ path: db, logger: { error() {}, warn() {}, info() {}, debug() {} } });
