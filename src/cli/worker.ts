@@ -128,6 +128,8 @@ function refuseUnpairedFlags(flags: WorkerFlags): void {
     ['--backup-every', flags.backupEvery, '--backup-dir', flags.backupDir],
     ['--completed-older-than', flags.completedOlderThan, '--cleanup-every', flags.cleanupEvery],
     ['--failed-older-than', flags.failedOlderThan, '--cleanup-every', flags.cleanupEvery],
+    ['--backup-dir', flags.backupDir, '--backup-every', flags.backupEvery],
+    ['--backup-keep', flags.backupKeep, '--backup-every', flags.backupEvery],
   ];
   for (const [flag, value, needed, neededValue] of needs) {
     if (value !== undefined && neededValue === undefined) throw new UsageError(`${flag} needs ${needed}`);

@@ -21,14 +21,16 @@ describe('taskbridge worker: flags that need another flag', () => {
   const ws = useWorkspace();
 
   it.each([
-    ['--completed-older-than', '7d'],
-    ['--failed-older-than', '30d'],
-  ])('%s without --cleanup-every is a usage error naming both flags, and creates no database', async (flag, value) => {
+    ['--completed-older-than', '--cleanup-every', '7d'],
+    ['--failed-older-than', '--cleanup-every', '30d'],
+    ['--backup-dir', '--backup-every', 'backups'],
+    ['--backup-keep', '--backup-every', '3'],
+  ])('%s without %s is a usage error naming both flags, and creates no database', async (flag, needed, value) => {
     writeHandlers(ws.dir, HANDLERS);
     const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', flag, value]);
     expect(result.started).toBe(false);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^taskbridge: usage error: ${flag} needs --cleanup-every`, 'm'));
+    expect(result.stderr).toMatch(new RegExp(`^taskbridge: usage error: ${flag} needs ${needed}`, 'm'));
     expect(fs.existsSync(ws.db)).toBe(false);
   });
 
