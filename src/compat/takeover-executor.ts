@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Clock } from '../core/clock';
+import { untilDoneOrTimeout } from '../core/deadline';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
@@ -141,13 +142,8 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   /** Resolves once every taken-over run has been written back, or after `timeoutMs`. */
   private async waitForTaken(timeoutMs: number): Promise<void> {
     if (this.taken.size === 0) return;
-    let deadline: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.drained = resolve;
-      // Ref'd on purpose, like the queue Worker's stop deadline: the process stays up to finish the write-back.
-      deadline = setTimeout(resolve, timeoutMs);
-    });
-    clearTimeout(deadline);
+    // A ref'd deadline, like the queue Worker's stop: the process stays up to finish the write-back.
+    await untilDoneOrTimeout((done) => (this.drained = done), timeoutMs);
     this.drained = undefined;
   }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { TaskbridgeError, describeThrown } from '../core/errors';
+import { untilDoneOrTimeout } from '../core/deadline';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, ClaimRequest, TaskStore } from './types';
 import { MAX_CLAIM_LIMIT } from './validation';
@@ -164,12 +165,7 @@ export class Worker {
     await this.loopDone;
     await this.slots.handBackWaiting();
     if (this.slots.held > 0) {
-      let deadline: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        deadline = setTimeout(resolve, timeoutMs);
-      });
-      clearTimeout(deadline);
+      await untilDoneOrTimeout((done) => (this.drained = done), timeoutMs);
       this.drained = undefined;
     }
     this.slots.abandon();
