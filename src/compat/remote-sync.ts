@@ -36,20 +36,32 @@ export function needsRead(e: RunEntry, workerSaturated: boolean): boolean {
  */
 export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): void {
   for (const e of entries) {
-    if (!needsRead(e, d.workerSaturated)) continue;
-    let task: Task | undefined;
-    try {
-      task = d.store.getSync(e.taskId);
-    } catch (err) {
-      d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
-      continue;
-    }
-    if (task === undefined || e.local) continue;
-    if (isFinishedStatus(task.status)) {
-      if (!e.cancelled) d.update(e.runId, outcomeFields(task));
-      d.settle(e);
-    } else if (task.status === 'running' && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
-      d.update(e.runId, outcomeFields(task));
-    }
+    if (needsRead(e, d.workerSaturated)) syncRemoteRun(e, d);
   }
+}
+
+/**
+ * Reads one run that is not executing here from the store and brings the registry in line: a
+ * finished task settles it (its outcome written unless the run was cancelled here), a running one
+ * marks it running. Returns true when the run settled. A read the store refuses is logged and
+ * changes nothing.
+ */
+export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSaturated'>): boolean {
+  let task: Task | undefined;
+  try {
+    task = d.store.getSync(e.taskId);
+  } catch (err) {
+    d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
+    return false;
+  }
+  if (task === undefined || e.local) return false;
+  if (isFinishedStatus(task.status)) {
+    if (!e.cancelled) d.update(e.runId, outcomeFields(task));
+    d.settle(e);
+    return true;
+  }
+  if (task.status === 'running' && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
+    d.update(e.runId, outcomeFields(task));
+  }
+  return false;
 }

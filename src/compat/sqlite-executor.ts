@@ -9,13 +9,13 @@ import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { CancelOutcome, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { outcomeFields, RUN_QUEUE, runRequest } from './run-payload';
+import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
-import { createRunEntry, RunTable, type RunEntry } from './run-entry';
-import { syncRemoteRuns } from './remote-sync';
+import { createRunEntry, RunTable } from './run-entry';
+import { syncRemoteRun, syncRemoteRuns, type RemoteSyncDeps } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
 export interface SqliteRunExecutorOptions {
@@ -92,7 +92,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     if (entry === undefined || entry.cancelled) return false;
     const outcome = this.writeCancel(entry.taskId, runId);
     // Another process finished (or cancelled) the run before the next poll brought it here.
-    if (outcome === 'already-finished' && !entry.local && this.settleEnded(entry)) return false;
+    if (outcome === 'already-finished' && !entry.local && syncRemoteRun(entry, this.syncDeps)) return false;
     entry.cancelled = true;
     this.update(runId, { status: 'cancelled', ...closingFields(this.o.clock.now(), entry.startedAtMs) });
     if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
@@ -185,21 +185,6 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     return true;
   }
 
-  /** Writes the outcome of a run that ended in the store to the registry and settles it; false if it has not ended. */
-  private settleEnded(entry: RunEntry): boolean {
-    let task: Task | undefined;
-    try {
-      task = this.o.store.getSync(entry.taskId);
-    } catch (err) {
-      this.o.logger.warn('could not read a run from the queue', { runId: entry.runId, error: describeThrown(err) });
-      return false;
-    }
-    if (task === undefined || !isFinishedStatus(task.status)) return false;
-    this.update(entry.runId, outcomeFields(task));
-    this.runs.settle(entry);
-    return true;
-  }
-
   /** Writes a cancellation to the queue; 'error' (logged) when the store refused it. */
   private writeCancel(taskId: number, runId: string): CancelOutcome | 'error' {
     try {
@@ -256,10 +241,15 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       void this.stopWorkerIfIdle();
       return;
     }
-    syncRemoteRuns(this.runs.unsettled(), {
-      store: this.o.store, registry: this.o.registry, logger: this.o.logger, workerSaturated: this.worker.saturated(),
+    syncRemoteRuns(this.runs.unsettled(), { ...this.syncDeps, workerSaturated: this.worker.saturated() });
+  }
+
+  /** How the store's view of a run reaches the registry: by the poll, and by a cancel that finds it ended. */
+  private get syncDeps(): Omit<RemoteSyncDeps, 'workerSaturated'> {
+    return {
+      store: this.o.store, registry: this.o.registry, logger: this.o.logger,
       update: (runId, patch) => this.update(runId, patch), settle: (e) => this.runs.settle(e),
-    });
+    };
   }
 
   private update(runId: string, patch: Partial<Run>): void {
