@@ -7,6 +7,7 @@ import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
@@ -28,7 +29,7 @@ export interface TakeoverOptions {
  * How long close() waits for taken-over runs to settle: the queue Worker's default shutdown
  * timeout, which is how long sqlite mode's close waits for its running handlers.
  */
-export const TAKEOVER_CLOSE_TIMEOUT_MS = 30_000;
+export const TAKEOVER_CLOSE_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
 interface Taken {
   readonly taskId: number;

@@ -126,6 +126,9 @@ export function shutdownTimeout(field: string, value: Duration): number {
   return parsed;
 }
 
+/** How long `stop()` waits for running handlers unless told otherwise. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
 const STOP_KEYS: ReadonlySet<string> = new Set(['timeout']);
 
 /**
@@ -194,7 +197,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     heartbeatMs,
     pollMinMs,
     pollMaxMs,
-    shutdownTimeoutMs: options.shutdownTimeout === undefined ? 30_000 : shutdownTimeout('shutdownTimeout', options.shutdownTimeout),
+    shutdownTimeoutMs: options.shutdownTimeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : shutdownTimeout('shutdownTimeout', options.shutdownTimeout),
     clock: requireMethods<Clock>('clock', options.clock, ['now'], () => new SystemClock()),
     logger: requireMethods<Logger>('logger', options.logger, ['error', 'warn', 'info', 'debug'], () => createLogger('warn')),
     events: requireMethods<TaskEvents | undefined>('events', options.events, ['on'], () => undefined),
