@@ -8,12 +8,11 @@ import { backupDatabase, restoreDatabase, type CopyProgress } from '../queue/mai
 import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
 import { cleanupFinishedTasks } from '../queue/maintenance/retention';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
-import { checkSqliteHeader } from '../queue/sqlite/connection';
 import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrations';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
 import { formatBytes, formatDuration } from './format';
-import { DatabaseUnreadableError } from './read-only';
+import { checkDatabaseFile } from './read-only';
 import { cliLogger, requireDatabase } from './store';
 
 /** Registers `backup`, `restore`, `cleanup`, `vacuum` and `checkpoint`. */
@@ -136,8 +135,7 @@ function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openM
 /** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
 function requireSqliteFile(ctx: CommandContext): void {
   requireDatabase(ctx);
-  if (!fs.statSync(ctx.dbPath).isFile()) throw new DatabaseUnreadableError(ctx.dbPath, 'the path exists and is not a regular file');
-  checkSqliteHeader(ctx.dbPath, (reason, cause) => new DatabaseUnreadableError(ctx.dbPath, reason, cause));
+  checkDatabaseFile(ctx.dbPath);
 }
 
 /**

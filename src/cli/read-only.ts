@@ -60,7 +60,7 @@ export class ReadOnlyQueue {
    */
   static open(dbPath: string): ReadOnlyQueue {
     requireDatabase({ dbPath });
-    const empty = checkFile(dbPath);
+    const empty = checkDatabaseFile(dbPath);
     let db: Database.Database;
     try {
       db = openMaintenanceConnection(dbPath, { readonly: true });
@@ -146,7 +146,7 @@ export async function withReadOnlyQueue<T>(ctx: CommandContext, fn: (queue: Read
  * Reads through the process-wide descriptor, as the store does: closing a fresh descriptor of a
  * file this process has open elsewhere (serve's health check) would drop SQLite's locks on it.
  */
-function checkFile(file: string): boolean {
+export function checkDatabaseFile(file: string): boolean {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
