@@ -53,10 +53,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     // reads stdout, so a usage error is also the documented error document there.
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.OK;
-      if (argv.includes('--json')) {
-        const message = error.message.replace(/^error: /, '');
-        process.stdout.write(`${JSON.stringify({ error: { code: 'TASKBRIDGE_USAGE', message } }, null, 2)}\n`);
-      }
+      if (argv.includes('--json')) printErrorDocument('TASKBRIDGE_USAGE', error.message.replace(/^error: /, ''));
       return EXIT.USAGE;
     }
     if (error instanceof ReportedFailure) return EXIT.FAILURE;
@@ -64,9 +61,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`taskbridge: ${code === EXIT.USAGE ? 'usage error' : 'error'}: ${message}\n`);
     if (argv.includes('--json')) {
-      const errorCode = error instanceof TaskbridgeError ? error.code : code === EXIT.USAGE ? 'TASKBRIDGE_USAGE' : 'TASKBRIDGE_ERROR';
-      process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } }, null, 2)}\n`);
+      printErrorDocument(error instanceof TaskbridgeError ? error.code : code === EXIT.USAGE ? 'TASKBRIDGE_USAGE' : 'TASKBRIDGE_ERROR', message);
     }
     return code;
   }
+}
+
+/** The `{ error: { code, message } }` document docs/cli.md promises on stdout for every error under --json. */
+function printErrorDocument(code: string, message: string): void {
+  process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
 }
