@@ -18,7 +18,10 @@ export interface NormalizedFilter {
   readonly order: 'asc' | 'desc';
 }
 
-/** Validates list() filters: default limit 100 (max 10,000), offset 0, newest first. */
+/**
+ * Validates list() filters: default limit 100 (max 10,000), offset 0, newest first.
+ * @throws InvalidOptionError for an unknown key or value, including `status: []` (omit `status` for every status)
+ */
 export function normalizeListFilter(filter: unknown): NormalizedFilter {
   if (filter === undefined) return { statuses: null, type: null, queue: null, limit: 100, offset: 0, order: 'desc' };
   if (!isPlainObject(filter)) throw new InvalidOptionError('filter', filter, 'an object { status?, type?, queue?, limit?, offset?, order? }');
@@ -26,6 +29,9 @@ export function normalizeListFilter(filter: unknown): NormalizedFilter {
   let statuses: string | null = null;
   if (filter.status !== undefined) {
     const list = Array.isArray(filter.status) ? filter.status : [filter.status];
+    // `status IN ()` matches nothing: an empty list is a filter built from an empty selection, and
+    // answering "no tasks" would hide that bug. Omit `status` to list every status.
+    if (list.length === 0) throw new InvalidOptionError('filter.status', list, `one or more of ${STATUSES.join(', ')}`);
     for (const s of list) {
       if (!STATUSES.includes(s as string)) throw new InvalidOptionError('filter.status', s, STATUSES.join(', '));
     }

@@ -118,6 +118,8 @@ describe('taskbridge task commands', () => {
     [['bogus'], 'unknown command'],
     [['list', '--bogus'], 'unknown option'],
     [['list', '--status', 'nope'], 'invalid choice'],
+    [['list', '--status', ''], 'empty status'],
+    [['list', '--status', ','], 'status list with no status in it'],
     [['list', '--limit', '-3'], 'negative limit'],
     [['enqueue'], 'missing argument'],
     [['enqueue', 'x', '--payload', '{bad'], 'malformed JSON'],
