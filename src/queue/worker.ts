@@ -94,14 +94,27 @@ export class Worker {
 
   /**
    * Registers the worker in the store and starts the claim loop; resolves once the loop runs.
-   * Calling it again returns the same promise.
-   * @throws TaskbridgeError `TASKBRIDGE_WORKER_STOPPED` when the worker was already stopped
+   * Calling it again while it starts or runs returns the same promise. When it rejects (the store
+   * refused to register the worker: busy, full, unavailable) the worker is `idle` again with nothing
+   * set up, and a later start() tries again from the beginning.
+   * @throws TaskbridgeError `TASKBRIDGE_WORKER_STOPPED` when the worker was already stopped; the store's error when registering fails
    */
   start(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') {
       return Promise.reject(new TaskbridgeError('TASKBRIDGE_WORKER_STOPPED', `Worker ${this.workerId} was stopped; accepted: a new Worker`));
     }
-    this.startPromise ??= this.doStart();
+    if (this.startPromise === undefined) {
+      const starting = this.doStart();
+      this.startPromise = starting;
+      // A cached rejection would make a passing failure (a lock held a moment) permanent. doStart()
+      // sets up timers and listeners only after 'running', so 'starting' here means nothing to undo.
+      // A stop() begun meanwhile owns the worker and ends it stopped, as for a start that succeeds.
+      starting.catch(() => {
+        if (this.state !== 'starting') return;
+        this.state = 'idle';
+        this.startPromise = undefined;
+      });
+    }
     return this.startPromise;
   }
 
