@@ -123,6 +123,7 @@ export type CancelOutcome = 'cancelled' | 'cancel-requested' | 'already-finished
 
 /** Filter and paging for list(). */
 export interface TaskFilter {
+  /** One status or a non-empty list of them; left out, every status. An empty list is refused (InvalidOptionError). */
   status?: TaskStatus | readonly TaskStatus[];
   type?: string;
   queue?: string;

@@ -3,7 +3,10 @@ import { TaskbridgeError, describeValue } from '../core/errors';
 import type { HandlerContext } from './handler-registry';
 import type { AttemptError, ClaimedTask, Task, TaskProgress } from './types';
 
-/** Lifecycle of a {@link Worker}: it runs once; a stopped worker cannot be started again. */
+/**
+ * Lifecycle of a {@link Worker}: it runs once; a stopped worker cannot be started again. A start()
+ * that fails (the store refused to register the worker) returns it to `idle`, so start() can be retried.
+ */
 export type WorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** Options of `Worker.stop()`. */
