@@ -7,6 +7,7 @@ import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import type { HeartbeatOutcome } from '../queue/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { liveOwners, OWNER_CAPABILITY } from './recovery';
@@ -31,16 +32,30 @@ export interface TakeoverOptions {
  */
 export const TAKEOVER_CLOSE_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
+/**
+ * How often the leases of taken-over runs are renewed, and so how soon a cancellation requested
+ * from another process is seen: a third of the lease, as the queue Worker's heartbeat, so two
+ * renewals can fail before the lease runs out.
+ */
+export function takeoverRenewIntervalMs(leaseMs: number): number {
+  return Math.max(10, Math.floor(leaseMs / 3));
+}
+
 interface Taken {
   readonly taskId: number;
   readonly token: number;
+  /** Another claim took the task: no more renewals, and the fenced write-back will be refused. */
+  lost: boolean;
 }
 
 /**
  * The in-memory executor after a rollback: it runs new work exactly like `memory` mode, and when a
  * handler is registered it takes over the runs that a queue file still holds for that module
  * (queued, or interrupted by a dead process), leasing each so no other process runs it too, and
- * writing the outcome back. It never creates the file: without one there is nothing to take over.
+ * writing the outcome back. A cancellation requested in the queue meanwhile (`taskbridge cancel`
+ * from another process) is seen at the next lease renewal ({@link takeoverRenewIntervalMs}) and
+ * cancels the run as cancelTask would; the task is then recorded `cancelled`, not its result. It
+ * never creates the file: without one there is nothing to take over.
  */
 export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private side: MirrorStore | undefined;
@@ -99,7 +114,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { status: 'queued' });
-        this.taken.set(run.runId, { taskId: row.id, token });
+        this.taken.set(run.runId, { taskId: row.id, token, lost: false });
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
         this.inner.start(run, (ctx) => handler(run, ctx));
       }
@@ -161,7 +176,10 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     return this.side;
   }
 
-  /** Writes each taken-over run's outcome back, and keeps its lease while it runs. */
+  /**
+   * Writes each taken-over run's outcome back (a cancelled run as `cancelled`, whoever cancelled
+   * it), and keeps its lease while it runs.
+   */
   private watch(side: MirrorStore): void {
     this.unsubscribe ??= this.registry.subscribe((run) => {
       const t = this.taken.get(run.runId);
@@ -181,14 +199,38 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         this.renewTimer = undefined;
         return;
       }
-      for (const t of this.taken.values()) {
-        try {
-          side.extendTakenOver(t.taskId, t.token, this.o.leaseMs);
-        } catch (err) {
-          this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: describeThrown(err) });
-        }
-      }
-    }, Math.max(10, Math.floor(this.o.leaseMs / 3)));
+      this.renew(side);
+    }, takeoverRenewIntervalMs(this.o.leaseMs));
     this.renewTimer.unref();
+  }
+
+  /**
+   * Heartbeats every taken-over run, as the queue Worker does for the tasks it runs. A lost lease
+   * only stops the renewals: the run goes on in memory, as memory mode never aborts work, and the
+   * write-back is refused by its fencing token, so the new holder's row is left alone.
+   */
+  private renew(side: MirrorStore): void {
+    // A copy: a cancel below settles the run synchronously, which removes it from `taken`.
+    for (const [runId, t] of [...this.taken]) {
+      if (t.lost) continue;
+      let outcome: HeartbeatOutcome;
+      try {
+        outcome = side.heartbeatTakenOver(t.taskId, t.token, this.o.leaseMs);
+      } catch (err) {
+        this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: describeThrown(err) });
+        continue;
+      }
+      if (outcome === 'lost') {
+        t.lost = true;
+        this.o.logger.warn('rollback: another process took the lease of a taken-over run; its outcome will not be written back', { runId, taskId: t.taskId });
+      } else if (outcome === 'cancel-requested') {
+        this.o.logger.info('rollback: cancelling a taken-over run, as requested in the queue', { runId, taskId: t.taskId });
+        // cancelTask's path: the signal is aborted and the registry shows `cancelled`, which the
+        // subscription in watch() writes back under this lease's token instead of the run's result.
+        this.inner.cancel(runId).catch((err: unknown) => {
+          this.o.logger.error('rollback: could not cancel a taken-over run', { runId, error: describeThrown(err) });
+        });
+      }
+    }
   }
 }

@@ -1,23 +1,14 @@
 import { planRollback, RUN_QUEUE, TakeoverExecutor } from '../../src/compat';
 import { RunHandlerMap } from '../../src/compat/handlers';
-import { runRequest } from '../../src/compat/run-payload';
 import { createContainer, shutdown } from '../../src/container';
 import { ManualClock } from '../../src/core/clock';
 import { TYPES } from '../../src/core/tokens';
 import { createLogger } from '../../src/core/logger';
-import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
 import { MemoryRunExecutor } from '../../src/manager/memory-executor';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { tempDb, until } from './helpers';
-
-/** A run of module `reports` left queued in the file at `dbPath` by a sqlite-mode process that is gone. */
-async function leaveQueuedRun(dbPath: string, clock: ManualClock, runId: string): Promise<void> {
-  const store = createSqliteTaskStore({ path: dbPath, clock });
-  const run: Run = { runId, moduleId: 'reports', moduleName: 'Reports', status: 'queued', createdAt: new Date(clock.now()), parameters: {} };
-  // Not pinned: its module has a handler, so a rollback may take it over.
-  store.enqueueSync(runRequest(run, 'gone', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false));
-  await store.close();
-}
+import { leaveQueuedRun } from './rollback-helpers';
 
 describe('rollback plan', () => {
   it('lists every run the queue still holds by id: taken over with a handler, waiting without one', async () => {

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock';
-import type { TaskStatus } from '../types';
+import type { HeartbeatOutcome, TaskStatus } from '../types';
 import { openDatabase } from './connection';
+import { guard } from './context';
 import { resolveSqliteStoreOptions } from './options';
+import { LifecycleSql } from './sql/lifecycle';
 import * as SQL from './sql/mirror';
 
 /** One run as the compat layer writes it: explicit status and timestamps (ms since the epoch). */
@@ -60,6 +62,8 @@ function parse(raw: RawRow): StoredRunRow {
  */
 export class MirrorStore {
   private readonly statements: { [K in keyof typeof SQL]: Database.Statement };
+  /** The queue's lifecycle statements, prepared on first use: only a rollback takeover needs them. */
+  private lifecycle: LifecycleSql | undefined;
 
   /**
    * @param db an open connection whose schema is migrated (see `openDatabase`)
@@ -151,9 +155,18 @@ export class MirrorStore {
     return row?.token;
   }
 
-  /** Keeps a taken-over task leased; false when the lease was lost. */
-  extendTakenOver(id: number, token: number, leaseMs: number): boolean {
-    return this.statements.EXTEND_TAKEN_OVER.run({ id, token, expiresAt: this.clock.now() + leaseMs }).changes > 0;
+  /**
+   * The queue's heartbeat for a taken-over task: extends its lease as a worker's heartbeat does
+   * (never shortening it) and says whether a cancellation was requested meanwhile
+   * (`taskbridge cancel`), or whether the lease was lost to another claim.
+   */
+  heartbeatTakenOver(id: number, token: number, leaseMs: number): HeartbeatOutcome {
+    // The worker's own statement, so the takeover sees a cancel request exactly as a worker would.
+    this.lifecycle ??= new LifecycleSql(this.db);
+    const heartbeat = this.lifecycle.heartbeat;
+    const row = guard('heartbeat', () => heartbeat.get(this.clock.now() + leaseMs, id, token)) as { cancel_requested: number } | undefined;
+    if (row === undefined) return 'lost';
+    return row.cancel_requested === 1 ? 'cancel-requested' : 'extended';
   }
 
   /** Records the outcome of a taken-over task; false when the lease was lost. */
