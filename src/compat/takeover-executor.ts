@@ -105,20 +105,27 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     try {
       const live = liveOwners(side, this.o.clock.now(), this.o.leaseMs);
       const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
+      const cancelRequested: string[] = [];
       for (const row of rows) {
         if (row.type !== moduleId || row.key === null || this.inner.isActive(row.key)) continue;
         const pin = row.requires?.[OWNER_CAPABILITY];
         if (pin !== undefined && live.has(pin)) continue;
-        const token = side.takeOver(row.id, this.owner, this.o.leaseMs);
-        if (token === undefined) continue;
+        const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
+        if (lease === undefined) continue;
+        const { token } = lease;
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { status: 'queued' });
         this.taken.set(run.runId, { taskId: row.id, token, lost: false });
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
         this.inner.start(run, (ctx) => handler(run, ctx));
+        if (lease.cancelRequested) cancelRequested.push(run.runId);
       }
       if (this.taken.size > 0) this.watch(side);
+      // Cancelled by `taskbridge cancel` while a process that is now gone ran it. The memory executor
+      // starts work on the next turn, so a cancel now means the handler never begins; after watch(),
+      // so the subscription records the run `cancelled` under this lease's token.
+      for (const runId of cancelRequested) this.cancelTaken(runId, 'rollback: a taken-over run was cancelled in the queue before it could run');
     } catch (err) {
       this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleId, error: describeThrown(err) });
     }
@@ -224,13 +231,20 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         t.lost = true;
         this.o.logger.warn('rollback: another process took the lease of a taken-over run; its outcome will not be written back', { runId, taskId: t.taskId });
       } else if (outcome === 'cancel-requested') {
-        this.o.logger.info('rollback: cancelling a taken-over run, as requested in the queue', { runId, taskId: t.taskId });
-        // cancelTask's path: the signal is aborted and the registry shows `cancelled`, which the
-        // subscription in watch() writes back under this lease's token instead of the run's result.
-        this.inner.cancel(runId).catch((err: unknown) => {
-          this.o.logger.error('rollback: could not cancel a taken-over run', { runId, error: describeThrown(err) });
-        });
+        this.cancelTaken(runId, 'rollback: cancelling a taken-over run, as requested in the queue');
       }
     }
+  }
+
+  /**
+   * cancelTask's path: the signal is aborted (or the run never starts) and the registry shows
+   * `cancelled`, which the subscription in watch() writes back under the lease's token instead of
+   * the run's result.
+   */
+  private cancelTaken(runId: string, message: string): void {
+    this.o.logger.info(message, { runId, taskId: this.taken.get(runId)?.taskId });
+    this.inner.cancel(runId).catch((err: unknown) => {
+      this.o.logger.error('rollback: could not cancel a taken-over run', { runId, error: describeThrown(err) });
+    });
   }
 }

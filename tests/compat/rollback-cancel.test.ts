@@ -130,6 +130,47 @@ describe('cancelling a run that a rollback took over', () => {
     }
   });
 
+  it('a run cancelled in the queue while a process that died ran it is taken over as cancelled: its handler never begins', async () => {
+    const db = tempDb();
+    const clock = new ManualClock(Date.now());
+    const handler = abortableHandler();
+    try {
+      await leaveQueuedRun(db.dbPath, clock, 'left');
+      // A sqlite-mode worker claims it, `taskbridge cancel` asks it to stop, and the worker's process dies
+      // before its next heartbeat: the task stays running, cancel requested, under a lease that runs out.
+      const store = createSqliteTaskStore({ path: db.dbPath, clock });
+      try {
+        const [claimed] = store.claimSync({
+          workerId: 'gone', queue: RUN_QUEUE, limit: 1, leaseMs: 1_000, types: ['reports'],
+          strategy: { kind: 'ordered', name: 'fifo', order: [{ field: 'seq', direction: 'asc' }] },
+        });
+        expect(claimed?.task.idempotencyKey).toBe('left');
+      } finally {
+        await store.close();
+      }
+      const { id } = await queuedTask(db.dbPath, clock, 'left');
+      const cancel = await runJson<{ outcome: string }>(['--db', db.dbPath, 'cancel', String(id)]);
+      expect(cancel).toMatchObject({ code: 0, json: { outcome: 'cancel-requested' } });
+      clock.advance(1_001);
+
+      const { container, manager } = rolledBackApp(db, clock);
+      try {
+        manager.registerHandler('reports', handler.fn);
+        await manager.waitAll();
+        expect(manager.registry.getRun('left')?.status).toBe('cancelled');
+      } finally {
+        await shutdown(container);
+      }
+      expect(handler.calls()).toBe(0);
+      expect(await queuedTask(db.dbPath, clock, 'left')).toMatchObject({ status: 'cancelled', result: null, leaseOwner: null });
+      clock.advance(60_000);
+      expect(takenOverAgain(db, clock)).toEqual([]);
+    } finally {
+      handler.release();
+      db.remove();
+    }
+  });
+
   it('a taken-over run whose lease another worker took keeps running in memory, and its outcome does not overwrite the new holder', async () => {
     const db = tempDb();
     const clock = new ManualClock(Date.now());

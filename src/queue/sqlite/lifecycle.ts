@@ -10,11 +10,13 @@ export function heartbeat(ctx: StoreContext, taskId: number, token: number, leas
   validateFence(taskId, token);
   validateInteger('leaseMs', leaseMs, 1, MAX_LEASE_MS);
   const now = ctx.options.clock.now();
-  const row = guard('heartbeat', () => ctx.lifecycle.heartbeat.get(now + leaseMs, taskId, token)) as
-    | { cancel_requested: number }
-    | undefined;
+  return heartbeatOutcome(guard('heartbeat', () => ctx.lifecycle.heartbeat.get(now + leaseMs, taskId, token)));
+}
+
+/** What the heartbeat statement's row says: no row means the lease (token) is no longer ours. */
+export function heartbeatOutcome(row: unknown): HeartbeatOutcome {
   if (row === undefined) return 'lost';
-  return row.cancel_requested === 1 ? 'cancel-requested' : 'extended';
+  return (row as { cancel_requested: number }).cancel_requested === 1 ? 'cancel-requested' : 'extended';
 }
 
 export function reportProgress(ctx: StoreContext, taskId: number, token: number, progress: TaskProgress): boolean {

@@ -4,6 +4,7 @@ import type { HeartbeatOutcome, TaskStatus } from '../types';
 import { openDatabase } from './connection';
 import { guard } from './context';
 import { resolveSqliteStoreOptions } from './options';
+import { heartbeatOutcome } from './lifecycle';
 import { LifecycleSql } from './sql/lifecycle';
 import * as SQL from './sql/mirror';
 
@@ -148,11 +149,15 @@ export class MirrorStore {
     return this.statements.FAIL_ORPHAN.run({ id, now: this.clock.now(), message }).changes > 0;
   }
 
-  /** Leases an orphan to `owner` for an in-process takeover; the fencing token, or undefined. */
-  takeOver(id: number, owner: string, leaseMs: number): number | undefined {
+  /**
+   * Leases an orphan to `owner` for an in-process takeover: its fencing token, and whether a
+   * cancellation was requested while its last holder ran it (`taskbridge cancel` of a running
+   * task); undefined when it is no longer an orphan.
+   */
+  takeOver(id: number, owner: string, leaseMs: number): { token: number; cancelRequested: boolean } | undefined {
     const now = this.clock.now();
-    const row = this.statements.TAKE_OVER.get({ id, owner, now, expiresAt: now + leaseMs }) as { token: number } | undefined;
-    return row?.token;
+    const row = this.statements.TAKE_OVER.get({ id, owner, now, expiresAt: now + leaseMs }) as { token: number; cancelRequested: number } | undefined;
+    return row === undefined ? undefined : { token: row.token, cancelRequested: row.cancelRequested === 1 };
   }
 
   /**
@@ -164,9 +169,7 @@ export class MirrorStore {
     // The worker's own statement, so the takeover sees a cancel request exactly as a worker would.
     this.lifecycle ??= new LifecycleSql(this.db);
     const heartbeat = this.lifecycle.heartbeat;
-    const row = guard('heartbeat', () => heartbeat.get(this.clock.now() + leaseMs, id, token)) as { cancel_requested: number } | undefined;
-    if (row === undefined) return 'lost';
-    return row.cancel_requested === 1 ? 'cancel-requested' : 'extended';
+    return heartbeatOutcome(guard('heartbeat', () => heartbeat.get(this.clock.now() + leaseMs, id, token)));
   }
 
   /** Records the outcome of a taken-over task; false when the lease was lost. */

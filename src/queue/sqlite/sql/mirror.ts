@@ -101,17 +101,12 @@ export const TAKE_OVER = `
                    lease_token = lease_token + 1, attempts = attempts + 1, started_at = @now, requires = NULL
   WHERE id = @id AND status IN ('queued', 'running')
     AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
-  RETURNING lease_token AS token`;
+  RETURNING lease_token AS token, cancel_requested AS cancelRequested`;
 
 /** Settles a taken-over task, fenced by the token handed out by TAKE_OVER. */
 export const SETTLE_TAKEN_OVER = `
   UPDATE tasks SET status = @status, finished_at = @now, last_error = @lastError,
                    lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = @id AND lease_token = @token AND status = 'running'`;
-
-/** Extends the lease of a taken-over task while its in-memory run is still going. */
-export const EXTEND_TAKEN_OVER = `
-  UPDATE tasks SET lease_expires_at = @expiresAt
   WHERE id = @id AND lease_token = @token AND status = 'running'`;
 
 /**
