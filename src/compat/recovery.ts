@@ -1,8 +1,10 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { Task } from '../queue/types';
-import { OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import { fromPayload, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 export { OWNER_CAPABILITY } from './run-payload';
@@ -16,6 +18,51 @@ export interface RunRecoveryOptions
   owner: string;
   /** Makes a recovered run one of this manager's active runs. */
   adopt(task: Task, run: Run): void;
+}
+
+/**
+ * Tags owner ids with their host, so that only processes on the same host (which share pid
+ * numbers; a SQLite file in WAL mode is shared by one host's processes anyway) test each other's pid.
+ * Hashed: a host name can be longer than a worker id may be.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** `tb-<host tag>-<pid>-<random>`, then `-<worker suffix>` in a worker id; older ids have no host tag. */
+const OWNER_ID = /^(tb-(?:([0-9a-f]{8})-)?(\d+)-[0-9a-f]{12})(?:-|$)/;
+/** Owner ids made in this process: another id with this pid belonged to an earlier process. */
+const madeHere = new Set<string>();
+
+/** A new executor identity (see {@link ownerProcessGone} for what it lets other processes tell). */
+export function newOwnerId(): string {
+  const owner = `tb-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  madeHere.add(owner);
+  return owner;
+}
+
+/** The executor identity a worker id (a lease owner) belongs to; undefined for a worker of no sqlite-mode executor. */
+export function ownerOfWorker(workerId: string): string | undefined {
+  return OWNER_ID.exec(workerId)?.[1];
+}
+
+/**
+ * True when the process of `owner` has certainly ended: it ran on this host under a pid that no
+ * process has now, or that this process has although it did not make that id (a restart that got
+ * the same pid, as a container's first process does). A worker row stays fresh for two leases after
+ * a crash; this tells at once, so a restarted process recovers its predecessor's runs right away.
+ * False whenever it cannot tell (another host, an older id, a pid in use): the rows decide then.
+ */
+export function ownerProcessGone(owner: string): boolean {
+  const m = OWNER_ID.exec(owner);
+  if (m === null || m[2] !== HOST_TAG) return false;
+  const pid = Number(m[3]);
+  if (pid === process.pid) return !madeHere.has(m[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the pid exists (another user's process), so nothing is known.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**
@@ -47,7 +94,9 @@ export function runFromTask(task: Task): Run {
 /**
  * Finds runs whose process is gone and gives each a future: resumed by a registered handler
  * (crash recovery, and shadow runs handed to the queue at cutover), or failed with a message
- * that says why when nothing can run them (never silently dropped).
+ * that says why when nothing can run them (never silently dropped). Runs that a live process
+ * owns (see {@link RunRecovery.recoverModule}) are left to it: a manager's waitAll and active
+ * counts are about its own runs.
  */
 export class RunRecovery {
   private sweepTimer: NodeJS.Immediate | undefined;
@@ -69,7 +118,13 @@ export class RunRecovery {
     if (this.sweepTimer !== undefined) clearImmediate(this.sweepTimer);
   }
 
-  /** Adopts unfinished runs of `moduleId` that no live process owns (see class doc). */
+  /**
+   * Adopts the unfinished runs of `moduleId` in the work queue that this manager does not know and
+   * no live process owns. Another live process owns a run when it is pinned to it (its closure),
+   * when it started the run (its registry has it and its worker claims it), or when one of its
+   * workers holds the run's lease. A run is live-owned by a process whose worker row is fresh
+   * (two leases) and whose pid, on this host, still exists ({@link ownerProcessGone}).
+   */
   recoverModule(moduleId: string, known: (runId: string) => boolean): void {
     const side = this.o.side;
     if (side === undefined) return;
@@ -80,14 +135,13 @@ export class RunRecovery {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
       }
       const tasks = this.o.store.listSync({ status: ['queued', 'running'], type: moduleId, queue: RUN_QUEUE, limit: 10_000 });
+      const now = this.o.clock.now();
       for (const task of tasks) {
         const runId = task.idempotencyKey;
-        if (runId === null || known(runId)) continue;
+        if (runId === null || known(runId) || this.ownedElsewhere(task, live, now)) continue;
         const pin = task.requires?.[OWNER_CAPABILITY];
-        if (pin !== undefined && pin !== this.o.owner) {
-          if (live.has(pin)) continue; // another live process holds the closure
-          side.clearRequires(task.id);
-        }
+        // Pinned to a process that is gone: its closure went with it, so this handler runs it.
+        if (pin !== undefined && pin !== this.o.owner) side.clearRequires(task.id);
         this.o.adopt(task, runFromTask(task));
       }
     } catch (err) {
@@ -123,6 +177,23 @@ export class RunRecovery {
     } catch (err) {
       this.o.logger.warn('orphan sweep failed; it runs again at the next start', { error: describeThrown(err) });
     }
+  }
+
+  /** True when a live process other than this one owns the task's run (see {@link recoverModule}). */
+  private ownedElsewhere(task: Task, live: Set<string>, now: number): boolean {
+    const otherLive = (owner: string | undefined): boolean =>
+      owner !== undefined && owner !== this.o.owner && live.has(owner) && !ownerProcessGone(owner);
+    if (otherLive(task.requires?.[OWNER_CAPABILITY])) return true;
+    // A payload without its starter (written by another producer) has no one to ask: adopted as
+    // before the starter was consulted, unless the lease below says a live worker has it.
+    if (otherLive(fromPayload(task.payload).owner)) return true;
+    if (task.status !== 'running' || task.leaseOwner === null || task.leaseExpiresAt === null) return false;
+    // An expired lease is taken back by the next claim, so the run is free to be ours.
+    if (task.leaseExpiresAt.getTime() <= now) return false;
+    const holder = ownerOfWorker(task.leaseOwner);
+    // A worker of no sqlite-mode executor (a CLI worker, a rollback takeover) has no owner to look
+    // up; the lease it keeps renewing is its sign of life.
+    return holder === undefined || otherLive(holder);
   }
 
   /** The live owners, this executor always among them. */

@@ -19,7 +19,10 @@ export interface RunPayload {
     readonly moduleName: string;
     /** ISO time the run was created. */
     readonly createdAt: string;
-    /** Executor instance that enqueued it; its closure is only available there. */
+    /**
+     * Executor instance that started the run: its closure is only available there, and while that
+     * process lives the run is its (recovery elsewhere leaves it alone).
+     */
     readonly owner: string;
   };
 }
@@ -53,16 +56,22 @@ export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinn
   };
 }
 
-/** Reads a payload written by {@link toPayload}; tolerant of a bare-parameters payload from other producers. */
+/**
+ * Reads a payload written by {@link toPayload}; tolerant of a bare-parameters payload from other
+ * producers. `owner` is undefined when the payload does not name its starter (another producer's
+ * row): recovery then cannot tell whether that process lives.
+ */
 export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string } {
-  const p = payload as Partial<RunPayload> | null;
-  if (p !== null && typeof p === 'object' && p.run !== undefined && typeof p.parameters === 'object') {
-    const created = new Date(p.run.createdAt);
+  const p = payload as { parameters?: unknown; run?: Partial<Record<keyof RunPayload['run'], unknown>> | null } | null;
+  // Every field is checked: the payload is whatever some producer wrote, and one malformed row
+  // must not stop recovery or the registry from reading the others.
+  if (p !== null && typeof p === 'object' && typeof p.run === 'object' && p.run !== null && typeof p.parameters === 'object') {
+    const created = typeof p.run.createdAt === 'string' ? new Date(p.run.createdAt) : undefined;
     return {
       parameters: (p.parameters ?? {}) as Record<string, unknown>,
-      moduleName: p.run.moduleName,
-      createdAt: Number.isNaN(created.getTime()) ? undefined : created,
-      owner: p.run.owner,
+      moduleName: typeof p.run.moduleName === 'string' ? p.run.moduleName : undefined,
+      createdAt: created === undefined || Number.isNaN(created.getTime()) ? undefined : created,
+      owner: typeof p.run.owner === 'string' ? p.run.owner : undefined,
     };
   }
   return { parameters: p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {} };

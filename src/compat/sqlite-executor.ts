@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
 import { closingFields, describeThrown, updateRunSafely } from '../manager/run-lifecycle';
@@ -11,7 +10,7 @@ import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { RUN_QUEUE, runRequest } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
-import { RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { newOwnerId, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
 import { createRunEntry, RunTable } from './run-entry';
@@ -40,7 +39,7 @@ export interface SqliteRunExecutorOptions {
  */
 export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   /** Identity of this executor: the capability that pins closure-only runs to this process. */
-  readonly owner = `tb-${process.pid}-${randomBytes(6).toString('hex')}`;
+  readonly owner = newOwnerId();
   private readonly runs = new RunTable();
   /**
    * Runs cancelled here whose cancellation the store refused (busy, full): their task may still be
