@@ -93,12 +93,24 @@ describe('taskbridge backup and restore', () => {
   it('restore --force proceeds while a worker holds leases', async () => {
     const backupFile = path.join(ws.dir, 'before.db');
     expect((await runCli(['--db', ws.db, 'backup', backupFile])).code).toBe(0);
+    // Created after the backup: the restore drops these tasks, but never hands their ids out again.
+    const producer = createSqliteTaskStore({ path: ws.db, logger: silent });
+    const dropped = (await producer.enqueueBatch(Array.from({ length: 10 }, (_, i) => ({ type: 'later', payload: { i } })))).map((r) => r.task.id);
+    await producer.close();
     worker = startCli(['--db', ws.db, 'worker', '--handlers', 'handlers.js', '--concurrency', '4'], { cwd: ws.dir });
     await worker.waitForOutput(/started/);
     await waitUntil(() => (statusCounts(ws.db).running ?? 0) > 0, 30_000, 'a running task');
-    const forced = await runJson<{ restored: boolean }>(['--db', ws.db, 'restore', backupFile, '--force']);
+    const forced = await runJson<{ restored: boolean; taskIdSequence: number }>(['--db', ws.db, 'restore', backupFile, '--force']);
     expect(forced.code).toBe(0);
     expect(forced.json.restored).toBe(true);
+    // The worker keeps running against the restored database meanwhile.
+    const after = createSqliteTaskStore({ path: ws.db, logger: silent });
+    try {
+      expect((await after.enqueue({ type: 'later' })).task.id).toBeGreaterThan(Math.max(...dropped));
+    } finally {
+      await after.close();
+    }
+    expect(forced.json.taskIdSequence).toBeGreaterThanOrEqual(Math.max(...dropped));
   });
 
   it('restore refuses a file that is not a verified taskbridge backup, leaving the database alone', async () => {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { TaskbridgeError } from '../../core/errors';
+import { InvalidOptionError, TaskbridgeError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
+import { copyOverTarget, restoredTargetProblems, stagingCopyProblems } from './restore-copy';
 import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
 
 /** A backup or restore whose copy did not verify; the destination was left untouched (or removed). */
@@ -90,10 +91,10 @@ export async function backupDatabase(sourcePath: string, destination: string, op
 /** Options of {@link restoreDatabase}. */
 export interface RestoreOptions extends BackupOptions {
   /**
-   * Called with the backup's row counts once it verified, before the target is touched; a throw
-   * (or rejection) ends the restore there, with the target unchanged. The place for the caller's
-   * check that it is safe to restore now: it runs right before the copy, not before a long
-   * integrity_check.
+   * Called with the backup's row counts once it verified and was copied beside the target, before
+   * the target is touched; a throw (or rejection) ends the restore there, with the target unchanged.
+   * The place for the caller's check that it is safe to restore now: it runs right before the copy,
+   * not before a long integrity_check.
    */
   beforeCopy?: (backupCounts: TableCounts) => void | Promise<void>;
 }
@@ -102,36 +103,85 @@ export interface RestoreOptions extends BackupOptions {
 export interface RestoreResult {
   readonly backup: string;
   readonly target: string;
+  /** Pages of the copy onto the target. */
   readonly pages: number;
+  /** Row counts of the backup, equal in the copy that was put in place. */
   readonly tables: TableCounts;
+  /**
+   * The tasks sequence of the restored database: the highest task id the replaced database or the
+   * backup ever handed out. New tasks get greater ids, so an id never names two tasks.
+   */
+  readonly taskIdSequence: number;
 }
 
 /**
- * Verifies a backup file (integrity_check) and copies it over the database at `targetPath` with the
- * online backup API, which takes the target's write lock, so other connections see either the old
- * or the restored content, never a mix. The restored database is verified against the backup's counts.
- * Whether it is safe to restore now (no worker holding a lease) is the caller's decision
- * ({@link RestoreOptions.beforeCopy}).
+ * Restores the backup at `backupPath` over the database at `targetPath`, which workers may keep open:
  *
- * @throws BackupVerificationError when the backup or the restored database does not verify
+ * 1. verifies the backup: integrity_check, a tasks table, a schema version this taskbridge can open;
+ * 2. copies it to a staging file beside the target (`<target>.partial-<pid>`) and checks that every
+ *    table there holds the backup's row counts;
+ * 3. calls {@link RestoreOptions.beforeCopy};
+ * 4. copies the staging file over the target with the online backup API, under the target's write
+ *    lock, raising the tasks sequence to the highest id the target ever handed out so that no id is
+ *    handed out twice (see {@link copyOverTarget} for when that mark is read);
+ * 5. checks the target: integrity_check, and a tasks sequence at least that mark.
+ *
+ * The row counts are checked on the staging file (step 2), which nothing else writes, and not on
+ * the target after the copy: any connection may write there once the copy committed (workers under
+ * `--force`, but also a producer enqueueing, which no lease check stops), so counts read then prove
+ * nothing about the copy. The target is untouched when anything fails before step 4, and rolled
+ * back by SQLite when step 4 fails. The staging file is removed on every path; the one a killed
+ * process leaves is removed by the next restore or backup into that directory
+ * ({@link removeAbandonedPartials}). Progress counts the pages of both copies.
+ *
+ * @throws BackupVerificationError when the backup, the staging copy or the restored database does not verify
+ * @throws StoreBusyError when another connection held the target's write lock for more than 5 s
+ * @throws InvalidOptionError when another restore of the same target runs in this process
  */
 export async function restoreDatabase(backupPath: string, targetPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const backup = path.resolve(backupPath);
   const target = path.resolve(targetPath);
+  if (restoring.has(target)) throw new InvalidOptionError('targetPath', target, 'a database no other restore in this process is writing to');
   const expected = verifyBackupFile(backup);
-  await options.beforeCopy?.(expected);
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const db = openMaintenanceConnection(backup, { readonly: true });
-  let pages: number;
+  removeAbandonedPartials(path.dirname(target), options.logger);
+  const staging = `${target}.partial-${process.pid}`;
+  restoring.add(target);
+  const report = (copiedPages: number, totalPages: number): void => options.onProgress?.({ copiedPages, totalPages });
+  const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
+  let db: Database.Database | undefined;
   try {
-    pages = (await copyPages(db, target, options)).totalPages;
+    // A file of this name is left by a killed process whose pid this one reuses (containers restart
+    // at the same pid): its -journal would be rolled back into the new copy.
+    removeDatabaseFiles(staging);
+    // 0600 before the first page is written: the copy never sits world-readable.
+    fs.writeFileSync(staging, '', { mode: 0o600, flag: 'wx' });
+    const source = openMaintenanceConnection(backup, { readonly: true });
+    let stagingPages = 0;
+    try {
+      stagingPages = (await copyPages(source, staging, { ...options, onProgress: (p) => report(p.copiedPages, 2 * p.totalPages) })).totalPages;
+    } finally {
+      source.close();
+    }
+    db = openMaintenanceConnection(staging);
+    const stagingProblems = stagingCopyProblems(db, expected);
+    if (stagingProblems.length > 0) throw new BackupVerificationError(staging, stagingProblems);
+    await options.beforeCopy?.(expected);
+    const copy = await copyOverTarget(db, target, { pagesPerStep: step, logger: options.logger, onProgress: (copied, total) => report(stagingPages + copied, stagingPages + total) });
+    report(stagingPages + copy.pages, stagingPages + copy.pages);
+    const targetProblems = restoredTargetProblems(target, copy.taskIdSequence);
+    if (targetProblems.length > 0) throw new BackupVerificationError(target, targetProblems);
+    options.logger?.info('database restored from backup', { backup, target, pages: copy.pages, tables: expected, taskIdSequence: copy.taskIdSequence });
+    return { backup, target, pages: copy.pages, tables: expected, taskIdSequence: copy.taskIdSequence };
   } finally {
-    db.close();
+    db?.close();
+    removeDatabaseFiles(staging);
+    restoring.delete(target);
   }
-  verifyCopy(target, expected, target);
-  options.logger?.info('database restored from backup', { backup, target, pages, tables: expected });
-  return { backup, target, pages, tables: expected };
 }
+
+/** Targets of the restores running in this process: each owns the staging file `<target>.partial-<pid>`. */
+const restoring = new Set<string>();
 
 /**
  * Checks that a file is an intact taskbridge database of a schema this version can open, and returns its row counts.

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 
 /** Per-table row counts of a database, user tables only, sorted by name. */
@@ -49,4 +50,30 @@ export function countDifferences(expected: TableCounts, actual: TableCounts): st
     }
   }
   return diffs;
+}
+
+/**
+ * Whether the file's header says WAL mode (bytes 18 and 19, the write and read versions, are 2),
+ * read from disk without opening a connection: the caller may hold a lock that no connection
+ * could pass. False for a missing, empty or non-SQLite file.
+ */
+export function walModeOnDisk(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const header = Buffer.alloc(20);
+    const read = fs.readSync(fd, header, 0, header.length, 0);
+    return read === header.length && header.toString('latin1', 0, 16) === 'SQLite format 3\0' && header[18] === 2 && header[19] === 2;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether the database has a table of that name. */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) as number) > 0;
 }
