@@ -5,7 +5,7 @@ import { planRollback } from '../compat/rollback';
 import { canaryPredicate, rolloutBucket } from '../compat/routing';
 import { ReportedFailure, UsageError, contextOf, printJson, printLines } from './common';
 import { keyValues, table } from './format';
-import { requireDatabase } from './store';
+import { requireSqliteFile } from './read-only';
 
 /** Registers `mode`, `parity` and `rollback` (the migration commands). */
 export function registerMigrationCommands(program: Command): void {
@@ -41,7 +41,7 @@ export function registerMigrationCommands(program: Command): void {
     .description('shadow-mode mismatches between the mirror and the work queue in the database; exit 1 when any')
     .action((_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
-      requireDatabase(ctx);
+      requireSqliteFile(ctx);
       const report = mirrorFileReport(ctx.dbPath);
       const mismatches = report.orphanedRunIds.length + report.divergentRunIds.length;
       if (ctx.json) printJson({ ok: mismatches === 0, mismatches, ...report });
@@ -67,6 +67,8 @@ export function registerMigrationCommands(program: Command): void {
       if (flags.dryRun !== true) {
         throw new UsageError('rollback only reports (--dry-run); to roll back, set TASKBRIDGE_MODE=memory and restart the application');
       }
+      // A mistyped --db must not read as "nothing to lose": the runbook's go/stop check relies on this report.
+      requireSqliteFile(ctx);
       const plan = planRollback(ctx.dbPath, { handledModules: flags.handledModules ?? [] });
       if (ctx.json) return printJson(plan);
       const lines = [

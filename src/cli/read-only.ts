@@ -157,6 +157,12 @@ export function checkDatabaseFile(file: string): boolean {
   return checkSqliteHeader(file, (reason, cause) => new DatabaseUnreadableError(file, reason, cause));
 }
 
+/** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
+export function requireSqliteFile(ctx: Pick<CommandContext, 'dbPath'>): void {
+  requireDatabase(ctx);
+  checkDatabaseFile(ctx.dbPath);
+}
+
 /** Maps what SQLite threw while opening or reading to the typed errors the store raises. */
 function readError(file: string, error: unknown, schema = false): unknown {
   if (error instanceof TaskbridgeError) return error;

@@ -30,7 +30,7 @@ export class DatabaseMissingError extends TaskbridgeError {
   constructor(readonly path: string) {
     super(
       'TASKBRIDGE_DATABASE_MISSING',
-      `database ${path} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue and worker create one)`,
+      `database ${path} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)`,
     );
   }
 }

@@ -113,10 +113,12 @@ export interface MirrorFileReport {
 
 /**
  * Reads a database file and summarises the mirror (for `taskbridge parity` in another process).
- * Opens its own read-only connection and closes it.
+ * Opens its own read-only connection and closes it; a file with no taskbridge schema yet has an
+ * empty mirror.
  */
 export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock()): MirrorFileReport {
   const store = openReadOnlyMirrorStore(dbPath, clock);
+  if (store === undefined) return { byStatus: {}, orphanedRunIds: [], divergentRunIds: [] };
   try {
     const mirror = store.listQueue(SHADOW_QUEUE);
     const work = byKey(store.listQueue(RUN_QUEUE));

@@ -79,13 +79,14 @@ export function planRollbackFromStore(store: MirrorStore, dbPath: string, option
 
 /**
  * The rollback report for a database file (`taskbridge rollback --dry-run`). Reads only; a missing
- * file or `:memory:` yields an empty plan, since there is nothing a rollback could lose.
+ * file, one with no taskbridge schema yet, or `:memory:` yields an empty plan, since there is
+ * nothing a rollback could lose.
  */
 export function planRollback(dbPath: string, options: PlanRollbackOptions = {}): RollbackPlan {
-  if (isMemoryPath(dbPath) || !fs.existsSync(dbPath)) {
-    return { dbPath, total: 0, queued: 0, interrupted: 0, runningElsewhere: 0, takeOver: [], waiting: [], busy: [], items: [] };
-  }
+  const empty: RollbackPlan = { dbPath, total: 0, queued: 0, interrupted: 0, runningElsewhere: 0, takeOver: [], waiting: [], busy: [], items: [] };
+  if (isMemoryPath(dbPath) || !fs.existsSync(dbPath)) return empty;
   const store = openReadOnlyMirrorStore(dbPath, options.clock ?? new SystemClock());
+  if (store === undefined) return empty;
   try {
     return planRollbackFromStore(store, dbPath, options);
   } finally {

@@ -146,7 +146,7 @@ describe('taskbridge list, show, stats and serve only read the database', () => 
     expect(result.code).toBe(1);
     expect(result.json.error).toEqual({
       code: 'TASKBRIDGE_DATABASE_MISSING',
-      message: `database ${db} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue and worker create one)`,
+      message: `database ${db} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)`,
     });
     expect(result.stderr).toContain(db);
     expect(fs.existsSync(path.join(ws.dir, 'nowhere'))).toBe(false);
