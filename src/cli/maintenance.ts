@@ -12,8 +12,8 @@ import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrati
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
 import { formatBytes, formatDuration } from './format';
-import { checkDatabaseFile } from './read-only';
-import { cliLogger, requireDatabase } from './store';
+import { requireSqliteFile } from './read-only';
+import { cliLogger } from './store';
 
 /** Registers `backup`, `restore`, `cleanup`, `vacuum` and `checkpoint`. */
 export function registerMaintenanceCommands(program: Command): void {
@@ -132,11 +132,6 @@ function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openM
   }
 }
 
-/** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
-function requireSqliteFile(ctx: CommandContext): void {
-  requireDatabase(ctx);
-  checkDatabaseFile(ctx.dbPath);
-}
 
 /**
  * The number of unexpired leases in the database at ctx.dbPath. Unless `force`, refuses when there

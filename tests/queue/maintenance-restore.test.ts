@@ -46,6 +46,19 @@ describe('restore', () => {
       store.closeSync();
     }
   });
+
+  it('refuses a target that exists and is not an SQLite file (a mistyped path), leaving it and its folder as they were', async () => {
+    const backup = path.join(dir, 'backup.db');
+    await backupDatabase(database('live.db', 2), backup);
+    const notes = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notes, 'meeting notes, not a database\n'.repeat(50));
+    const before = sha(notes);
+    const listing = fs.readdirSync(dir).sort();
+    const refused = restoreDatabase(backup, notes);
+    await expect(refused).rejects.toMatchObject({ code: 'TASKBRIDGE_NOT_A_DATABASE', path: notes });
+    expect(sha(notes)).toBe(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(listing);
+  });
 });
 
 /** A raw insert of one queued task, for writers that are not a taskbridge store. */

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { InvalidOptionError, TaskbridgeError } from '../../core/errors';
+import { DatabaseUnavailableError, InvalidOptionError, TaskbridgeError } from '../../core/errors';
+import { checkSqliteHeader } from '../sqlite/connection';
 import type { Logger } from '../../core/logger';
 import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
 import { copyOverTarget, restoredTargetProblems, stagingCopyProblems } from './restore-copy';
@@ -137,12 +138,16 @@ export interface RestoreResult {
  * @throws BackupVerificationError when the backup, the staging copy or the restored database does not verify
  * @throws StoreBusyError when another connection held the target's write lock for more than 5 s
  * @throws InvalidOptionError when another restore of the same target runs in this process
+ * @throws NotADatabaseError when the target exists and is not an SQLite file (it is left as it was)
  */
 export async function restoreDatabase(backupPath: string, targetPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const backup = path.resolve(backupPath);
   const target = path.resolve(targetPath);
   if (restoring.has(target)) throw new InvalidOptionError('targetPath', target, 'a database no other restore in this process is writing to');
   const expected = verifyBackupFile(backup);
+  // A path holding something other than SQLite is a mistyped --db far more often than a queue to
+  // replace: never overwrite it (the backup API could not write over it anyway).
+  if (fs.existsSync(target)) checkSqliteHeader(target, (reason, cause) => new DatabaseUnavailableError(target, reason, cause));
   fs.mkdirSync(path.dirname(target), { recursive: true });
   removeAbandonedPartials(path.dirname(target), options.logger);
   const staging = `${target}.partial-${process.pid}`;
