@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
 import { NotADatabaseError, TaskbridgeError } from '../core/errors';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { DatabaseUnavailableError, InvalidOptionError, TaskbridgeError } from '../../core/errors';
 import { checkSqliteHeader } from '../sqlite/connection';
 import type { Logger } from '../../core/logger';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { StoreBusyError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { countDifferences, hasTable, integrityProblems, openMaintenanceConnection, tableCounts, walModeOnDisk, type TableCounts } from './sqlite-file';

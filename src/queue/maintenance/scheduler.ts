@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { SystemClock, type Clock } from '../../core/clock';
 import { parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import Database = require('better-sqlite3');
 
 /** Per-table row counts of a database, user tables only, sorted by name. */
 export type TableCounts = Record<string, number>;

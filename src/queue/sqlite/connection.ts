@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database = require('better-sqlite3');
 import { DatabaseUnavailableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 import { assertNoForeignSchema, assertSchemaNotNewer, migrate } from './migrations';

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { StorageFullError, StoreBusyError } from '../../core/errors';
 import type { TaskEventMap, TaskEventName } from '../events';
 import type { ResolvedSqliteStoreOptions } from './options';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import Database = require('better-sqlite3');
 import { DatabaseReplacedError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { NotADatabaseError, SchemaTooNewError } from '../../core/errors';
 
 /** One schema step. Append-only: never edit a released migration, add the next number instead. */

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import type { Clock } from '../../core/clock';
 import type { HeartbeatOutcome, TaskStatus } from '../types';
 import { openDatabase } from './connection';

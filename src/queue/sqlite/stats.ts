@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import type { LeaseCounts, MetricsSource } from '../metrics';
 import { openMaintenanceConnection } from '../maintenance/sqlite-file';
 import { STATS_SQL } from './sql/stats';

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { InvalidOptionError } from '../../../core/errors';
 import type { RandomSource } from '../../../core/random';
 import type { PriorityLevel, SortKey, Strategy } from '../../../strategies/types';

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import type { Task } from '../../types';
 import type { NormalizedEnqueue } from '../../validation';
 import { insertedTask, rowToTask, type TaskRow } from '../rows';

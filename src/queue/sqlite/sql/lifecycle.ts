@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import type { TaskRow } from '../rows';
 
 /** Fields fail() needs to decide between a retry and a dead task. */

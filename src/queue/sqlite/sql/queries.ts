@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import { TASK_STATUSES, type TaskCounts, type TaskStatus } from '../../types';
 import type { NormalizedFilter } from '../../query-validation';
 import type { TaskRow } from '../rows';

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database = require('better-sqlite3');
 import type { WorkerInfo, WorkerRecord } from '../../types';
 
 interface WorkerRow {
