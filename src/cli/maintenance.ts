@@ -56,6 +56,7 @@ export function registerMaintenanceCommands(program: Command): void {
       printLines(
         `backup ${backupFile} verified (integrity_check ok; ${describeCounts(result.tables)})`,
         `restored into ${result.target}: ${result.pages} pages; restored database verified`,
+        `new tasks get ids above ${result.taskIdSequence} (the highest id the replaced database or the backup handed out)`,
       );
     });
 

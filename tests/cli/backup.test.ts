@@ -80,6 +80,7 @@ describe('taskbridge backup and restore', () => {
     const result = await runCli(['--db', restored, 'restore', backupFile]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/restored database verified/);
+    expect(result.stdout).toMatch(/new tasks get ids above \d+/);
     expect(dump(restored)).toEqual(dump(backupFile));
 
     // Restoring over the original (no worker now) brings it back to the snapshot too.

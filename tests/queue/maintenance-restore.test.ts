@@ -176,6 +176,8 @@ describe('restore keeps task ids unique', () => {
     const missing = path.join(dir, 'sub', 'missing.db');
     const result = await restoreDatabase(backup, missing, { logger });
     expect(result.taskIdSequence).toBe(5);
+    // Created by the restore: only its owner may read it, as a database the store creates.
+    expect(fs.statSync(missing).mode & 0o777).toBe(0o600);
     expect(enqueue(missing, 1)).toEqual([6]);
     const empty = path.join(dir, 'empty.db');
     fs.writeFileSync(empty, '');

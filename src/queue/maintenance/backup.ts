@@ -8,7 +8,11 @@ import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
 import { copyOverTarget, restoredTargetProblems, stagingCopyProblems } from './restore-copy';
 import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
 
-/** A backup or restore whose copy did not verify; the destination was left untouched (or removed). */
+/**
+ * A backup or restore whose copy did not verify. A backup's destination is removed; a restore's target
+ * is untouched when the backup or its staging copy failed, and restored but reported when the check
+ * after the copy failed (the error names the file).
+ */
 export class BackupVerificationError extends TaskbridgeError {
   constructor(readonly file: string, readonly problems: readonly string[]) {
     super('TASKBRIDGE_BACKUP_INVALID', `Verification of ${file} failed: ${problems.join('; ')}`);
@@ -155,6 +159,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
   const report = (copiedPages: number, totalPages: number): void => options.onProgress?.({ copiedPages, totalPages });
   const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
   let db: Database.Database | undefined;
+  let createdTarget = false;
   try {
     // A file of this name is left by a killed process whose pid this one reuses (containers restart
     // at the same pid): its -journal would be rolled back into the new copy.
@@ -172,13 +177,19 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
     const stagingProblems = stagingCopyProblems(db, expected);
     if (stagingProblems.length > 0) throw new BackupVerificationError(staging, stagingProblems);
     await options.beforeCopy?.(expected);
+    createdTarget = !fs.existsSync(target);
     const copy = await copyOverTarget(db, target, { pagesPerStep: step, logger: options.logger, onProgress: (copied, total) => report(stagingPages + copied, stagingPages + total) });
+    // A database restore created gets the mode the store gives the files it creates.
+    if (createdTarget) fs.chmodSync(target, 0o600);
+    createdTarget = false;
     report(stagingPages + copy.pages, stagingPages + copy.pages);
     const targetProblems = restoredTargetProblems(target, copy.taskIdSequence);
     if (targetProblems.length > 0) throw new BackupVerificationError(target, targetProblems);
     options.logger?.info('database restored from backup', { backup, target, pages: copy.pages, tables: expected, taskIdSequence: copy.taskIdSequence });
     return { backup, target, pages: copy.pages, tables: expected, taskIdSequence: copy.taskIdSequence };
   } finally {
+    // A copy that failed onto a path that held nothing leaves nothing there either.
+    if (createdTarget) removeDatabaseFiles(target);
     db?.close();
     removeDatabaseFiles(staging);
     restoring.delete(target);
