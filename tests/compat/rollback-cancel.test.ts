@@ -62,15 +62,25 @@ function takenOverAgain(db: TempDb, clock: ManualClock): string[] {
   }
 }
 
+/** Run `left` of module `reports`, left queued in a fresh file by a process that is gone; removed after `test`. */
+async function withLeftRun(test: (s: { db: TempDb; clock: ManualClock; handler: ReturnType<typeof abortableHandler> }) => Promise<void>): Promise<void> {
+  const db = tempDb();
+  const clock = new ManualClock(Date.now());
+  const handler = abortableHandler();
+  try {
+    await leaveQueuedRun(db.dbPath, clock, 'left');
+    await test({ db, clock, handler });
+  } finally {
+    handler.release();
+    db.remove();
+  }
+}
+
 describe('cancelling a run that a rollback took over', () => {
   beforeAll(() => ensureBuilt());
 
   it('a `taskbridge cancel` from the CLI aborts the taken-over run at the next lease renewal and the queue records it cancelled, not completed', async () => {
-    const db = tempDb();
-    const clock = new ManualClock(Date.now());
-    const handler = abortableHandler();
-    try {
-      await leaveQueuedRun(db.dbPath, clock, 'left');
+    await withLeftRun(async ({ db, clock, handler }) => {
       const { container, manager } = rolledBackApp(db, clock);
       try {
         manager.registerHandler('reports', handler.fn);
@@ -97,18 +107,11 @@ describe('cancelling a run that a rollback took over', () => {
       expect(planRollback(db.dbPath, { handledModules: ['reports'], clock }).total).toBe(0);
       expect(takenOverAgain(db, clock)).toEqual([]);
       expect(handler.calls()).toBe(1);
-    } finally {
-      handler.release();
-      db.remove();
-    }
+    });
   });
 
   it('manager.cancelTask of a taken-over run in the same process writes cancelled back to the queue', async () => {
-    const db = tempDb();
-    const clock = new ManualClock(Date.now());
-    const handler = abortableHandler();
-    try {
-      await leaveQueuedRun(db.dbPath, clock, 'left');
+    await withLeftRun(async ({ db, clock, handler }) => {
       const { container, manager } = rolledBackApp(db, clock);
       try {
         manager.registerHandler('reports', handler.fn);
@@ -124,18 +127,11 @@ describe('cancelling a run that a rollback took over', () => {
       clock.advance(60_000);
       expect(takenOverAgain(db, clock)).toEqual([]);
       expect(handler.calls()).toBe(1);
-    } finally {
-      handler.release();
-      db.remove();
-    }
+    });
   });
 
   it('a run cancelled in the queue while a process that died ran it is taken over as cancelled: its handler never begins', async () => {
-    const db = tempDb();
-    const clock = new ManualClock(Date.now());
-    const handler = abortableHandler();
-    try {
-      await leaveQueuedRun(db.dbPath, clock, 'left');
+    await withLeftRun(async ({ db, clock, handler }) => {
       // A sqlite-mode worker claims it, `taskbridge cancel` asks it to stop, and the worker's process dies
       // before its next heartbeat: the task stays running, cancel requested, under a lease that runs out.
       const store = createSqliteTaskStore({ path: db.dbPath, clock });
@@ -165,10 +161,7 @@ describe('cancelling a run that a rollback took over', () => {
       expect(await queuedTask(db.dbPath, clock, 'left')).toMatchObject({ status: 'cancelled', result: null, leaseOwner: null });
       clock.advance(60_000);
       expect(takenOverAgain(db, clock)).toEqual([]);
-    } finally {
-      handler.release();
-      db.remove();
-    }
+    });
   });
 
   it('a taken-over run whose lease another worker took keeps running in memory, and its outcome does not overwrite the new holder', async () => {
