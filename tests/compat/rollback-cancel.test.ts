@@ -76,6 +76,20 @@ async function withLeftRun(test: (s: { db: TempDb; clock: ManualClock; handler: 
   }
 }
 
+/** A queue worker `workerId` claims run `left` on its own connection, as a sqlite-mode process would. */
+async function claimLeft(db: TempDb, clock: ManualClock, workerId: string, leaseMs: number): Promise<void> {
+  const store = createSqliteTaskStore({ path: db.dbPath, clock });
+  try {
+    const [claimed] = store.claimSync({
+      workerId, queue: RUN_QUEUE, limit: 1, leaseMs, types: ['reports'],
+      strategy: { kind: 'ordered', name: 'fifo', order: [{ field: 'seq', direction: 'asc' }] },
+    });
+    expect(claimed?.task.idempotencyKey).toBe('left');
+  } finally {
+    await store.close();
+  }
+}
+
 describe('cancelling a run that a rollback took over', () => {
   beforeAll(() => ensureBuilt());
 
@@ -134,16 +148,7 @@ describe('cancelling a run that a rollback took over', () => {
     await withLeftRun(async ({ db, clock, handler }) => {
       // A sqlite-mode worker claims it, `taskbridge cancel` asks it to stop, and the worker's process dies
       // before its next heartbeat: the task stays running, cancel requested, under a lease that runs out.
-      const store = createSqliteTaskStore({ path: db.dbPath, clock });
-      try {
-        const [claimed] = store.claimSync({
-          workerId: 'gone', queue: RUN_QUEUE, limit: 1, leaseMs: 1_000, types: ['reports'],
-          strategy: { kind: 'ordered', name: 'fifo', order: [{ field: 'seq', direction: 'asc' }] },
-        });
-        expect(claimed?.task.idempotencyKey).toBe('left');
-      } finally {
-        await store.close();
-      }
+      await claimLeft(db, clock, 'gone', 1_000);
       const { id } = await queuedTask(db.dbPath, clock, 'left');
       const cancel = await runJson<{ outcome: string }>(['--db', db.dbPath, 'cancel', String(id)]);
       expect(cancel).toMatchObject({ code: 0, json: { outcome: 'cancel-requested' } });
@@ -186,16 +191,7 @@ describe('cancelling a run that a rollback took over', () => {
 
       // The takeover's lease runs out (time jumps past it between two renewals) and a worker claims the task.
       clock.advance(leaseMs + 1);
-      const store = createSqliteTaskStore({ path: db.dbPath, clock });
-      try {
-        const [claimed] = store.claimSync({
-          workerId: 'w2', queue: RUN_QUEUE, limit: 1, leaseMs: 60_000, types: ['reports'],
-          strategy: { kind: 'ordered', name: 'fifo', order: [{ field: 'seq', direction: 'asc' }] },
-        });
-        expect(claimed?.task.idempotencyKey).toBe('left');
-      } finally {
-        await store.close();
-      }
+      await claimLeft(db, clock, 'w2', 60_000);
 
       await within(renewedAfterLoss, 'a lease renewal after the lease was lost');
       expect(registry.getRun('left')?.status).toBe('running');
