@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { walModeOnDisk } from '../../src/queue/maintenance/sqlite-file';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 
 const PROBE = path.join(__dirname, 'fixtures', 'sqlite-lock-probe.py');
@@ -39,5 +40,15 @@ describe('database file descriptors and POSIX locks', () => {
     fs.closeSync(fs.openSync(file, 'r'));
     expect(sharedLockHolder(file)).toBe('unlocked 0');
     await first.close();
+  });
+
+  it("restore's check of the target's journal mode reads the header without dropping the lock of a connection open on it", async () => {
+    const file = path.join(dir, 'q.db');
+    const store = createSqliteTaskStore({ path: file, logger: silent });
+    await store.enqueue({ type: 't' });
+    expect(sharedLockHolder(file)).toBe(`locked ${process.pid}`);
+    expect(walModeOnDisk(file)).toBe(true);
+    expect(sharedLockHolder(file)).toBe(`locked ${process.pid}`);
+    await store.close();
   });
 });

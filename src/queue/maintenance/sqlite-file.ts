@@ -1,5 +1,6 @@
-import fs from 'node:fs';
 import Database = require('better-sqlite3');
+import { SQLITE_HEADER } from '../sqlite/connection';
+import { fileHandle, readFileStart } from '../sqlite/file-handles';
 
 /** Per-table row counts of a database, user tables only, sorted by name. */
 export type TableCounts = Record<string, number>;
@@ -55,22 +56,19 @@ export function countDifferences(expected: TableCounts, actual: TableCounts): st
 /**
  * Whether the file's header says WAL mode (bytes 18 and 19, the write and read versions, are 2),
  * read from disk without opening a connection: the caller may hold a lock that no connection
- * could pass. False for a missing, empty or non-SQLite file.
+ * could pass. Through the process-wide descriptor: the caller (restore) has the file open in
+ * SQLite, and closing a fresh descriptor would drop this process's locks on it. False for a
+ * missing, empty or non-SQLite file.
  */
 export function walModeOnDisk(file: string): boolean {
-  let fd: number;
+  const header = Buffer.alloc(20);
+  let read: number;
   try {
-    fd = fs.openSync(file, 'r');
+    read = readFileStart(fileHandle(file), header);
   } catch {
     return false;
   }
-  try {
-    const header = Buffer.alloc(20);
-    const read = fs.readSync(fd, header, 0, header.length, 0);
-    return read === header.length && header.toString('latin1', 0, 16) === 'SQLite format 3\0' && header[18] === 2 && header[19] === 2;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return read === header.length && header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER) && header[18] === 2 && header[19] === 2;
 }
 
 /** Whether the database has a table of that name. */

@@ -6,7 +6,8 @@ import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 import { assertNoForeignSchema, assertSchemaNotNewer, migrate } from './migrations';
 import type { ResolvedSqliteStoreOptions } from './options';
 
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+/** The first 16 bytes of every SQLite database file. */
+export const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 /** True for the in-memory database names SQLite understands. */
 export function isMemoryPath(p: string): boolean {
