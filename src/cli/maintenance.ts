@@ -7,7 +7,7 @@ import { NotADatabaseError, TaskbridgeError } from '../core/errors';
 import { backupDatabase, restoreDatabase, type CopyProgress } from '../queue/maintenance/backup';
 import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
 import { cleanupFinishedTasks } from '../queue/maintenance/retention';
-import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { hasTable, openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrations';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
@@ -153,8 +153,7 @@ function refuseWhileLeased(ctx: CommandContext, force: boolean): number {
 /** Unexpired leases by worker id in the database at ctx.dbPath. */
 function activeLeaseHolders(ctx: CommandContext): Record<string, number> {
   return withConnection(ctx, (db) => {
-    const hasTasks = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'").pluck().get() as number;
-    if (hasTasks === 0) return {};
+    if (!hasTable(db, 'tasks')) return {};
     const leases = new SqliteMetricsSource(db).leasesByOwner(Date.now());
     return Object.fromEntries(Object.entries(leases).filter(([, c]) => c.active > 0).map(([owner, c]) => [owner, c.active]));
   });
