@@ -52,6 +52,8 @@ export class MirrorWriter {
   private lastError: string | null = null;
   private lastFaultAt: number | null = null;
   private closed = false;
+  /** True from a failed flush to the next successful one. */
+  private failing = false;
 
   /** @param store the mirror store, or undefined when the database could not be opened (a fault already counted) */
   constructor(
@@ -84,6 +86,9 @@ export class MirrorWriter {
     if (run.status === 'queued' || run.status === 'running') this.activeIds.add(run.runId);
     else this.activeIds.delete(run.runId);
     const max = this.options.maxPending ?? 100_000;
+    // A burst reaches the bound before the timer can fire: a healthy database takes it now. Only a
+    // database that just failed is not retried here, so an outage costs no busy wait per push.
+    if (this.pending.size > max && !this.failing) this.flush();
     if (this.pending.size > max) {
       const oldest = this.pending.keys().next().value as string;
       this.pending.delete(oldest);
@@ -112,7 +117,9 @@ export class MirrorWriter {
         if (this.pending.get(run.runId) === run) this.pending.delete(run.runId);
       }
       this.mirrored += batch.length;
+      this.failing = false;
     } catch (err) {
+      this.failing = true;
       this.recordFault(err, 'flush');
       // Keep the batch: the next change or renewal retries it, bounded by maxPending.
       if (!this.closed && this.timer === undefined) {
