@@ -12,7 +12,9 @@ export {
 } from './run-registry';
 export { BackgroundTaskManager, validateRun, type BackgroundTaskManagerOptions } from './background-task-manager';
 export { MemoryRunExecutor, type MemoryRunExecutorOptions } from './memory-executor';
-export { validateProgress, describeThrown, type ProgressReport } from './run-lifecycle';
+export { validateProgress, type ProgressReport } from './run-lifecycle';
+// The package root also exports core/errors; one binding under this name keeps `export *` unambiguous.
+export { describeThrown } from '../core/errors';
 export {
   setDefaultExecutorFactory,
   resetDefaultExecutorFactory,

@@ -2,7 +2,7 @@ import { SystemClock, type Clock } from '../core/clock';
 import { InvalidInputError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import type { RunRegistry } from './run-registry';
-import { closingFields, describeThrown, updateRunSafely, validateProgress, type ProgressReport } from './run-lifecycle';
+import { closingFields, describeThrown, stackOf, updateRunSafely, validateProgress, type ProgressReport } from './run-lifecycle';
 import type { Run, RunExecutor, TaskContext, TaskWork } from './types';
 
 /** Options of {@link MemoryRunExecutor}; all optional. */
@@ -207,7 +207,7 @@ export class MemoryRunExecutor implements RunExecutor {
         this.logger.error('run failed', {
           runId: entry.runId,
           error: errorMessage,
-          stack: result.error instanceof Error ? result.error.stack : undefined,
+          stack: stackOf(result.error),
         });
       }
     } catch {

@@ -1,0 +1,55 @@
+import { ManualClock } from '../../src/core/clock';
+import type { Logger } from '../../src/core/logger';
+import { BackgroundTaskManager, MemoryRunExecutor, RunRegistry, type Run } from '../../src/manager';
+import { describeThrown } from '../../src/manager/run-lifecycle';
+import { makeRun, watchUnhandledRejections } from '../contract/legacy-app.helpers';
+
+function setup() {
+  const clock = new ManualClock();
+  const errors: string[] = [];
+  const logger: Logger = { error: (m) => errors.push(m), warn: () => undefined, info: () => undefined, debug: () => undefined };
+  const registry = new RunRegistry({ clock });
+  const executor = new MemoryRunExecutor(registry, { clock, logger });
+  const manager = new BackgroundTaskManager(registry, { executor, clock });
+  return { clock, registry, manager, errors };
+}
+
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+class GetterError extends Error {
+  override get message(): string {
+    throw new Error('message getter');
+  }
+}
+
+describe('a run whose work rejects with a value that cannot be read', () => {
+  it.each([
+    ['an object whose message getter throws', () => ({ get message(): string { throw new Error('getter'); } })],
+    ['an Error whose message getter throws', () => new GetterError()],
+    ['a revoked Proxy', revokedProxy],
+  ])('%s still ends failed with errorMessage, completedAt and durationSeconds', async (_label, reason) => {
+    const { registry, manager, clock, errors } = setup();
+    const rejections = watchUnhandledRejections();
+    const run = makeRun('unreadable');
+    manager.startTask(run, async () => {
+      clock.advance(1500);
+      throw reason();
+    });
+    await manager.waitAll();
+    rejections.stop();
+    const failed = registry.getRun(run.runId) as Run;
+    expect(failed).toMatchObject({ status: 'failed', completedAt: new Date(clock.now()), durationSeconds: 1.5 });
+    expect(typeof failed.errorMessage).toBe('string');
+    expect(errors).toEqual(['run failed']);
+    expect(rejections.seen).toEqual([]);
+  });
+
+  it('the executors\' describeThrown never throws, whatever it is handed', () => {
+    expect(typeof describeThrown(revokedProxy())).toBe('string');
+    expect(typeof describeThrown(new GetterError())).toBe('string');
+  });
+});
