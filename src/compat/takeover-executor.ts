@@ -4,11 +4,12 @@ import { untilDoneOrTimeout } from '../core/deadline';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
-import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
 import type { HeartbeatOutcome } from '../queue/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
+import { LeaseLostError } from '../queue/worker-types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
@@ -46,6 +47,21 @@ interface Taken {
   readonly token: number;
   /** Another claim took the task: no more renewals, and the fenced write-back will be refused. */
   lost: boolean;
+  /** Aborted with a {@link LeaseLostError} when the lease is lost: the handler's signal follows it. */
+  readonly leaseLost: AbortController;
+}
+
+/**
+ * The handler's context: its signal aborts on a cancel (the memory executor's signal) and also
+ * when the lease is lost, so the run stops here once another process may be running it.
+ */
+function leaseBoundContext(ctx: TaskContext, leaseLost: AbortSignal): TaskContext {
+  const controller = new AbortController();
+  for (const source of [ctx.signal, leaseLost]) {
+    if (source.aborted) controller.abort(source.reason);
+    else source.addEventListener('abort', () => controller.abort(source.reason), { once: true });
+  }
+  return { runId: ctx.runId, signal: controller.signal, reportProgress: (p) => ctx.reportProgress(p) };
 }
 
 /**
@@ -54,8 +70,9 @@ interface Taken {
  * (queued, or interrupted by a dead process), leasing each so no other process runs it too, and
  * writing the outcome back. A cancellation requested in the queue meanwhile (`taskbridge cancel`
  * from another process) is seen at the next lease renewal ({@link takeoverRenewIntervalMs}) and
- * cancels the run as cancelTask would; the task is then recorded `cancelled`, not its result. It
- * never creates the file: without one there is nothing to take over.
+ * cancels the run as cancelTask would; the task is then recorded `cancelled`, not its result. A
+ * lease lost meanwhile aborts the run's signal (see `renew`). It never creates the file: without
+ * one there is nothing to take over.
  */
 export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private side: MirrorStore | undefined;
@@ -116,9 +133,10 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { status: 'queued' });
-        this.taken.set(run.runId, { taskId: row.id, token, lost: false });
+        const taken: Taken = { taskId: row.id, token, lost: false, leaseLost: new AbortController() };
+        this.taken.set(run.runId, taken);
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
-        this.inner.start(run, (ctx) => handler(run, ctx));
+        this.inner.start(run, (ctx) => handler(run, leaseBoundContext(ctx, taken.leaseLost.signal)));
         if (lease.cancelRequested) cancelRequested.push(run.runId);
       }
       if (this.taken.size > 0) this.watch(side);
@@ -213,8 +231,11 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
 
   /**
    * Heartbeats every taken-over run, as the queue Worker does for the tasks it runs. A lost lease
-   * only stops the renewals: the run goes on in memory, as memory mode never aborts work, and the
-   * write-back is refused by its fencing token, so the new holder's row is left alone.
+   * (renewals failed for a whole lease, so another process may have claimed the task) ends the
+   * renewals and aborts the handler's signal with a {@link LeaseLostError}, as the queue Worker
+   * does: the run should not go on in two places. Whatever the handler then returns or throws is
+   * what this process's registry shows; the write-back is refused by its fencing token, so the
+   * new holder's row is left alone.
    */
   private renew(side: MirrorStore): void {
     // A copy: a cancel below settles the run synchronously, which removes it from `taken`.
@@ -229,7 +250,8 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       }
       if (outcome === 'lost') {
         t.lost = true;
-        this.o.logger.warn('rollback: another process took the lease of a taken-over run; its outcome will not be written back', { runId, taskId: t.taskId });
+        this.o.logger.warn('rollback: another process took the lease of a taken-over run; its signal is aborted and its outcome will not be written back', { runId, taskId: t.taskId });
+        t.leaseLost.abort(new LeaseLostError(t.taskId));
       } else if (outcome === 'cancel-requested') {
         this.cancelTaken(runId, 'rollback: cancelling a taken-over run, as requested in the queue');
       }

@@ -169,7 +169,7 @@ describe('cancelling a run that a rollback took over', () => {
     });
   });
 
-  it('a taken-over run whose lease another worker took keeps running in memory, and its outcome does not overwrite the new holder', async () => {
+  it('a taken-over run whose lease another worker took has its signal aborted, as a queue worker would, and its outcome does not overwrite the new holder', async () => {
     const db = tempDb();
     const clock = new ManualClock(Date.now());
     const leaseMs = 300;
@@ -194,10 +194,12 @@ describe('cancelling a run that a rollback took over', () => {
       await claimLeft(db, clock, 'w2', 60_000);
 
       await within(renewedAfterLoss, 'a lease renewal after the lease was lost');
-      expect(registry.getRun('left')?.status).toBe('running');
-      handler.release();
+      // The handler is not released: only the lost lease can end its wait.
+      await within(handler.aborted, 'the taken-over run to see its signal aborted');
       await inner.waitAll();
+      // The handler returned after the abort, so this process's registry shows what it returned.
       expect(registry.getRun('left')?.status).toBe('completed');
+      expect(handler.calls()).toBe(1);
       expect(await queuedTask(db.dbPath, clock, 'left')).toMatchObject({ status: 'running', leaseOwner: 'w2', result: null });
     } finally {
       handler.release();
