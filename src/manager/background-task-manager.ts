@@ -21,10 +21,20 @@ export interface BackgroundTaskManagerOptions {
 }
 
 /**
- * Outcome fields of a previous execution. startTask clears them, so a run id started again
- * (after it finished) never shows the old run's timestamps or error next to status `queued`.
+ * Fields of a previous execution. startTask clears them, so a run id started again (after it
+ * finished) never shows the old run's timestamps, error or progress (a queued run at 100 %) next to
+ * status `queued`.
  */
-const OUTCOME_FIELDS = ['startedAt', 'completedAt', 'durationSeconds', 'exitCode', 'errorMessage'] as const;
+const OUTCOME_FIELDS = [
+  'startedAt',
+  'completedAt',
+  'durationSeconds',
+  'exitCode',
+  'errorMessage',
+  'progressPercent',
+  'itemsProcessed',
+  'itemsTotal',
+] as const;
 
 /** The patch that removes the outcome fields (updateRun deletes a key whose value is undefined). */
 const CLEARED_OUTCOME: Partial<Run> = Object.freeze(Object.fromEntries(OUTCOME_FIELDS.map((f) => [f, undefined])));

@@ -53,3 +53,36 @@ describe('a run whose work rejects with a value that cannot be read', () => {
     expect(typeof describeThrown(new GetterError())).toBe('string');
   });
 });
+
+describe('starting a finished run id again', () => {
+  it('the queued run does not show the previous run\'s progress', async () => {
+    const { registry, manager } = setup();
+    const run = makeRun('progress-again');
+    manager.startTask(run, async (ctx) => {
+      ctx.reportProgress({ percent: 100, itemsProcessed: 5, itemsTotal: 5 });
+    });
+    await manager.waitAll();
+    manager.startTask(run, async () => undefined);
+    const queued = registry.getRun(run.runId) as Run;
+    expect(queued.status).toBe('queued');
+    expect(queued.progressPercent).toBeUndefined();
+    expect(queued.itemsProcessed).toBeUndefined();
+    expect(queued.itemsTotal).toBeUndefined();
+    await manager.waitAll();
+  });
+
+  it('neither does a restart handed the registry\'s own copy of the finished run', async () => {
+    const { registry, manager } = setup();
+    const run = makeRun('progress-copy');
+    manager.startTask(run, async (ctx) => {
+      ctx.reportProgress({ percent: 40, itemsProcessed: 2, itemsTotal: 5 });
+      throw new Error('first attempt');
+    });
+    await manager.waitAll();
+    manager.startTask(registry.getRun(run.runId) as Run, async () => undefined);
+    const queued = registry.getRun(run.runId) as Run;
+    expect(queued.status).toBe('queued');
+    expect([queued.progressPercent, queued.itemsProcessed, queued.itemsTotal]).toEqual([undefined, undefined, undefined]);
+    await manager.waitAll();
+  });
+});
