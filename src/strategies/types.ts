@@ -14,7 +14,12 @@ export interface SortKey {
 /** Ready tasks of one priority level, as a store reports them for level-picking strategies. */
 export interface PriorityLevel {
   readonly priority: number;
-  /** Queued tasks at this level (an upper bound of the ready ones: delayed tasks are included). */
+  /**
+   * Tasks of this level ready now; delayed ones (a later run-after, a retry waiting out its backoff)
+   * are left out. Counted whatever their type and requirements, so a claim filtered by those may
+   * find none. The SQLite store counts exactly unless a level holds 1,024 or more of both ready and
+   * delayed tasks; then it reports 1,024.
+   */
   readonly count: number;
 }
 

@@ -10,6 +10,13 @@ const COLUMN: Record<SortKey['field'], 'priority' | 'run_after' | 'id'> = { prio
 const DIRECTION: Record<SortKey['direction'], 'ASC' | 'DESC'> = { asc: 'ASC', desc: 'DESC' };
 const ORDER_ACCEPTED = "sort keys { field: 'priority' | 'readyAt' | 'seq', direction: 'asc' | 'desc' }, ending in a seq key";
 
+/**
+ * Most index entries one level's ready count reads on each side of `now`. Counting is a walk of the
+ * index range (SQLite keeps no counts in its b-trees), ~45 ns an entry, so a claim pays at most
+ * about 50 µs a side per level however large the backlog.
+ */
+export const READY_COUNT_CAP = 1024;
+
 /** An ORDER BY clause and the partial index that serves it. */
 export interface ClaimOrder {
   readonly sql: string;
@@ -124,6 +131,7 @@ interface Shape {
 export class ClaimSql {
   private readonly takeBack: Database.Statement;
   private readonly levels: Database.Statement;
+  private readonly readyAtLevel: Database.Statement;
   private readonly cache = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
@@ -139,9 +147,19 @@ export class ClaimSql {
         lease_expires_at = NULL
       WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' AND lease_expires_at <= @now)
       RETURNING *`);
-    this.levels = db.prepare(
-      'SELECT priority, queued_count AS count FROM queue_levels WHERE queue = ? AND queued_count > 0 ORDER BY priority',
-    );
+    // queue_levels counts every queued task, delayed ones too: weighing levels by it let a backlog
+    // scheduled for later outdraw ready urgent work. The delayed side is counted because it is
+    // usually the small one (nothing at all in a backlog that is simply behind).
+    this.levels = db.prepare(`
+      SELECT l.priority AS priority, l.queued_count AS queued,
+        (SELECT count(*) FROM (SELECT 1 FROM tasks INDEXED BY tasks_ready_by_priority
+           WHERE status = 'queued' AND queue = l.queue AND priority = l.priority AND run_after > @now
+           LIMIT ${READY_COUNT_CAP})) AS delayed
+      FROM queue_levels l WHERE l.queue = @queue AND l.queued_count > 0 ORDER BY l.priority`);
+    this.readyAtLevel = db.prepare(`
+      SELECT count(*) FROM (SELECT 1 FROM tasks INDEXED BY tasks_ready_by_priority
+        WHERE status = 'queued' AND queue = @queue AND priority = @priority AND run_after <= @now
+        LIMIT ${READY_COUNT_CAP})`).pluck();
   }
 
   /** Takes back every lease that expired at or before `now`; returns the rows as they are now. */
@@ -149,9 +167,20 @@ export class ClaimSql {
     return this.takeBack.all({ now }) as TaskRow[];
   }
 
-  /** Priority levels with queued tasks in `queue`. */
-  readLevels(queue: string): PriorityLevel[] {
-    return this.levels.all(queue) as PriorityLevel[];
+  /**
+   * Priority levels of `queue` with tasks ready at `now`, each with its ready count: exact when
+   * fewer than {@link READY_COUNT_CAP} of the level's tasks are ready or fewer are delayed; with
+   * at least that many of both it is READY_COUNT_CAP (a lower bound, so such a level never
+   * outweighs what it really holds).
+   */
+  readLevels(queue: string, now: number): PriorityLevel[] {
+    const rows = this.levels.all({ queue, now }) as { priority: number; queued: number; delayed: number }[];
+    const out: PriorityLevel[] = [];
+    for (const r of rows) {
+      const count = r.delayed < READY_COUNT_CAP ? r.queued - r.delayed : (this.readyAtLevel.get({ queue, priority: r.priority, now }) as number);
+      if (count > 0) out.push({ priority: r.priority, count });
+    }
+    return out;
   }
 
   /** The claim UPDATE text for a shape; also what {@link explain} reports on. */
@@ -204,7 +233,7 @@ export class ClaimSql {
    * unmet requirements) is dropped from this call's draws.
    */
   claimLevelPicking(c: NormalizedClaim, strategy: Strategy & { kind: 'level-picking' }, order: ClaimOrder, now: number, random: RandomSource): TaskRow[] {
-    const levels = this.readLevels(c.queue).map((l) => ({ priority: l.priority, count: l.count }));
+    const levels = this.readLevels(c.queue, now);
     const claimed: TaskRow[] = [];
     while (claimed.length < c.limit && levels.length > 0) {
       const picked = strategy.pickLevel(levels, random);
