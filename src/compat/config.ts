@@ -122,10 +122,12 @@ function moduleList(key: ConfigKey, raw: Raw): readonly string[] {
 
 function dbPath(raw: Raw): string {
   if (raw === undefined) return CONFIG_DEFAULTS.dbPath;
-  if (typeof raw !== 'string' || raw.trim() === '' || raw.includes('\0')) {
-    throw new ConfigError('TASKBRIDGE_DB_PATH', raw, 'a file path, or :memory:');
+  // Refused, not trimmed: the CLI (taskbridge worker, parity, rollback) reads the variable as is, so a
+  // trimmed path here would have the application and the CLI use two different files.
+  if (typeof raw !== 'string' || raw.trim() === '' || raw !== raw.trim() || raw.includes('\0')) {
+    throw new ConfigError('TASKBRIDGE_DB_PATH', raw, 'a file path without leading or trailing whitespace, or :memory:');
   }
-  return raw.trim();
+  return raw;
 }
 
 /**
