@@ -6,6 +6,8 @@ import type { Run, RunStatus } from './types';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FINISHED: ReadonlySet<RunStatus> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
 const ACTIVE: ReadonlySet<RunStatus> = new Set<RunStatus>(['queued', 'running']);
+/** Fields every Run has; updateRun never removes them (runId is never changed at all). */
+const REQUIRED_FIELDS: ReadonlySet<string> = new Set(['status', 'createdAt', 'moduleId', 'moduleName', 'parameters']);
 
 /** What happened to a run in the registry; passed to {@link RunRegistry.subscribe} listeners. */
 export type RunChangeKind = 'added' | 'updated' | 'removed';
@@ -85,16 +87,23 @@ export class RunRegistry {
 
   /**
    * Merges `patch` into the run and returns a copy of the result, or `undefined` for an unknown id.
-   * A key whose value is `undefined` removes that field; `runId` cannot be changed.
+   * A key whose value is `undefined` removes an optional field; a required field (`status`,
+   * `createdAt`, `moduleId`, `moduleName`, `parameters`) patched to `undefined` keeps its value, and
+   * `runId` cannot be changed.
+   * @throws InvalidInputError when `patch` is not an object (null and undefined change nothing)
    */
   updateRun(runId: string, patch: Partial<Run>): Run | undefined {
+    if (patch !== null && patch !== undefined && (typeof patch !== 'object' || Array.isArray(patch))) {
+      throw new InvalidInputError('patch', patch, 'an object of Run fields to change');
+    }
     const current = this.runs.get(runId);
     if (current === undefined) return undefined;
     const next = { ...current } as Record<string, unknown>;
     for (const [key, value] of Object.entries(cloneData(patch ?? {}) as Record<string, unknown>)) {
       if (key === 'runId') continue;
-      if (value === undefined) delete next[key];
-      else next[key] = value;
+      if (value !== undefined) next[key] = value;
+      // `{ status: opts.status }` with no status given would otherwise drop the run out of every query.
+      else if (!REQUIRED_FIELDS.has(key)) delete next[key];
     }
     const stored = next as unknown as Run;
     this.runs.set(runId, stored);
