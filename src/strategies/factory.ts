@@ -1,6 +1,7 @@
 import { InvalidOptionError, UnknownStrategyError } from '../core/errors';
 import { fifo, lifo, priority } from './ordered';
 import type { Strategy } from './types';
+import { assertStrategy } from './validate';
 import { weightedRandom } from './weighted-random';
 
 /** Builds a strategy instance; called once per worker that asks for the name. */
@@ -42,11 +43,16 @@ export class StrategyFactory {
   /**
    * Returns the strategy registered under `name`.
    * @throws UnknownStrategyError listing the known names.
+   * @throws InvalidOptionError when the builder returns something that is not a well-formed Strategy
    */
   create(name: string): Strategy {
     const builder = typeof name === 'string' ? this.builders.get(name) : undefined;
     if (!builder) throw new UnknownStrategyError(name, this.names());
-    return builder();
+    const strategy: unknown = builder();
+    // A builder's result would otherwise only meet a check at the first claim (and `undefined`
+    // none at all: worker options read it as "no strategy" and fall back to FIFO).
+    assertStrategy(`strategy ${JSON.stringify(name)}`, strategy);
+    return strategy;
   }
 
   /** The registered names, built-ins first. */
