@@ -1,7 +1,12 @@
+import fs from 'node:fs';
+import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
+import { DatabaseReplacedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
+import { isMemoryPath, SQLITE_HEADER } from '../queue/sqlite/connection';
+import { fileHandle, readFileStart, type FileHandle } from '../queue/sqlite/file-handles';
 import type { MirrorRow, MirrorStore } from '../queue/sqlite/mirror-store';
 import { SHADOW_QUEUE, toPayload } from './run-payload';
 
@@ -55,11 +60,20 @@ export class MirrorWriter {
   /** True from a failed flush to the next successful one. */
   private failing = false;
 
+  private file: WatchedFile | undefined;
+
   /** @param store the mirror store, or undefined when the database could not be opened (a fault already counted) */
   constructor(
     private store: MirrorStore | undefined,
     private readonly options: MirrorWriterOptions,
-  ) {}
+  ) {
+    try {
+      this.file = store === undefined ? undefined : watchFile(store.db);
+    } catch (err) {
+      // The mirror still works unwatched; the operator sees why in the counters.
+      this.recordFault(err, 'watch');
+    }
+  }
 
   /** Records a fault that happened outside a flush (e.g. opening the database). */
   recordFault(err: unknown, operation: string): void {
@@ -111,6 +125,7 @@ export class MirrorWriter {
     const batch = [...this.pending.values()];
     const now = this.options.clock.now();
     try {
+      this.checkFile();
       this.store.upsertMany(SHADOW_QUEUE, batch.map((run) => this.toRow(run, now)));
       for (const run of batch) {
         // A newer state may have arrived meanwhile (not possible synchronously, but cheap to guard).
@@ -151,11 +166,38 @@ export class MirrorWriter {
     this.timer = undefined;
     this.renewTimer = undefined;
     try {
+      // Nothing may be pending (no flush, no check), yet a renewal may have left frames in the WAL.
+      this.checkFile();
+      // The keeper closes first, so the mirror's own close is the last one and checkpoints as usual.
+      this.file?.keeper.close();
       this.store?.close();
     } catch (err) {
       this.recordFault(err, 'close');
     }
+    this.file = undefined;
     this.store = undefined;
+  }
+
+  /**
+   * Stops the mirror for good when its file was deleted, renamed over or overwritten in place: its
+   * writes would go to an unlinked file (counted as mirrored, read by nobody) or over what the user
+   * put at the path. No SQLite error says so, hence the check before each batch (a stat and a
+   * 16-byte read, against a transaction's fsync). A read-only mode is left to SQLite: its
+   * SQLITE_READONLY is a fault the mirror retries, and it catches up once the mode is restored.
+   * @throws DatabaseReplacedError once the store is closed without writing to the file
+   */
+  private checkFile(): void {
+    if (this.file === undefined || this.store === undefined) return;
+    const change = fileChange(this.file);
+    if (change === undefined) return;
+    const { keeper } = this.file;
+    // Main first, keeper last: a read-only connection never checkpoints, and being the last one it
+    // keeps the main connection's close from copying the WAL onto the file.
+    this.store.close();
+    keeper.close();
+    this.store = undefined;
+    this.file = undefined;
+    throw new DatabaseReplacedError(keeper.name, change);
   }
 
   private toRow(run: Run, now: number): MirrorRow {
@@ -189,8 +231,9 @@ export class MirrorWriter {
         return;
       }
       this.flush();
-      if (this.store === undefined) return;
       try {
+        this.checkFile();
+        if (this.store === undefined) return;
         this.store.renewLeases(SHADOW_QUEUE, this.options.owner, this.options.clock.now() + this.options.leaseMs);
       } catch (err) {
         this.recordFault(err, 'renew');
@@ -198,6 +241,39 @@ export class MirrorWriter {
     }, Math.max(10, Math.floor(this.options.leaseMs / 3)));
     this.renewTimer.unref();
   }
+}
+
+/** The file the mirror's connection opened, as it was then. */
+interface WatchedFile {
+  readonly handle: FileHandle;
+  readonly pageSize: number;
+  /** A read-only connection holding a shared lock, so the mirror's connection is never the last to close on a changed file. */
+  readonly keeper: Database.Database;
+}
+
+function watchFile(db: Database.Database): WatchedFile | undefined {
+  if (isMemoryPath(db.name)) return undefined;
+  // The process-wide descriptor: closing any descriptor of the file would drop SQLite's locks (file-handles.ts).
+  const handle = fileHandle(db.name);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const keeper = new Database(db.name, { readonly: true, fileMustExist: true });
+  keeper.pragma('cache_size = -64');
+  keeper.prepare('SELECT count(*) FROM sqlite_master').get();
+  return { handle, pageSize, keeper };
+}
+
+/** How the file at the watched path differs from the one opened, or undefined when it does not. */
+function fileChange(file: WatchedFile): string | undefined {
+  const st = fs.statSync(file.keeper.name, { bigint: true, throwIfNoEntry: false });
+  if (st === undefined) return 'was deleted';
+  if (st.dev !== file.handle.dev || st.ino !== file.handle.ino) return 'was replaced by another file';
+  // SQLite only ever truncates at page boundaries, and never below the first page.
+  if (st.size < BigInt(file.pageSize)) return `was truncated to ${st.size} bytes`;
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  if (readFileStart(file.handle, header) < header.length || !header.equals(SQLITE_HEADER)) {
+    return 'was overwritten with content that is not an SQLite database';
+  }
+  return undefined;
 }
 
 /** The SQLite error code of a fault, or the taskbridge code, or `UNKNOWN`. */
