@@ -34,26 +34,46 @@ export function isActiveStatus(status: RunStatus): boolean {
 }
 
 /**
- * Copies plain data deeply (objects, arrays, Dates) so that no caller shares mutable state with
- * the registry. Anything else (which validated parameters never contain) is kept by reference
- * rather than throwing, because the registry itself accepts whatever the caller stores.
+ * Copies data deeply (objects, arrays, Dates, Maps, Sets) so that no caller shares mutable state
+ * with the registry. addRun and updateRun do not validate, so a cycle is reproduced in the copy
+ * rather than recursing until the stack overflows. Class instances (which validated parameters
+ * never contain) are kept by reference: there is no faithful generic copy of one.
  */
-function cloneData(value: unknown): unknown {
+function cloneData(value: unknown, seen: Map<object, unknown>): unknown {
+  if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return new Date(value.getTime());
-  if (Array.isArray(value)) return value.map(cloneData);
-  if (value !== null && typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = cloneData(v);
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    seen.set(value, out);
+    // Index loop rather than map(): holes stay holes, as they did.
+    for (let i = 0; i < value.length; i += 1) if (i in value) out[i] = cloneData(value[i], seen);
     return out;
   }
-  return value;
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value) out.set(cloneData(k, seen), cloneData(v, seen));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const v of value) out.add(cloneData(v, seen));
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const [k, v] of Object.entries(value)) out[k] = cloneData(v, seen);
+  return out;
 }
 
 /** A deep copy of a run: Dates and parameters included. */
 export function cloneRun(run: Run): Run {
-  return cloneData(run) as Run;
+  return cloneData(run, new Map()) as Run;
 }
 
 /**
@@ -99,7 +119,7 @@ export class RunRegistry {
     const current = this.runs.get(runId);
     if (current === undefined) return undefined;
     const next = { ...current } as Record<string, unknown>;
-    for (const [key, value] of Object.entries(cloneData(patch ?? {}) as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(cloneData(patch ?? {}, new Map()) as Record<string, unknown>)) {
       if (key === 'runId') continue;
       if (value !== undefined) next[key] = value;
       // `{ status: opts.status }` with no status given would otherwise drop the run out of every query.

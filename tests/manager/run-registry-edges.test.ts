@@ -52,3 +52,32 @@ describe('RunRegistry.updateRun patch edges', () => {
     expect(registry.getRun('r1')).toEqual(run('r1'));
   });
 });
+
+describe('RunRegistry copies of data that is not plain JSON', () => {
+  it('addRun and updateRun of parameters with a cycle store a copy instead of overflowing the stack', () => {
+    const registry = new RunRegistry();
+    const cyclic: Record<string, unknown> = { name: 'root' };
+    cyclic.self = cyclic;
+    registry.addRun(run('r1', { parameters: cyclic }));
+    const stored = registry.getRun('r1')?.parameters as Record<string, unknown>;
+    expect(stored).not.toBe(cyclic);
+    expect(stored.self).toBe(stored);
+    const list: unknown[] = [];
+    list.push(list);
+    registry.updateRun('r1', { parameters: { list } });
+    const list2 = (registry.getRun('r1')?.parameters as { list: unknown[] }).list;
+    expect(list2[0]).toBe(list2);
+  });
+
+  it('a Map or Set stored with addRun is copied: mutating what getRun returned changes nothing', () => {
+    const registry = new RunRegistry();
+    registry.addRun(run('r1', { parameters: { ids: new Set([1]), byName: new Map([['a', { n: 1 }]]) } }));
+    const read = registry.getRun('r1')?.parameters as { ids: Set<number>; byName: Map<string, { n: number }> };
+    read.ids.add(2);
+    read.byName.set('b', { n: 2 });
+    (read.byName.get('a') as { n: number }).n = 99;
+    const again = registry.getRun('r1')?.parameters as typeof read;
+    expect([...again.ids]).toEqual([1]);
+    expect([...again.byName]).toEqual([['a', { n: 1 }]]);
+  });
+});
