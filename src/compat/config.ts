@@ -130,11 +130,48 @@ function dbPath(raw: Raw): string {
   return raw;
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two short names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The flag key a variable name is a near miss of (a typo, a plural, a `_MS` suffix, the wrong case), if any. */
+function nearMiss(name: string): ConfigKey | undefined {
+  const upper = name.toUpperCase();
+  // Cheap filter first: this runs over the whole environment at every manager construction.
+  if ((CONFIG_KEYS as readonly string[]).includes(name) || !/TASK|BRIDGE/.test(upper)) return undefined;
+  // Windows reads environment names case-insensitively, so there a lower-case name is read, not missed.
+  if (process.platform === 'win32' && (CONFIG_KEYS as readonly string[]).includes(upper)) return undefined;
+  return CONFIG_KEYS.find((key) => editDistance(upper, key) <= 2 || (upper.startsWith(key) && upper.length - key.length <= 3));
+}
+
+/**
+ * A misspelt variable is never read, so the flag silently keeps its default; for the canary keys the
+ * default is "every run", which turns a canary into a full cutover. Names that are not near a flag key
+ * are left alone: the CLI, the test harness and applications define their own TASKBRIDGE_* variables.
+ */
+function refuseMisspeltVariables(env: NodeJS.ProcessEnv | ConfigInput): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string' && value.trim() === '') continue;
+    const meant = nearMiss(name);
+    if (meant !== undefined) {
+      throw new ConfigError(name, value, `no such variable: did you mean ${meant}? The flag reads ${CONFIG_KEYS.join(', ')}`);
+    }
+  }
+}
+
 /**
  * Builds the typed configuration from the environment and an optional override object.
  * Keys in `overrides` win over `env`. Unknown keys in `overrides` are refused (a typo would
- * otherwise silently leave the default in force). Other `TASKBRIDGE_*` environment variables
- * are left alone: the CLI and workers may define their own.
+ * otherwise silently leave the default in force). An environment variable whose name is a near miss
+ * of a flag key (`TASKBRIDGE_SQLITE_MODULE`, `TASKBRIDGE_LEASE_MS`, `taskbridge_mode`) is refused for
+ * the same reason; other `TASKBRIDGE_*` variables are left alone: the CLI and workers may define their own.
  * @throws ConfigError naming the variable, the value and the accepted values
  */
 export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): TaskbridgeConfig {
@@ -144,6 +181,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   for (const key of Object.keys(overrides)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, (overrides as Record<string, unknown>)[key], `a known key: ${CONFIG_KEYS.join(', ')}`);
   }
+  refuseMisspeltVariables(env);
   const get = (key: ConfigKey): Raw => pick(env, overrides, key);
   const d = CONFIG_DEFAULTS;
   return Object.freeze({
