@@ -4,6 +4,7 @@ import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
 import { openReadOnlyMirrorStore } from './read-only-store';
+import { flushMirrorsOf } from './shadow-executor';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
 /** What differs between the registry and the SQLite side for one run. */
@@ -52,10 +53,14 @@ function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
  * on either side, a different status, or different start/finish times (to the millisecond; for
  * mirrored runs only: a canary's queue-side run is compared by status and module, since the work
  * queue records its claim and completion-write times, not when the run's work began and ended).
- * Finished runs only by default, so a pending flush is not reported as a mismatch; flush first
- * (`waitAll()` does) for a complete answer.
+ * Finished runs only by default (an active run's state may legitimately be in flight). What this
+ * process's shadow mirrors of `registry` still hold is flushed first, so a run that finished
+ * within the flush delay is compared with its final state; one the mirror cannot write (a counted
+ * fault) is reported.
  */
 export function checkParity(registry: RunRegistry, store: MirrorStore, options: ParityOptions = {}): ParityReport {
+  // A run that finished within the flush delay is in flight, not a mismatch: write it first.
+  flushMirrorsOf(registry);
   const mirror = byKey(store.listQueue(SHADOW_QUEUE));
   const work = byKey(store.listQueue(RUN_QUEUE));
   const runs: Run[] = options.runIds

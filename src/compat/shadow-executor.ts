@@ -4,6 +4,18 @@ import type { MirrorWriter, ShadowStats } from './mirror-writer';
 import { closeExecutor, hasHandlers, type ClosableExecutor, type HandlerCapable } from './routing';
 import type { RunHandler } from './handlers';
 
+/** The open shadow executors following each registry: a parity check flushes them first. */
+const followers = new WeakMap<RunRegistry, Set<ShadowRunExecutor>>();
+
+/**
+ * Writes what the mirrors following `registry` still hold, so a comparison made right after a run
+ * finished sees its final state rather than the one before the flush delay. Never throws: a state
+ * the mirror cannot write stays pending (a counted fault) and the comparison reports it.
+ */
+export function flushMirrorsOf(registry: RunRegistry): void {
+  for (const executor of followers.get(registry) ?? []) executor.flushMirror();
+}
+
 /**
  * `shadow` mode: the wrapped in-memory executor runs the work exactly as in `memory` mode and the
  * registry stays the source of truth. Every state of the runs this executor started is copied to
@@ -14,9 +26,12 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
 
   constructor(
     private readonly inner: RunExecutor,
-    registry: RunRegistry,
+    private readonly registry: RunRegistry,
     private readonly mirror: MirrorWriter,
   ) {
+    let set = followers.get(registry);
+    if (set === undefined) followers.set(registry, (set = new Set()));
+    set.add(this);
     // The registry announces every change synchronously with a copy: the cheapest hook that sees
     // exactly what the application will read back. Only the runs this executor started are
     // followed, up to their final state: the mirror knows which (see MirrorWriter.follows).
@@ -67,6 +82,7 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    followers.get(this.registry)?.delete(this);
     this.mirror.close();
     await closeExecutor(this.inner);
   }
