@@ -154,7 +154,7 @@ export class RunRegistry {
 
   /**
    * The `limit` newest runs by `createdAt`, newest first. Runs created at the same instant come
-   * newest-added first, so the order is stable.
+   * newest-added first, so the order is stable; runs without a valid `createdAt` come last.
    * @throws InvalidInputError when `limit` is not a non-negative integer
    */
   getRecentRuns(limit = 50): Run[] {
@@ -162,7 +162,12 @@ export class RunRegistry {
       throw new InvalidInputError('limit', limit, 'a non-negative integer (default 50)');
     }
     const all = [...this.runs.values()];
-    const indexed = all.map((run, index) => ({ run, index, at: timeOf(run.createdAt) }));
+    // An undated run sorts as the oldest: a NaN in the comparator made the sort's order undefined
+    // for every run, so dated runs came out of order too.
+    const indexed = all.map((run, index) => {
+      const at = timeOf(run.createdAt);
+      return { run, index, at: Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at };
+    });
     indexed.sort((a, b) => b.at - a.at || b.index - a.index);
     return indexed.slice(0, limit).map((e) => cloneRun(e.run));
   }

@@ -81,3 +81,21 @@ describe('RunRegistry copies of data that is not plain JSON', () => {
     expect([...again.byName]).toEqual([['a', { n: 1 }]]);
   });
 });
+
+describe('RunRegistry.getRecentRuns with runs that carry no valid createdAt', () => {
+  it('keeps the dated runs newest first and lists the undated ones after them', () => {
+    const registry = new RunRegistry();
+    const undated: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      // addRun does not validate: legacy JS code may omit createdAt or store an unparsable string.
+      // The epoch itself (time 0) is a date like any other.
+      const createdAt = i % 3 === 1 ? (i % 2 === 0 ? undefined : 'not a date') : new Date(i === 0 ? 0 : T0 + ((i * 7) % 13));
+      registry.addRun(run(`r${i}`, { createdAt: createdAt as never }));
+      if (i % 3 === 1) undated.unshift(`r${i}`);
+    }
+    const recent = registry.getRecentRuns();
+    const dated = recent.slice(0, 20 - undated.length).map((r) => (r.createdAt as Date).getTime());
+    expect(dated).toEqual([...dated].sort((a, b) => b - a));
+    expect(recent.slice(20 - undated.length).map((r) => r.runId)).toEqual(undated);
+  });
+});
