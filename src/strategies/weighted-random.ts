@@ -18,7 +18,21 @@ export interface WeightedRandomOptions {
  * urgent work usually wins while every level with ready work keeps a non-zero chance: nothing starves.
  * Within the drawn level the oldest ready task is claimed.
  */
+const OPTION_KEYS: readonly string[] = ['weight'];
+
+/**
+ * @throws InvalidOptionError for options that are not an object, an unknown option (a typo would
+ * otherwise leave the default weights in force unnoticed) or a weight that is not a function
+ */
 export function weightedRandom(options: WeightedRandomOptions = {}): LevelPickingStrategy {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidOptionError('weightedRandom options', options, `an object with the optional key ${OPTION_KEYS.join(', ')}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new InvalidOptionError(`weightedRandom.${key}`, (options as Record<string, unknown>)[key], `one of the known options: ${OPTION_KEYS.join(', ')}`);
+    }
+  }
   const weight = options.weight ?? defaultPriorityWeight;
   if (typeof weight !== 'function') {
     throw new InvalidOptionError('weightedRandom.weight', weight, 'a function (priority) => positive finite number');
@@ -37,15 +51,28 @@ export function weightedRandom(options: WeightedRandomOptions = {}): LevelPickin
   });
 }
 
-/** Draws one level with probability proportional to count x weight(priority). */
+/**
+ * Draws one level with probability proportional to count x weight(priority).
+ * @throws InvalidOptionError naming `weightedRandom.weight(<priority>)` and the value it returned,
+ * when that is not a finite number > 0 or the weights of all the tasks sum past Number.MAX_VALUE
+ */
 export function drawLevel(levels: readonly PriorityLevel[], weight: PriorityWeight, random: RandomSource): number | undefined {
   let total = 0;
   const cumulative: number[] = [];
   for (const level of levels) {
-    const w = level.count > 0 ? level.count * weight(level.priority) : 0;
-    // Zero for a level with tasks would starve it silently (or, for every level, claim nothing).
-    if (!Number.isFinite(w) || w < 0 || (level.count > 0 && w === 0)) {
-      throw new InvalidOptionError('weightedRandom.weight', w, `a positive finite number for priority ${level.priority}`);
+    let w = 0;
+    if (level.count > 0) {
+      const each: unknown = weight(level.priority);
+      // Zero would starve the level silently (or, for every level, claim nothing); a string would
+      // be coerced by the multiplication, '3' passing and '' failing by accident.
+      if (typeof each !== 'number' || !Number.isFinite(each) || each <= 0) {
+        throw new InvalidOptionError(`weightedRandom.weight(${level.priority})`, each, 'a finite number greater than 0');
+      }
+      w = level.count * each;
+      if (!Number.isFinite(total + w)) {
+        throw new InvalidOptionError(`weightedRandom.weight(${level.priority})`, each,
+          `weights whose sum over the ready tasks (count x weight per level) stays finite; ${level.count} tasks at this priority`);
+      }
     }
     total += w;
     cumulative.push(total);
