@@ -20,7 +20,7 @@ export interface ShadowStats {
   readonly faults: number;
   /** Faults by error code (`SQLITE_BUSY`, `SQLITE_READONLY`, `SQLITE_FULL`, ...). */
   readonly faultsByCode: Readonly<Record<string, number>>;
-  /** Run states given up because the backlog exceeded its bound during a long outage. */
+  /** Run states given up: the backlog exceeded its bound during a long outage, or a close could not write them. */
   readonly dropped: number;
   readonly lastError: string | null;
   readonly lastFaultAt: Date | null;
@@ -160,6 +160,16 @@ export class MirrorWriter {
   /** Flushes, stops the timers and closes the store. Idempotent; never throws. */
   close(): void {
     this.flush();
+    if (this.pending.size > 0) {
+      // Nothing will write them after this: their rows keep an older state (an unfinished one
+      // becomes an orphan once its lease expires), so say which runs, and count them.
+      const runIds = [...this.pending.keys()];
+      this.dropped += runIds.length;
+      this.pending.clear();
+      this.options.logger.error('shadow mirror closed with run states it could not write; parity reports these runs', {
+        count: runIds.length, runIds: runIds.slice(0, 100), lastError: this.lastError,
+      });
+    }
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.renewTimer);
