@@ -36,10 +36,13 @@ export type ProgressReport = Parameters<TaskContext['reportProgress']>[0];
 
 /**
  * The fields that close a run: `completedAt` at `now` and the seconds since it started; 0 for a
- * run that never began, so that every finished run carries a duration.
+ * run that never began, so that every finished run carries a duration. A wall clock stepped back
+ * during the run (NTP, a resumed VM) closes it at its start rather than before it, with duration 0.
  */
 export function closingFields(now: number, startedAtMs: number | undefined): Pick<Run, 'completedAt' | 'durationSeconds'> {
-  return { completedAt: new Date(now), durationSeconds: startedAtMs === undefined ? 0 : (now - startedAtMs) / 1000 };
+  if (startedAtMs === undefined) return { completedAt: new Date(now), durationSeconds: 0 };
+  const end = Math.max(now, startedAtMs);
+  return { completedAt: new Date(end), durationSeconds: (end - startedAtMs) / 1000 };
 }
 
 /**

@@ -86,3 +86,19 @@ describe('starting a finished run id again', () => {
     await manager.waitAll();
   });
 });
+
+describe('a wall clock stepped back while a run ran', () => {
+  it('never yields a negative durationSeconds or a completedAt before startedAt', async () => {
+    const { registry, manager, clock } = setup();
+    const run = makeRun('clock-back');
+    manager.startTask(run, async () => {
+      // An NTP step or a VM resume can move Date.now() backwards.
+      clock.advance(-3000);
+    });
+    await manager.waitAll();
+    const done = registry.getRun(run.runId) as Run;
+    expect(done.status).toBe('completed');
+    expect(done.durationSeconds).toBe(0);
+    expect((done.completedAt as Date).getTime()).toBeGreaterThanOrEqual((done.startedAt as Date).getTime());
+  });
+});
