@@ -40,6 +40,16 @@ describe.each(storeFactories)('weighted random weighs ready tasks on the $name s
     expect(await firstClaimShare(h.store, 'low', 400)).toBeLessThan(0.02);
   });
 
+  // The ready count of a level with 1,024 or more tasks on both sides of now is capped; a batch
+  // claim took the capped count as the level's size and stopped after 1,024 tasks.
+  it('a batch claim takes every ready task of a level whose ready count was capped', async () => {
+    await h.store.enqueueBatch(Array.from({ length: 1_500 }, () => ({ type: 'w', payload: 'ready', priority: 5 })));
+    await h.store.enqueueBatch(Array.from({ length: 1_500 }, () => ({ type: 'w', payload: 'later', priority: 5, delay: '1h' })));
+    const claimed = await h.store.claim({ workerId: 'w', limit: 2_000, leaseMs: 60_000, strategy: weightedRandom() });
+    expect(claimed.length).toBe(1_500);
+    expect(new Set(claimed.map((c) => c.task.payload))).toEqual(new Set(['ready']));
+  });
+
   it('once the delayed tasks come due they count like any ready task', async () => {
     await h.store.enqueueBatch(Array.from({ length: 10 }, () => ({ type: 'w', payload: 'urgent', priority: 0 })));
     await h.store.enqueueBatch(Array.from({ length: 2_000 }, () => ({ type: 'w', payload: 'low', priority: 99, delay: '1m' })));

@@ -173,12 +173,13 @@ export class ClaimSql {
    * at least that many of both it is READY_COUNT_CAP (a lower bound, so such a level never
    * outweighs what it really holds).
    */
-  readLevels(queue: string, now: number): PriorityLevel[] {
+  readLevels(queue: string, now: number): (PriorityLevel & { readonly capped: boolean })[] {
     const rows = this.levels.all({ queue, now }) as { priority: number; queued: number; delayed: number }[];
-    const out: PriorityLevel[] = [];
+    const out: (PriorityLevel & { capped: boolean })[] = [];
     for (const r of rows) {
-      const count = r.delayed < READY_COUNT_CAP ? r.queued - r.delayed : (this.readyAtLevel.get({ queue, priority: r.priority, now }) as number);
-      if (count > 0) out.push({ priority: r.priority, count });
+      const exact = r.delayed < READY_COUNT_CAP;
+      const count = exact ? r.queued - r.delayed : (this.readyAtLevel.get({ queue, priority: r.priority, now }) as number);
+      if (count > 0) out.push({ priority: r.priority, count, capped: !exact && count >= READY_COUNT_CAP });
     }
     return out;
   }
@@ -233,7 +234,10 @@ export class ClaimSql {
    * unmet requirements) is dropped from this call's draws.
    */
   claimLevelPicking(c: NormalizedClaim, strategy: Strategy & { kind: 'level-picking' }, order: ClaimOrder, now: number, random: RandomSource): TaskRow[] {
-    const levels = this.readLevels(c.queue, now);
+    const read = this.readLevels(c.queue, now);
+    const levels: PriorityLevel[] = read.map((l) => ({ priority: l.priority, count: l.count }));
+    // A capped count is a lower bound: such a level is only dropped once a claim at it finds nothing.
+    const capped = new Set(read.filter((l) => l.capped).map((l) => l.priority));
     const claimed: TaskRow[] = [];
     while (claimed.length < c.limit && levels.length > 0) {
       const picked = strategy.pickLevel(levels, random);
@@ -241,8 +245,9 @@ export class ClaimSql {
       const index = levels.findIndex((l) => l.priority === picked);
       if (index < 0) throw new InvalidOptionError('strategy.pickLevel', picked, 'one of the offered priority levels');
       const rows = this.claimRows(c, order, now, 1, picked);
-      if (rows.length === 0 || levels[index]!.count <= 1) levels.splice(index, 1);
-      else levels[index] = { priority: picked, count: levels[index]!.count - 1 };
+      const left = levels[index]!.count - 1;
+      if (rows.length === 0 || (left <= 0 && !capped.has(picked))) levels.splice(index, 1);
+      else levels[index] = { priority: picked, count: Math.max(left, 1) };
       claimed.push(...rows);
     }
     return claimed;
