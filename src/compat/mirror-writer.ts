@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
-import { DatabaseReplacedError } from '../core/errors';
+import { DatabaseReplacedError, PayloadTooLargeError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
@@ -16,7 +16,7 @@ export interface ShadowStats {
   readonly mirrored: number;
   /** Run states waiting for the next flush. */
   readonly pending: number;
-  /** Flushes (or opens) that failed on the SQLite side. */
+  /** Flushes (or opens) that failed on the SQLite side, and runs sqlite mode would refuse (`TASKBRIDGE_PAYLOAD_TOO_LARGE`). */
   readonly faults: number;
   /** Faults by error code (`SQLITE_BUSY`, `SQLITE_READONLY`, `SQLITE_FULL`, ...). */
   readonly faultsByCode: Readonly<Record<string, number>>;
@@ -38,6 +38,8 @@ export interface MirrorWriterOptions {
   leaseMs: number;
   /** Largest backlog kept through an outage before the oldest states are dropped. Default 100,000. */
   maxPending?: number;
+  /** The queue's payload limit, which sqlite mode's startTask enforces. Default 1 MiB, the queue's default. */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -59,7 +61,6 @@ export class MirrorWriter {
   private closed = false;
   /** True from a failed flush to the next successful one. */
   private failing = false;
-
   private file: WatchedFile | undefined;
 
   /** @param store the mirror store, or undefined when the database could not be opened (a fault already counted) */
@@ -126,13 +127,16 @@ export class MirrorWriter {
     const now = this.options.clock.now();
     try {
       this.checkFile();
-      this.store.upsertMany(SHADOW_QUEUE, batch.map((run) => this.toRow(run, now)));
+      const rows = batch.map((run) => this.toRow(run, now));
+      this.store.upsertMany(SHADOW_QUEUE, rows);
       for (const run of batch) {
         // A newer state may have arrived meanwhile (not possible synchronously, but cheap to guard).
         if (this.pending.get(run.runId) === run) this.pending.delete(run.runId);
       }
       this.mirrored += batch.length;
       this.failing = false;
+      // A run's final state is written once: checked then, off the startTask path, counted once.
+      for (const row of rows) if (row.finishedAt !== null) this.checkPayloadSize(row);
     } catch (err) {
       this.failing = true;
       this.recordFault(err, 'flush');
@@ -166,9 +170,8 @@ export class MirrorWriter {
       const runIds = [...this.pending.keys()];
       this.dropped += runIds.length;
       this.pending.clear();
-      this.options.logger.error('shadow mirror closed with run states it could not write; parity reports these runs', {
-        count: runIds.length, runIds: runIds.slice(0, 100), lastError: this.lastError,
-      });
+      const meta = { count: runIds.length, runIds: runIds.slice(0, 100), lastError: this.lastError };
+      this.options.logger.error('shadow mirror closed with run states it could not write; parity reports these runs', meta);
     }
     this.closed = true;
     clearTimeout(this.timer);
@@ -190,10 +193,9 @@ export class MirrorWriter {
 
   /**
    * Stops the mirror for good when its file was deleted, renamed over or overwritten in place: its
-   * writes would go to an unlinked file (counted as mirrored, read by nobody) or over what the user
-   * put at the path. No SQLite error says so, hence the check before each batch (a stat and a
-   * 16-byte read, against a transaction's fsync). A read-only mode is left to SQLite: its
-   * SQLITE_READONLY is a fault the mirror retries, and it catches up once the mode is restored.
+   * writes would go to an unlinked file or over what the user put at the path, and no SQLite error
+   * says so (hence a stat and a 16-byte read per batch). A read-only mode is left to SQLite: its
+   * SQLITE_READONLY is a fault the mirror retries until the mode is restored.
    * @throws DatabaseReplacedError once the store is closed without writing to the file
    */
   private checkFile(): void {
@@ -208,6 +210,13 @@ export class MirrorWriter {
     this.store = undefined;
     this.file = undefined;
     throw new DatabaseReplacedError(keeper.name, change);
+  }
+
+  /** The rehearsal must reveal what the cutover would refuse: sqlite mode's startTask throws for this run. */
+  private checkPayloadSize(row: MirrorRow): void {
+    const limit = this.options.maxPayloadBytes ?? 1024 * 1024;
+    const bytes = Buffer.byteLength(JSON.stringify(row.payload));
+    if (bytes > limit) this.recordFault(new PayloadTooLargeError(`payload of run ${row.key}`, bytes, limit), 'size check: sqlite mode refuses this run');
   }
 
   private toRow(run: Run, now: number): MirrorRow {
