@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { dbPathOf } from '../compat/config';
 import { parseDuration } from '../core/duration';
 import { TaskbridgeError } from '../core/errors';
 import { isMemoryPath } from '../queue/sqlite/connection';
@@ -39,10 +40,15 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Default database path: TASKBRIDGE_DB_PATH, else ./data/taskbridge.db relative to the working directory. */
+/**
+ * Default database path: TASKBRIDGE_DB_PATH, else ./data/taskbridge.db relative to the working
+ * directory. Read by the library's own rule (an empty variable is unset; a path it refuses is
+ * refused here too), so the CLI always opens the file the application opens.
+ * @throws ConfigError (exit 2) for a value the library refuses, e.g. one with surrounding whitespace
+ */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.TASKBRIDGE_DB_PATH;
-  return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : path.join('data', 'taskbridge.db');
+  return dbPathOf(fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : undefined);
 }
 
 /** The resolved global options of a command: the absolute database path and the output mode. */

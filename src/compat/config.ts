@@ -120,7 +120,12 @@ function moduleList(key: ConfigKey, raw: Raw): readonly string[] {
   return Object.freeze([...new Set(list)]);
 }
 
-function dbPath(raw: Raw): string {
+/**
+ * The database path `raw` (a `TASKBRIDGE_DB_PATH` value, or the config key) names, as the library
+ * reads it; the CLI reads the variable through this too, so both always open the same file.
+ * @throws ConfigError for a path the flag refuses (surrounding whitespace, a NUL byte, not a string)
+ */
+export function dbPathOf(raw: Raw): string {
   if (raw === undefined) return CONFIG_DEFAULTS.dbPath;
   // Refused, not trimmed: the CLI (taskbridge worker, parity, rollback) reads the variable as is, so a
   // trimmed path here would have the application and the CLI use two different files.
@@ -186,7 +191,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   const d = CONFIG_DEFAULTS;
   return Object.freeze({
     mode: oneOf('TASKBRIDGE_MODE', get('TASKBRIDGE_MODE'), MODES, d.mode),
-    dbPath: dbPath(get('TASKBRIDGE_DB_PATH')),
+    dbPath: dbPathOf(get('TASKBRIDGE_DB_PATH')),
     strategy: oneOf('TASKBRIDGE_STRATEGY', get('TASKBRIDGE_STRATEGY'), BUILT_IN_STRATEGIES, d.strategy),
     concurrency: integer('TASKBRIDGE_CONCURRENCY', get('TASKBRIDGE_CONCURRENCY'), 1, 10_000, d.concurrency),
     sqliteModules: moduleList('TASKBRIDGE_SQLITE_MODULES', get('TASKBRIDGE_SQLITE_MODULES')),
