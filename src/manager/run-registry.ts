@@ -67,7 +67,12 @@ function cloneData(value: unknown, seen: Map<object, unknown>): unknown {
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   seen.set(value, out);
-  for (const [k, v] of Object.entries(value)) out[k] = cloneData(v, seen);
+  for (const [k, v] of Object.entries(value)) {
+    // JSON.parse makes "__proto__" an own key; assigning it would set the copy's prototype instead,
+    // losing the data and leaving a non-plain object that later reads hand out by reference.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: cloneData(v, seen), enumerable: true, writable: true, configurable: true });
+    else out[k] = cloneData(v, seen);
+  }
   return out;
 }
 
@@ -120,7 +125,8 @@ export class RunRegistry {
     if (current === undefined) return undefined;
     const next = { ...current } as Record<string, unknown>;
     for (const [key, value] of Object.entries(cloneData(patch ?? {}, new Map()) as Record<string, unknown>)) {
-      if (key === 'runId') continue;
+      // Not a Run field, and assigning it would replace the stored run's prototype.
+      if (key === 'runId' || key === '__proto__') continue;
       if (value !== undefined) next[key] = value;
       // `{ status: opts.status }` with no status given would otherwise drop the run out of every query.
       else if (!REQUIRED_FIELDS.has(key)) delete next[key];

@@ -99,3 +99,28 @@ describe('RunRegistry.getRecentRuns with runs that carry no valid createdAt', ()
     expect(recent.slice(20 - undated.length).map((r) => r.runId)).toEqual(undated);
   });
 });
+
+describe('RunRegistry and a "__proto__" key in data parsed from JSON', () => {
+  // JSON.parse makes "__proto__" an own data property: request bodies can carry one.
+  const parsed = (): Record<string, unknown> => JSON.parse('{"a":1,"__proto__":{"isAdmin":true}}') as Record<string, unknown>;
+
+  it('is stored as data: kept as an own key, not turned into the prototype, and reads stay copies', () => {
+    const registry = new RunRegistry();
+    registry.addRun(run('r1', { parameters: parsed() }));
+    const read = registry.getRun('r1')?.parameters as Record<string, unknown>;
+    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    expect(read.isAdmin).toBeUndefined();
+    expect(JSON.stringify(read)).toBe('{"a":1,"__proto__":{"isAdmin":true}}');
+    read.a = 99;
+    expect(registry.getRun('r1')?.parameters).toEqual(parsed());
+  });
+
+  it('in an updateRun patch it changes nothing but the fields named', () => {
+    const registry = new RunRegistry();
+    registry.addRun(run('r1'));
+    registry.updateRun('r1', JSON.parse('{"progressPercent":5,"__proto__":{"status":"completed"}}') as never);
+    const stored = registry.getRun('r1') as Run;
+    expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);
+    expect(stored).toEqual({ ...run('r1'), progressPercent: 5 });
+  });
+});
