@@ -1,7 +1,8 @@
 import type { OrderedStrategy, SortKey } from './types';
 
-const asc = (field: SortKey['field']): SortKey => ({ field, direction: 'asc' });
-const desc = (field: SortKey['field']): SortKey => ({ field, direction: 'desc' });
+// Frozen down to the keys: every create() of a built-in name hands out these same objects.
+const asc = (field: SortKey['field']): SortKey => Object.freeze({ field, direction: 'asc' });
+const desc = (field: SortKey['field']): SortKey => Object.freeze({ field, direction: 'desc' });
 
 /**
  * FIFO: the task that became ready first is claimed first. "Ready" is the run-after time, which is

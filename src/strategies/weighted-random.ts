@@ -38,8 +38,8 @@ export function weightedRandom(options: WeightedRandomOptions = {}): LevelPickin
     throw new InvalidOptionError('weightedRandom.weight', weight, 'a function (priority) => positive finite number');
   }
   const withinLevel: readonly SortKey[] = Object.freeze([
-    { field: 'readyAt', direction: 'asc' },
-    { field: 'seq', direction: 'asc' },
+    Object.freeze({ field: 'readyAt', direction: 'asc' }),
+    Object.freeze({ field: 'seq', direction: 'asc' }),
   ] as const);
   return Object.freeze({
     kind: 'level-picking' as const,
