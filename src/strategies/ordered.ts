@@ -21,7 +21,10 @@ export const lifo: OrderedStrategy = Object.freeze({
   order: Object.freeze([desc('readyAt'), desc('seq')]),
 });
 
-/** Priority (the default): lower priority number first (1 before 100), FIFO among equal priorities. */
+/**
+ * Priority: lower priority number first (1 before 100), FIFO among equal priorities. The default of
+ * `TASKBRIDGE_STRATEGY` (the legacy API in sqlite mode); a `Worker` and `taskbridge worker` default to FIFO.
+ */
 export const priority: OrderedStrategy = Object.freeze({
   kind: 'ordered',
   name: 'priority',
