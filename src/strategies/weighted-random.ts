@@ -54,7 +54,8 @@ export function weightedRandom(options: WeightedRandomOptions = {}): LevelPickin
 /**
  * Draws one level with probability proportional to count x weight(priority).
  * @throws InvalidOptionError naming `weightedRandom.weight(<priority>)` and the value it returned,
- * when that is not a finite number > 0 or the weights of all the tasks sum past Number.MAX_VALUE
+ * when that is not a finite number > 0 or the weights of all the tasks sum past Number.MAX_VALUE;
+ * naming `random.next()` when the source returns a value outside [0, 1)
  */
 export function drawLevel(levels: readonly PriorityLevel[], weight: PriorityWeight, random: RandomSource): number | undefined {
   let total = 0;
@@ -78,7 +79,10 @@ export function drawLevel(levels: readonly PriorityLevel[], weight: PriorityWeig
     cumulative.push(total);
   }
   if (total <= 0) return undefined;
-  const target = random.next() * total;
+  const u = random.next();
+  // Outside [0, 1) every draw would fall through to the last level: the least urgent always winning.
+  if (typeof u !== 'number' || !(u >= 0 && u < 1)) throw new InvalidOptionError('random.next()', u, 'a number in [0, 1)');
+  const target = u * total;
   for (let i = 0; i < levels.length; i++) {
     if (target < cumulative[i]! && levels[i]!.count > 0) return levels[i]!.priority;
   }

@@ -1,4 +1,4 @@
-import { drawLevel, weightedRandom, type PriorityWeight } from '../../src/strategies';
+import { defaultPriorityWeight, drawLevel, weightedRandom, type PriorityWeight } from '../../src/strategies';
 import { SeededRandom } from '../../src/core/random';
 import { InvalidOptionError } from '../../src/core/errors';
 
@@ -55,5 +55,21 @@ describe('weighted random configuration', () => {
 
   it.each([NaN, Infinity, -Infinity])('refuses a weight of %p', (w) => {
     expect(thrown(draw(() => w)).message).toContain('weightedRandom.weight(0)');
+  });
+});
+
+// An injected RandomSource outside [0, 1) (Math.random() * 100, a broken generator giving NaN)
+// made every draw fall through to the last non-empty level: the least urgent work always won.
+describe('weighted draw refuses a random source outside [0, 1)', () => {
+  it.each([1, 100, -0.5, NaN])('refuses %p', (u) => {
+    const levels = [{ priority: 0, count: 5 }, { priority: 9, count: 5 }];
+    let caught: unknown;
+    try {
+      drawLevel(levels, defaultPriorityWeight, { next: () => u });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidOptionError);
+    expect((caught as Error).message).toMatch(/^Invalid random\.next\(\): .*; accepted: a number in \[0, 1\)/);
   });
 });
