@@ -13,7 +13,14 @@ interface ModelTask {
   token: number;
 }
 
-const STRATEGIES: Record<string, OrderedStrategy> = { fifo, lifo, priority };
+const key = (field: SortKey['field'], direction: SortKey['direction']): SortKey => ({ field, direction });
+/** The built-ins, and custom orders a StrategyFactory.register caller might write (mixed directions, no index). */
+const STRATEGIES: Record<string, OrderedStrategy> = {
+  fifo, lifo, priority,
+  'newest-urgent': { kind: 'ordered', name: 'newest-urgent', order: [key('priority', 'asc'), key('seq', 'desc')] },
+  'least-urgent': { kind: 'ordered', name: 'least-urgent', order: [key('priority', 'desc'), key('readyAt', 'asc'), key('seq', 'asc')] },
+  'insertion': { kind: 'ordered', name: 'insertion', order: [key('seq', 'asc')] },
+};
 const QUEUES = ['default', 'reports'];
 const REGIONS = ['us', 'eu'];
 
@@ -30,7 +37,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     at: fc.constantFrom(-50, 0, 0, 0, 30, 200), region: fc.option(fc.nat(1), { nil: null, freq: 3 }),
   }) },
   { weight: 3, arbitrary: fc.record({
-    op: fc.constant('claim' as const), strategy: fc.constantFrom('fifo', 'lifo', 'priority'), queue: fc.nat(1),
+    op: fc.constant('claim' as const), strategy: fc.constantFrom(...Object.keys(STRATEGIES)), queue: fc.nat(1),
     region: fc.option(fc.nat(1), { nil: null }), limit: fc.constantFrom(1, 1, 3),
   }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('settle' as const), pick: fc.nat(), how: fc.constantFrom('complete' as const, 'release' as const, 'fail' as const) }) },
