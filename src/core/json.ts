@@ -1,6 +1,6 @@
 import { InvalidInputError } from './errors';
 
-const ACCEPTED = 'plain JSON data (objects, arrays, strings, finite numbers, booleans, null, Date); no functions, cycles, BigInt, symbols or class instances';
+const ACCEPTED = 'plain JSON data (objects, arrays, strings, finite numbers, booleans, null, Date; an object key set to undefined is left out); no functions, cycles, BigInt, symbols or class instances';
 
 /**
  * Checks that `value` is plain JSON data (Dates allowed, serialised as ISO strings).
@@ -38,7 +38,12 @@ export function assertPlainJson(field: string, value: unknown): void {
     if (isArray) {
       (obj as unknown[]).forEach((item, i) => visit(`${path}[${i}]`, item));
     } else {
-      for (const key of Object.keys(obj)) visit(`${path}.${key}`, (obj as Record<string, unknown>)[key]);
+      for (const key of Object.keys(obj)) {
+        const item = (obj as Record<string, unknown>)[key];
+        // A key set to undefined is absent in JSON, and reads back as undefined either way; legacy
+        // code writes `{ since: opts.since }` freely. In an array it would turn into null: refused.
+        if (item !== undefined) visit(`${path}.${key}`, item);
+      }
       if (Object.getOwnPropertySymbols(obj).length > 0) throw new InvalidInputError(path, '[symbol keys]', ACCEPTED);
     }
     seen.delete(obj);
