@@ -25,6 +25,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date(${value.toISOString()})`;
   if (value === undefined) return 'undefined';
+  // JSON.stringify writes NaN and Infinity as null, which would name the wrong value.
+  if (typeof value === 'number') return String(value);
   try {
     const text = JSON.stringify(value);
     if (text === undefined) return String(value);
@@ -186,12 +188,29 @@ export class DatabaseReplacedError extends TaskbridgeError {
   }
 }
 
-/** The message recorded for whatever was thrown or rejected with, Error or not. */
-export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  if (typeof error === 'string') return error;
-  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-    return (error as { message: string }).message;
+/** `value instanceof Error`, false instead of a TypeError for a value that cannot be inspected (a revoked Proxy). */
+export function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
   }
-  return describeValue(error);
+}
+
+/**
+ * The message recorded for whatever was thrown or rejected with, Error or not. Never throws: it
+ * runs inside outcome handlers (a run's, a task's), where a value whose `message` getter throws, or
+ * a revoked Proxy, would otherwise leave the run or task unfinished.
+ */
+export function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message || error.name;
+    if (typeof error === 'string') return error;
+    if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+      return (error as { message: string }).message;
+    }
+    return describeValue(error);
+  } catch {
+    return `[unreadable ${typeof error} value: reading its message threw]`;
+  }
 }

@@ -13,7 +13,7 @@ export {
 export { BackgroundTaskManager, validateRun, type BackgroundTaskManagerOptions } from './background-task-manager';
 export { MemoryRunExecutor, type MemoryRunExecutorOptions } from './memory-executor';
 export { validateProgress, type ProgressReport } from './run-lifecycle';
-// The package root also exports core/errors; one binding under this name keeps `export *` unambiguous.
+// The package root also exports core/errors: this is the same binding, so `export *` stays unambiguous.
 export { describeThrown } from '../core/errors';
 export {
   setDefaultExecutorFactory,

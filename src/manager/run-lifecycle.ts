@@ -3,24 +3,13 @@
  * run reads the same in the registry whichever mode ran it.
  */
 
-import { InvalidInputError, describeThrown as describeThrownValue } from '../core/errors';
+import { InvalidInputError, describeThrown } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RunRegistry } from './run-registry';
 import type { Run, TaskContext } from './types';
 
-/**
- * The message recorded for whatever a work threw or rejected with. Never throws: a value whose
- * `message` getter throws, or a revoked Proxy, made the core helper throw inside an executor's
- * outcome handler, and the run then stayed `running` forever with no completedAt. Executors (the
- * compat ones too) import this one; `src/manager`'s index exports core's under the same name.
- */
-export function describeThrown(error: unknown): string {
-  try {
-    return describeThrownValue(error);
-  } catch {
-    return `[unreadable ${typeof error} value: reading its message threw]`;
-  }
-}
+/** The message recorded for whatever a work threw or rejected with (never throws; see core's). */
+export { describeThrown };
 
 /** The error's stack for a log line, or undefined when there is none or reading it throws. */
 export function stackOf(error: unknown): string | undefined {

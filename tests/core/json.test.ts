@@ -49,4 +49,14 @@ describe('describeValue', () => {
     expect(describeValue(new Date(0))).toBe('Date(1970-01-01T00:00:00.000Z)');
     expect(describeValue(BigInt(5))).toBe('5n');
   });
+
+  it('names NaN and the infinities as themselves, not as the null JSON would write', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { describeValue, describeThrown, InvalidInputError } = require('../../src/core/errors') as typeof import('../../src/core/errors');
+    expect([Number.NaN, Infinity, -Infinity, -1.5].map(describeValue)).toEqual(['NaN', 'Infinity', '-Infinity', '-1.5']);
+    expect(new InvalidInputError('parameters.x', Infinity, 'finite numbers').message).toBe('Invalid parameters.x: Infinity; accepted: finite numbers');
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(describeThrown(proxy)).toMatch(/unreadable object/);
+  });
 });
