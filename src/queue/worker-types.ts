@@ -1,5 +1,5 @@
 import type { Duration } from '../core/duration';
-import { TaskbridgeError, describeValue } from '../core/errors';
+import { TaskbridgeError, describeThrown, describeValue } from '../core/errors';
 import type { HandlerContext } from './handler-registry';
 import type { AttemptError, ClaimedTask, Task, TaskProgress } from './types';
 
@@ -121,9 +121,17 @@ export class Execution implements HandlerContext {
   }
 }
 
-/** Turns whatever a handler threw into what the store records; non-Error throws are described, not lost. */
+/**
+ * Turns whatever a handler threw into what the store records; non-Error throws are described, not
+ * lost. Never throws: a value that cannot be read (a revoked Proxy, a throwing getter) would
+ * otherwise leave the attempt unsettled and its slot taken until the lease ran out.
+ */
 export function toAttemptError(thrown: unknown): AttemptError {
-  const retryable = (thrown as { retryable?: unknown } | null | undefined)?.retryable !== false;
-  if (thrown instanceof Error) return { message: thrown.message || thrown.name || 'Error', retryable };
-  return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable };
+  try {
+    const retryable = (thrown as { retryable?: unknown } | null | undefined)?.retryable !== false;
+    if (thrown instanceof Error) return { message: thrown.message || thrown.name || 'Error', retryable };
+    return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable };
+  } catch {
+    return { message: `Non-Error thrown: ${describeThrown(thrown)}`, retryable: true };
+  }
 }

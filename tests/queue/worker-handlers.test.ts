@@ -26,6 +26,26 @@ describe('worker: what a handler returns', () => {
     expect(env.workers[0]!.activeCount).toBe(0);
   });
 
+  it.each([
+    ['a revoked Proxy', () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    }],
+    ['an object whose retryable getter throws', () => ({ get retryable(): boolean { throw new Error('getter'); } })],
+  ])('a rejection with %s fails the attempt with a message and frees its slot', async (_label, reason) => {
+    const registry = new HandlerRegistry()
+      .register('odd', () => Promise.reject(reason()))
+      .register('good', () => 'ok');
+    await start(registry);
+    const odd = (await env.store.enqueue({ type: 'odd', maxAttempts: 1 })).task;
+    await waitFor(async () => (await env.store.get(odd.id))!.status === 'failed', 5_000, 'the odd attempt to fail');
+    expect((await env.store.get(odd.id))!.lastError).toMatch(/\S/);
+    const good = (await env.store.enqueue({ type: 'good' })).task;
+    await waitFor(async () => (await env.store.get(good.id))!.status === 'completed', 5_000, 'the next task to run');
+    expect(env.workers[0]!.activeCount).toBe(0);
+  });
+
   it('a thenable that calls back twice settles once: concurrency still holds', async () => {
     const open = gate();
     let running = 0;
