@@ -1,4 +1,4 @@
-import { NonRetryableError } from '../core/errors';
+import { NonRetryableError, isError } from '../core/errors';
 import { closingFields, describeThrown, updateRunSafely, validateProgress } from '../manager/run-lifecycle';
 import type { Run, TaskContext, TaskWork } from '../manager/types';
 import type { HandlerContext } from '../queue/handler-registry';
@@ -68,7 +68,7 @@ export class RunDispatch {
         // may be claimed here or by another process that registered the module's handler.
         e.local = false;
         this.update(runId, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
-        throw err instanceof Error ? err : new Error(message);
+        throw isError(err) ? err : new Error(message);
       }
       this.o.logger.error('run failed', { runId, error: message });
       this.finish(e, { status: 'failed', errorMessage: message });

@@ -71,6 +71,26 @@ describe('registerHandler retry policy in sqlite mode', () => {
     expect(await attemptsOf('r-broken')).toBe(2);
   });
 
+  it('an attempt that rejects with an unreadable value (a revoked Proxy) is retried with that said as its error', async () => {
+    manager.registerHandler('odd', async () => undefined, { maxAttempts: 2, retryFailures: true, backoff: { base: 5, jitter: 0 } });
+    let calls = 0;
+    manager.startTask(run('r-odd', 'odd'), async () => {
+      calls += 1;
+      if (calls > 1) return;
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      throw proxy;
+    });
+    await manager.waitAll();
+    expect(registry.getRun('r-odd')!.status).toBe('completed');
+    const store = createSqliteTaskStore({ path: db.dbPath, logger: silent });
+    const [task] = (await store.list({ limit: 10 })).filter((t) => t.idempotencyKey === 'r-odd');
+    await store.close();
+    // The first attempt's error, kept as history: the value's own description, not a TypeError from reading it.
+    expect(task!.lastError).toMatch(/unreadable/);
+    expect(task!.lastError).not.toMatch(/revoked/);
+  });
+
   it('keeps a failure final, as in memory mode, unless retryFailures is set', async () => {
     manager.registerHandler('plain', async () => undefined, { maxAttempts: 5 });
     let calls = 0;
