@@ -4,7 +4,7 @@ import { SystemClock, type Clock } from '../core/clock';
 import { parseDuration, type Duration } from '../core/duration';
 import { InvalidOptionError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
-import { createStrategy } from '../strategies';
+import { assertStrategy, createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import type { TaskEvents } from './events';
 import type { Capabilities } from './types';
@@ -104,7 +104,9 @@ function resolveStrategy(value: unknown): Strategy {
   if (typeof value !== 'object' || (kind !== 'ordered' && kind !== 'level-picking')) {
     throw new InvalidOptionError('strategy', value, "a Strategy object (kind 'ordered' or 'level-picking') or a built-in name such as 'fifo'");
   }
-  return value as Strategy;
+  // The full shape now, so a malformed custom strategy is refused here rather than by every claim.
+  assertStrategy('strategy', value);
+  return value;
 }
 
 function resolveCapabilities(value: unknown): Capabilities {

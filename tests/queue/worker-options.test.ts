@@ -86,6 +86,9 @@ describe('worker options', () => {
   it('resolves a strategy by name and refuses a non-strategy', () => {
     expect(resolveWorkerOptions({ strategy: 'lifo' }).strategy.name).toBe('lifo');
     expect(refused(() => resolveWorkerOptions({ strategy: { kind: 'random' } as never })).field).toBe('strategy');
+    // Right kind, wrong shape: refused at construction, not by every claim of the running worker.
+    expect(refused(() => resolveWorkerOptions({ strategy: { kind: 'ordered', name: 'mine', order: [{ field: 'priority', direction: 'asc' }] } as never })).field).toBe('strategy');
+    expect(refused(() => resolveWorkerOptions({ strategy: { kind: 'level-picking', name: 'w', withinLevel: [{ field: 'seq', direction: 'asc' }] } as never })).field).toBe('strategy');
     expect(refused(() => resolveWorkerOptions({ capabilities: { region: 1 } as never })).field).toBe('capabilities.region');
   });
 });
