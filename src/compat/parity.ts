@@ -1,5 +1,7 @@
 import type { Clock } from '../core/clock';
 import { SystemClock } from '../core/clock';
+import { parseDuration, type Duration } from '../core/duration';
+import { InvalidOptionError } from '../core/errors';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
@@ -27,6 +29,11 @@ export interface ParityReport {
   readonly mismatches: readonly ParityMismatch[];
   /** Runs skipped because they are still active (their state may legitimately be in flight). */
   readonly skippedActive: number;
+  /**
+   * Runs (and, with `reportUnknownRows`, mirror rows the registry does not know) left out because
+   * they finished before `finishedSince`. Always 0 without that option.
+   */
+  readonly skippedBeforeWindow: number;
 }
 
 /** Options of {@link checkParity}. */
@@ -37,6 +44,53 @@ export interface ParityOptions {
   includeActive?: boolean;
   /** Also report SQLite rows whose run the registry does not know. Default false (other processes write too). */
   reportUnknownRows?: boolean;
+  /**
+   * Compare only what finished at or after this instant: a `Date`, or a {@link Duration} back from
+   * now (milliseconds as a number, or an `ms` string such as `'7d'`; a number is never a
+   * timestamp). Default: no window, everything is compared.
+   *
+   * Each side deletes finished runs on its own schedule (`taskbridge cleanup` and a worker's
+   * `--completed-older-than`/`--failed-older-than` on the file, `registry.cleanupOldRuns(days)` in the
+   * application, 30 days by default), so without a window every run one side already deleted is a
+   * `missing-in-sqlite` or `missing-in-registry` mismatch. Pass the shortest retention either side
+   * applies (e.g. `'7d'` with `taskbridge cleanup --completed-older-than 7d`).
+   *
+   * A run is left out only when every side that holds it says it finished before the window: the
+   * registry's run is finished with a `completedAt` before it, and the SQLite row is missing or
+   * finished before it too. A run or row that either side holds unfinished, or finished with no
+   * finish time, is always compared (its state is what a cutover would adopt).
+   * @throws InvalidOptionError (from checkParity) for anything else, naming `finishedSince`
+   */
+  finishedSince?: Date | Duration;
+}
+
+const WINDOW_ACCEPTED = "a Date, or a duration back from now: a non-negative number of milliseconds or a string such as '30s', '7d'";
+
+/** The window's start in ms since the epoch, or undefined for no window. */
+function windowStart(value: ParityOptions['finishedSince'], clock: Clock): number | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Date) {
+    const at = value.getTime();
+    if (Number.isNaN(at)) throw new InvalidOptionError('finishedSince', value, WINDOW_ACCEPTED);
+    return at;
+  }
+  if (typeof value !== 'number' && typeof value !== 'string') throw new InvalidOptionError('finishedSince', value, WINDOW_ACCEPTED);
+  try {
+    return clock.now() - parseDuration('finishedSince', value);
+  } catch {
+    // parseDuration's message would not mention that a Date is accepted too.
+    throw new InvalidOptionError('finishedSince', value, WINDOW_ACCEPTED);
+  }
+}
+
+const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
+
+function runFinishedBefore(run: Run, since: number): boolean {
+  return FINISHED.has(run.status) && run.completedAt !== undefined && new Date(run.completedAt).getTime() < since;
+}
+
+function rowFinishedBefore(row: StoredRunRow | undefined, since: number): boolean {
+  return row === undefined || (FINISHED.has(row.status) && row.finishedAt !== null && row.finishedAt < since);
 }
 
 const iso = (d: Date | number | null | undefined): string | undefined =>
@@ -56,9 +110,13 @@ function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
  * Finished runs only by default (an active run's state may legitimately be in flight). What this
  * process's shadow mirrors of `registry` still hold is flushed first, so a run that finished
  * within the flush delay is compared with its final state; one the mirror cannot write (a counted
- * fault) is reported.
+ * fault) is reported. With `finishedSince`, what both sides let go of by retention is left out
+ * (see {@link ParityOptions.finishedSince}).
+ * @param clock the "now" a duration `finishedSince` counts back from
+ * @throws InvalidOptionError for an invalid `finishedSince`, before anything is read
  */
-export function checkParity(registry: RunRegistry, store: MirrorStore, options: ParityOptions = {}): ParityReport {
+export function checkParity(registry: RunRegistry, store: MirrorStore, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
+  const since = windowStart(options.finishedSince, clock);
   // A run that finished within the flush delay is in flight, not a mismatch: write it first.
   flushMirrorsOf(registry);
   const mirror = byKey(store.listQueue(SHADOW_QUEUE));
@@ -69,6 +127,7 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
   const mismatches: ParityMismatch[] = [];
   let checked = 0;
   let skippedActive = 0;
+  let skippedBeforeWindow = 0;
   const seen = new Set<string>();
   for (const run of runs) {
     seen.add(run.runId);
@@ -76,10 +135,14 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
       skippedActive += 1;
       continue;
     }
-    checked += 1;
     // The mirror first, then the work queue: a canary's queue-side run lives there.
     const mirrored = mirror.get(run.runId);
     const row = mirrored ?? work.get(run.runId);
+    if (since !== undefined && runFinishedBefore(run, since) && rowFinishedBefore(row, since)) {
+      skippedBeforeWindow += 1;
+      continue;
+    }
+    checked += 1;
     if (row === undefined) {
       mismatches.push({ runId: run.runId, kind: 'missing-in-sqlite', registry: run.status });
       continue;
@@ -99,11 +162,13 @@ export function checkParity(registry: RunRegistry, store: MirrorStore, options: 
   }
   if (options.reportUnknownRows) {
     for (const [key, row] of mirror) {
-      if (!seen.has(key)) mismatches.push({ runId: key, kind: 'missing-in-registry', sqlite: row.status });
+      if (seen.has(key)) continue;
+      if (since !== undefined && rowFinishedBefore(row, since)) skippedBeforeWindow += 1;
+      else mismatches.push({ runId: key, kind: 'missing-in-registry', sqlite: row.status });
     }
   }
   const mismatchedRuns = new Set(mismatches.filter((m) => m.kind !== 'missing-in-registry').map((m) => m.runId)).size;
-  return { checked, matched: checked - mismatchedRuns, mismatches, skippedActive };
+  return { checked, matched: checked - mismatchedRuns, mismatches, skippedActive, skippedBeforeWindow };
 }
 
 /** What the SQLite file says about the mirror on its own: for the CLI, which has no registry. */
@@ -144,9 +209,10 @@ export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock(
  * application that wants to check its live registry from a health endpoint or a test.
  */
 export function checkParityWithFile(registry: RunRegistry, dbPath: string, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
+  windowStart(options.finishedSince, clock);
   const store = openMirrorStore(dbPath, clock);
   try {
-    return checkParity(registry, store, options);
+    return checkParity(registry, store, options, clock);
   } finally {
     store.close();
   }
