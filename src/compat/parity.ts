@@ -4,8 +4,8 @@ import { parseDuration, type Duration } from '../core/duration';
 import { InvalidOptionError } from '../core/errors';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
-import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
-import { openReadOnlyMirrorStore } from './read-only-store';
+import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
+import { openReadOnlyMirrorStore, readOnlyError } from './read-only-store';
 import { flushMirrorsOf } from './shadow-executor';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
@@ -115,7 +115,7 @@ function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
  * @param clock the "now" a duration `finishedSince` counts back from
  * @throws InvalidOptionError for an invalid `finishedSince`, before anything is read
  */
-export function checkParity(registry: RunRegistry, store: MirrorStore, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
+export function checkParity(registry: RunRegistry, store: Pick<MirrorStore, 'listQueue'>, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
   const since = windowStart(options.finishedSince, clock);
   // A run that finished within the flush delay is in flight, not a mismatch: write it first.
   flushMirrorsOf(registry);
@@ -185,35 +185,56 @@ export interface MirrorFileReport {
  * Reads a database file and summarises the mirror (for `taskbridge parity` in another process).
  * Opens its own read-only connection and closes it; a file with no taskbridge schema yet has an
  * empty mirror.
+ * @throws the errors of {@link checkParityWithFile} for a missing, foreign, damaged or unreadable file
  */
 export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock()): MirrorFileReport {
   const store = openReadOnlyMirrorStore(dbPath, clock);
   if (store === undefined) return { byStatus: {}, orphanedRunIds: [], divergentRunIds: [] };
   try {
-    const mirror = store.listQueue(SHADOW_QUEUE);
-    const work = byKey(store.listQueue(RUN_QUEUE));
-    const byStatus: Record<string, number> = {};
-    for (const row of mirror) byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
-    const orphanedRunIds = store.listOrphans(SHADOW_QUEUE).map((r) => r.key ?? `task:${r.id}`);
-    const divergentRunIds = mirror
-      .filter((r) => r.key !== null && work.has(r.key) && work.get(r.key)!.status !== r.status && r.status !== 'queued')
-      .map((r) => r.key as string);
-    return { byStatus, orphanedRunIds, divergentRunIds };
+    return summarise(store);
+  } catch (err) {
+    // Damage past the pages the open read shows up only now.
+    throw readOnlyError(dbPath, err);
   } finally {
     store.close();
   }
 }
 
+function summarise(store: MirrorStore): MirrorFileReport {
+  const mirror = store.listQueue(SHADOW_QUEUE);
+  const work = byKey(store.listQueue(RUN_QUEUE));
+  const byStatus: Record<string, number> = {};
+  for (const row of mirror) byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+  const orphanedRunIds = store.listOrphans(SHADOW_QUEUE).map((r) => r.key ?? `task:${r.id}`);
+  const divergentRunIds = mirror
+    .filter((r) => r.key !== null && work.has(r.key) && work.get(r.key)!.status !== r.status && r.status !== 'queued')
+    .map((r) => r.key as string);
+  return { byStatus, orphanedRunIds, divergentRunIds };
+}
+
+/** What a file with no taskbridge schema yet holds: no row at all. */
+const NO_ROWS: Pick<MirrorStore, 'listQueue'> = { listQueue: () => [] };
+
 /**
- * {@link checkParity} against a database file: opens its own connection and closes it. For an
- * application that wants to check its live registry from a health endpoint or a test.
+ * {@link checkParity} against a database file: opens its own read-only connection and closes it.
+ * For an application that wants to check its live registry from a health endpoint or a test. The
+ * file is only read: a missing one is never created, nor switched to WAL or migrated. An empty
+ * file, or one with no taskbridge schema yet, is an empty mirror (every finished run is
+ * `missing-in-sqlite`).
+ * @throws InvalidOptionError for an invalid `finishedSince`, before the file is opened;
+ *   MirrorFileMissingError (`TASKBRIDGE_DATABASE_MISSING`) when nothing is at `dbPath`;
+ *   NotADatabaseError for a file that is not SQLite or is damaged; MirrorFileUnreadableError
+ *   (`TASKBRIDGE_DATABASE_UNAVAILABLE`) for a folder or an unreadable file; SchemaTooNewError
  */
 export function checkParityWithFile(registry: RunRegistry, dbPath: string, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
   windowStart(options.finishedSince, clock);
-  const store = openMirrorStore(dbPath, clock);
+  const store = openReadOnlyMirrorStore(dbPath, clock);
   try {
-    return checkParity(registry, store, options, clock);
+    return checkParity(registry, store ?? NO_ROWS, options, clock);
+  } catch (err) {
+    // Damage past the pages the open read shows up only now.
+    throw readOnlyError(dbPath, err);
   } finally {
-    store.close();
+    store?.close();
   }
 }

@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { SHADOW_QUEUE } from '../../src/compat';
+import { SystemClock } from '../../src/core/clock';
+import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { digest, runCli, runJson, toRollbackJournal, useWorkspace } from './helpers';
 
 describe('taskbridge parity and rollback --dry-run only read the database', () => {
@@ -71,5 +74,23 @@ describe('taskbridge parity and rollback --dry-run on a path that holds no queue
       expect(result.json.error.message).toContain(ws.db);
     }
     expect(digest(ws.db)).toBe(before);
+  });
+
+  it('parity on a database damaged past its first page is refused with a typed error naming it', async () => {
+    const store = openMirrorStore(ws.db, new SystemClock());
+    const now = Date.now();
+    store.upsertMany(SHADOW_QUEUE, Array.from({ length: 40 }, (_, i) => ({
+      key: `run-${i}`, type: 'm', payload: { pad: 'x'.repeat(2000) }, status: 'completed' as const, createdAt: now, startedAt: now,
+      finishedAt: now, lastError: null, progress: null, leaseOwner: null, leaseExpiresAt: null,
+    })));
+    store.close();
+    toRollbackJournal(ws.db);
+    const bytes = fs.readFileSync(ws.db);
+    // The schema page stays intact: the header check and the open pass, the mirror's rows do not read.
+    bytes.fill(0xab, bytes.readUInt16BE(16));
+    fs.writeFileSync(ws.db, bytes);
+    const result = await runJson<{ error: { code: string; message: string } }>(['--db', ws.db, 'parity']);
+    expect({ code: result.code, error: result.json.error?.code }).toEqual({ code: 1, error: 'TASKBRIDGE_NOT_A_DATABASE' });
+    expect(result.json.error.message).toContain(ws.db);
   });
 });
