@@ -8,6 +8,7 @@ import type { Run } from '../manager/types';
 import { isMemoryPath, SQLITE_HEADER } from '../queue/sqlite/connection';
 import { fileHandle, readFileStart, type FileHandle } from '../queue/sqlite/file-handles';
 import type { MirrorRow, MirrorStore } from '../queue/sqlite/mirror-store';
+import { MirrorOpener, type MirrorReopenOptions } from './mirror-opener';
 import { SHADOW_QUEUE, toPayload } from './run-payload';
 
 /** Counters of the shadow mirror, for dashboards and the go/stop numbers of the runbook. */
@@ -40,6 +41,14 @@ export interface MirrorWriterOptions {
   maxPending?: number;
   /** The queue's payload limit, which sqlite mode's startTask enforces. Default 1 MiB, the queue's default. */
   maxPayloadBytes?: number;
+  /**
+   * How to retry opening the database when the writer is constructed without a store (its first
+   * open failed). Each failed attempt is a fault (`open`), logged as a warning only when its code
+   * differs from the previous open failure's; the first successful one writes the backlog. Without
+   * it a writer with no store stays without one. A store that was open and stopped for good
+   * (TASKBRIDGE_DATABASE_REPLACED) is never reopened.
+   */
+  reopen?: MirrorReopenOptions;
 }
 
 /**
@@ -62,28 +71,29 @@ export class MirrorWriter {
   /** True from a failed flush to the next successful one. */
   private failing = false;
   private file: WatchedFile | undefined;
+  /** Set while the store could not be opened yet and options.reopen says how to retry. */
+  private opener: MirrorOpener | undefined;
+  /** Code of the last failed open, so a retry failing the same way is not logged again. */
+  private openFaultCode: string | undefined;
 
-  /** @param store the mirror store, or undefined when the database could not be opened (a fault already counted) */
+  /**
+   * @param store the mirror store, or undefined when the database could not be opened (a fault
+   *   already counted, with operation `open`); then `options.reopen`, if given, retries the open
+   * @throws InvalidOptionError for invalid `options.reopen` delays
+   */
   constructor(
     private store: MirrorStore | undefined,
     private readonly options: MirrorWriterOptions,
   ) {
-    try {
-      this.file = store === undefined ? undefined : watchFile(store.db);
-    } catch (err) {
-      // The mirror still works unwatched; the operator sees why in the counters.
-      this.recordFault(err, 'watch');
-    }
+    if (store === undefined) {
+      this.failing = true;
+      if (options.reopen !== undefined) this.opener = new MirrorOpener(options.reopen, options.clock);
+    } else this.watch(store);
   }
 
-  /** Records a fault that happened outside a flush (e.g. opening the database). */
+  /** Records a fault that happened outside a flush (e.g. opening the database: operation `open`). */
   recordFault(err: unknown, operation: string): void {
-    const code = errorCode(err);
-    this.faults += 1;
-    this.faultsByCode[code] = (this.faultsByCode[code] ?? 0) + 1;
-    this.lastError = describeThrown(err);
-    this.lastFaultAt = this.options.clock.now();
-    this.options.logger.warn('shadow mirror fault; the application is not affected', { operation, code, error: this.lastError });
+    this.countFault(err, operation, 'warn');
   }
 
   /**
@@ -122,13 +132,15 @@ export class MirrorWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.size === 0 || this.store === undefined) return;
+    if (this.pending.size === 0) return;
+    if (this.store === undefined && !this.reopen()) return;
+    const store = this.store as MirrorStore;
     const batch = [...this.pending.values()];
     const now = this.options.clock.now();
     try {
       this.checkFile();
       const rows = batch.map((run) => this.toRow(run, now));
-      this.store.upsertMany(SHADOW_QUEUE, rows);
+      store.upsertMany(SHADOW_QUEUE, rows);
       for (const run of batch) {
         // A newer state may have arrived meanwhile (not possible synchronously, but cheap to guard).
         if (this.pending.get(run.runId) === run) this.pending.delete(run.runId);
@@ -174,6 +186,7 @@ export class MirrorWriter {
       this.options.logger.error('shadow mirror closed with run states it could not write; parity reports these runs', meta);
     }
     this.closed = true;
+    this.opener = undefined;
     clearTimeout(this.timer);
     clearInterval(this.renewTimer);
     this.timer = undefined;
@@ -189,6 +202,48 @@ export class MirrorWriter {
     }
     this.file = undefined;
     this.store = undefined;
+  }
+
+  private countFault(err: unknown, operation: string, level: 'warn' | 'debug'): void {
+    const code = errorCode(err);
+    this.faults += 1;
+    this.faultsByCode[code] = (this.faultsByCode[code] ?? 0) + 1;
+    this.lastError = describeThrown(err);
+    this.lastFaultAt = this.options.clock.now();
+    if (operation === 'open' || operation === 'reopen') this.openFaultCode = code;
+    this.options.logger[level]('shadow mirror fault; the application is not affected', { operation, code, error: this.lastError });
+  }
+
+  private watch(store: MirrorStore): void {
+    try {
+      this.file = watchFile(store.db);
+    } catch (err) {
+      // The mirror still works unwatched; the operator sees why in the counters.
+      this.recordFault(err, 'watch');
+    }
+  }
+
+  /** Opens the store when a retry is due (see MirrorWriterOptions.reopen); true once it is open. */
+  private reopen(): boolean {
+    if (this.opener === undefined) return false;
+    const outcome = this.opener.attempt();
+    if (outcome.kind === 'opened') {
+      this.opener = undefined;
+      this.store = outcome.store;
+      this.watch(outcome.store);
+      this.options.logger.info('shadow mirror opened its database; writing the backlog', { failedAttempts: outcome.failedAttempts, pending: this.pending.size });
+      return true;
+    }
+    if (outcome.kind === 'failed') {
+      // A volume that is not there yet fails every attempt the same way: one warning says so.
+      this.countFault(outcome.error, 'reopen', errorCode(outcome.error) === this.openFaultCode ? 'debug' : 'warn');
+    }
+    // Nothing else may come to flush (an idle application), so the retry gets a timer of its own.
+    if (!this.closed && this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), Math.max(this.options.flushDelayMs, this.opener.dueIn()));
+      this.timer.unref();
+    }
+    return false;
   }
 
   /**

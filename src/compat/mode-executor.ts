@@ -56,15 +56,18 @@ function memorySide(registry: RunRegistry, config: TaskbridgeConfig, clock: Cloc
 
 function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): ShadowRunExecutor {
   const owner = `shadow-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+  // A short busy timeout: a locked database must cost the app a few ms per flush, not seconds.
+  const open = (): MirrorStore => openMirrorStore(config.dbPath, clock, SHADOW_BUSY_TIMEOUT_MS);
   let store: MirrorStore | undefined;
   let openError: unknown;
   try {
-    // A short busy timeout: a locked database must cost the app a few ms per flush, not seconds.
-    store = openMirrorStore(config.dbPath, clock, SHADOW_BUSY_TIMEOUT_MS);
+    store = open();
   } catch (err) {
     openError = err;
   }
-  const writer = new MirrorWriter(store, { clock, logger, owner, flushDelayMs: config.mirrorFlushDelayMs, leaseMs: config.leaseMs });
+  // An unopenable database (a volume mounted late, permissions fixed after the deploy) is retried
+  // with a capped backoff, so the mirror catches up once the cause is gone.
+  const writer = new MirrorWriter(store, { clock, logger, owner, flushDelayMs: config.mirrorFlushDelayMs, leaseMs: config.leaseMs, reopen: { open } });
   // An unopenable database is a shadow fault like any other: counted, logged, never thrown.
   if (openError !== undefined) writer.recordFault(openError, 'open');
   return new ShadowRunExecutor(memorySide(registry, config, clock, logger, handlers), registry, writer);
