@@ -1,15 +1,13 @@
-import fs from 'node:fs';
-import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
 import { DatabaseReplacedError, PayloadTooLargeError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
-import { isMemoryPath, SQLITE_HEADER } from '../queue/sqlite/connection';
-import { fileHandle, readFileStart, type FileHandle } from '../queue/sqlite/file-handles';
 import type { MirrorRow, MirrorStore } from '../queue/sqlite/mirror-store';
+import { MirrorFileGuard } from './mirror-file-guard';
 import { MirrorOpener, type MirrorReopenOptions } from './mirror-opener';
-import { SHADOW_QUEUE, toPayload } from './run-payload';
+import { mirrorRowOf } from './mirror-row';
+import { SHADOW_QUEUE } from './run-payload';
 
 /** Counters of the shadow mirror, for dashboards and the go/stop numbers of the runbook. */
 export interface ShadowStats {
@@ -70,7 +68,7 @@ export class MirrorWriter {
   private closed = false;
   /** True from a failed flush to the next successful one. */
   private failing = false;
-  private file: WatchedFile | undefined;
+  private file: MirrorFileGuard | undefined;
   /** Set while the store could not be opened yet and options.reopen says how to retry. */
   private opener: MirrorOpener | undefined;
   /** Code of the last failed open, so a retry failing the same way is not logged again. */
@@ -139,7 +137,7 @@ export class MirrorWriter {
     const now = this.options.clock.now();
     try {
       this.checkFile();
-      const rows = batch.map((run) => this.toRow(run, now));
+      const rows = batch.map((run) => mirrorRowOf(run, now, this.options));
       store.upsertMany(SHADOW_QUEUE, rows);
       for (const run of batch) {
         // A newer state may have arrived meanwhile (not possible synchronously, but cheap to guard).
@@ -194,9 +192,8 @@ export class MirrorWriter {
     try {
       // Nothing may be pending (no flush, no check), yet a renewal may have left frames in the WAL.
       this.checkFile();
-      // The keeper closes first, so the mirror's own close is the last one and checkpoints as usual.
-      this.file?.keeper.close();
-      this.store?.close();
+      if (this.file === undefined) this.store?.close();
+      else this.file.closeWith(this.store);
     } catch (err) {
       this.recordFault(err, 'close');
     }
@@ -216,7 +213,7 @@ export class MirrorWriter {
 
   private watch(store: MirrorStore): void {
     try {
-      this.file = watchFile(store.db);
+      this.file = MirrorFileGuard.watch(store.db);
     } catch (err) {
       // The mirror still works unwatched; the operator sees why in the counters.
       this.recordFault(err, 'watch');
@@ -249,22 +246,18 @@ export class MirrorWriter {
   /**
    * Stops the mirror for good when its file was deleted, renamed over or overwritten in place: its
    * writes would go to an unlinked file or over what the user put at the path, and no SQLite error
-   * says so (hence a stat and a 16-byte read per batch). A read-only mode is left to SQLite: its
-   * SQLITE_READONLY is a fault the mirror retries until the mode is restored.
+   * says so (see MirrorFileGuard).
    * @throws DatabaseReplacedError once the store is closed without writing to the file
    */
   private checkFile(): void {
     if (this.file === undefined || this.store === undefined) return;
-    const change = fileChange(this.file);
+    const change = this.file.change();
     if (change === undefined) return;
-    const { keeper } = this.file;
-    // Main first, keeper last: a read-only connection never checkpoints, and being the last one it
-    // keeps the main connection's close from copying the WAL onto the file.
-    this.store.close();
-    keeper.close();
+    const { path } = this.file;
+    this.file.abandon(this.store);
     this.store = undefined;
     this.file = undefined;
-    throw new DatabaseReplacedError(keeper.name, change);
+    throw new DatabaseReplacedError(path, change);
   }
 
   /** The rehearsal must reveal what the cutover would refuse: sqlite mode's startTask throws for this run. */
@@ -272,27 +265,6 @@ export class MirrorWriter {
     const limit = this.options.maxPayloadBytes ?? 1024 * 1024;
     const bytes = Buffer.byteLength(JSON.stringify(row.payload));
     if (bytes > limit) this.recordFault(new PayloadTooLargeError(`payload of run ${row.key}`, bytes, limit), 'size check: sqlite mode refuses this run');
-  }
-
-  private toRow(run: Run, now: number): MirrorRow {
-    const active = run.status === 'queued' || run.status === 'running';
-    const progress =
-      run.progressPercent === undefined && run.itemsProcessed === undefined && run.itemsTotal === undefined
-        ? null
-        : { percent: run.progressPercent, itemsProcessed: run.itemsProcessed, itemsTotal: run.itemsTotal };
-    return {
-      key: run.runId,
-      type: run.moduleId,
-      payload: toPayload(run, this.options.owner),
-      status: run.status,
-      createdAt: run.createdAt.getTime(),
-      startedAt: run.startedAt?.getTime() ?? null,
-      finishedAt: active ? null : (run.completedAt?.getTime() ?? now),
-      lastError: run.errorMessage ?? null,
-      progress,
-      leaseOwner: active ? this.options.owner : null,
-      leaseExpiresAt: active ? now + this.options.leaseMs : null,
-    };
   }
 
   /** While runs are active, their rows stay leased to this process (see RENEW_MIRROR_LEASES). */
@@ -315,39 +287,6 @@ export class MirrorWriter {
     }, Math.max(10, Math.floor(this.options.leaseMs / 3)));
     this.renewTimer.unref();
   }
-}
-
-/** The file the mirror's connection opened, as it was then. */
-interface WatchedFile {
-  readonly handle: FileHandle;
-  readonly pageSize: number;
-  /** A read-only connection holding a shared lock, so the mirror's connection is never the last to close on a changed file. */
-  readonly keeper: Database.Database;
-}
-
-function watchFile(db: Database.Database): WatchedFile | undefined {
-  if (isMemoryPath(db.name)) return undefined;
-  // The process-wide descriptor: closing any descriptor of the file would drop SQLite's locks (file-handles.ts).
-  const handle = fileHandle(db.name);
-  const pageSize = db.pragma('page_size', { simple: true }) as number;
-  const keeper = new Database(db.name, { readonly: true, fileMustExist: true });
-  keeper.pragma('cache_size = -64');
-  keeper.prepare('SELECT count(*) FROM sqlite_master').get();
-  return { handle, pageSize, keeper };
-}
-
-/** How the file at the watched path differs from the one opened, or undefined when it does not. */
-function fileChange(file: WatchedFile): string | undefined {
-  const st = fs.statSync(file.keeper.name, { bigint: true, throwIfNoEntry: false });
-  if (st === undefined) return 'was deleted';
-  if (st.dev !== file.handle.dev || st.ino !== file.handle.ino) return 'was replaced by another file';
-  // SQLite only ever truncates at page boundaries, and never below the first page.
-  if (st.size < BigInt(file.pageSize)) return `was truncated to ${st.size} bytes`;
-  const header = Buffer.alloc(SQLITE_HEADER.length);
-  if (readFileStart(file.handle, header) < header.length || !header.equals(SQLITE_HEADER)) {
-    return 'was overwritten with content that is not an SQLite database';
-  }
-  return undefined;
 }
 
 /** The SQLite error code of a fault, or the taskbridge code, or `UNKNOWN`. */
