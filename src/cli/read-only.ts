@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
-import { NotADatabaseError, TaskbridgeError } from '../core/errors';
+import { DatabaseMissingError, TaskbridgeError } from '../core/errors';
 import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { metrics, type QueueMetrics } from '../queue/metrics';
 import { guard } from '../queue/sqlite/context';
-import { checkSqliteHeader } from '../queue/sqlite/connection';
+import { checkReadableDatabaseFile, readOnlyError } from '../queue/sqlite/read-only-file';
 import { assertSchemaNotNewer, migrate, readSchemaVersion } from '../queue/sqlite/migrations';
 import { rowToTask } from '../queue/sqlite/rows';
 import { QuerySql, tallyCounts } from '../queue/sqlite/sql/queries';
@@ -14,18 +13,7 @@ import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import type { Task, TaskCounts, TaskFilter, TaskStore, WorkerRecord } from '../queue/types';
 import { normalizeListFilter } from '../queue/query-validation';
 import type { CommandContext } from './common';
-import { cliLogger, requireDatabase } from './store';
-
-/**
- * A database file that exists but cannot be opened for reading (a folder in the way, no read
- * permission, a WAL file whose shared-memory companion cannot be created). Same code as the
- * store's DatabaseUnavailableError, which says "for writing".
- */
-export class DatabaseUnreadableError extends TaskbridgeError {
-  constructor(readonly path: string, reason: string, cause?: unknown) {
-    super('TASKBRIDGE_DATABASE_UNAVAILABLE', `Database ${path} cannot be opened for reading: ${reason}`, { cause });
-  }
-}
+import { cliLogger, MISSING_DATABASE_ACCEPTED, requireDatabase } from './store';
 
 /**
  * The queue as the reading commands (`list`, `show`, `stats`, `serve`) see it: the store's own
@@ -50,7 +38,7 @@ export class ReadOnlyQueue {
       this.source = new SqliteMetricsSource(db);
     } catch (error) {
       // A schema version but not our tables: some other application's SQLite file.
-      throw readError(path, error, true);
+      throw readOnlyError(path, error, true);
     }
   }
 
@@ -60,12 +48,12 @@ export class ReadOnlyQueue {
    */
   static open(dbPath: string): ReadOnlyQueue {
     requireDatabase({ dbPath });
-    const empty = checkDatabaseFile(dbPath);
+    const empty = checkReadableDatabaseFile(dbPath, () => new DatabaseMissingError(dbPath, MISSING_DATABASE_ACCEPTED));
     let db: Database.Database;
     try {
       db = openMaintenanceConnection(dbPath, { readonly: true });
     } catch (error) {
-      throw readError(dbPath, error);
+      throw readOnlyError(dbPath, error);
     }
     try {
       // The first read of a page: SQLite reports a damaged file only now.
@@ -80,7 +68,7 @@ export class ReadOnlyQueue {
       return new ReadOnlyQueue(dbPath, db);
     } catch (error) {
       db.close();
-      throw readError(dbPath, error);
+      throw readOnlyError(dbPath, error);
     }
   }
 
@@ -140,36 +128,9 @@ export async function withReadOnlyQueue<T>(ctx: CommandContext, fn: (queue: Read
   }
 }
 
-/**
- * Refuses what is not a database file before SQLite opens it: a folder, or a file that does not
- * start with the SQLite header. Returns true for an empty file (what SQLite creates; no schema yet).
- * Reads through the process-wide descriptor, as the store does: closing a fresh descriptor of a
- * file this process has open elsewhere (serve's health check) would drop SQLite's locks on it.
- */
-export function checkDatabaseFile(file: string): boolean {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (error) {
-    throw new DatabaseUnreadableError(file, `cannot inspect the path (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
-  }
-  if (!stat.isFile()) throw new DatabaseUnreadableError(file, 'the path exists and is not a regular file');
-  return checkSqliteHeader(file, (reason, cause) => new DatabaseUnreadableError(file, reason, cause));
-}
-
 /** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
 export function requireSqliteFile(ctx: Pick<CommandContext, 'dbPath'>): void {
   requireDatabase(ctx);
-  checkDatabaseFile(ctx.dbPath);
+  checkReadableDatabaseFile(ctx.dbPath);
 }
 
-/** Maps what SQLite threw while opening or reading to the typed errors the store raises. */
-function readError(file: string, error: unknown, schema = false): unknown {
-  if (error instanceof TaskbridgeError) return error;
-  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (schema && code === 'SQLITE_ERROR')) return new NotADatabaseError(file, error);
-  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
-    return new DatabaseUnreadableError(file, (error as Error).message, error);
-  }
-  return error;
-}

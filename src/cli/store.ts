@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
-import { ConfigError, TaskbridgeError } from '../core/errors';
+import { ConfigError, DatabaseMissingError } from '../core/errors';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
 import type { CommandContext } from './common';
@@ -22,22 +22,13 @@ export function cliLogger(fallback: LogLevel = 'warn'): Logger {
   return createLogger(level);
 }
 
-/**
- * A database that does not exist where the command looks for it (exit 1). Only `enqueue` and
- * `worker` create a database; every other command reads or maintains an existing one.
- */
-export class DatabaseMissingError extends TaskbridgeError {
-  constructor(readonly path: string) {
-    super(
-      'TASKBRIDGE_DATABASE_MISSING',
-      `database ${path} does not exist; accepted: the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)`,
-    );
-  }
-}
+/** What a command that only reads accepts instead of a missing database (exit 1). */
+export const MISSING_DATABASE_ACCEPTED =
+  'the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)';
 
 /** Throws {@link DatabaseMissingError} unless the database file exists: commands other than enqueue and worker never create one. */
 export function requireDatabase(ctx: Pick<CommandContext, 'dbPath'>): void {
-  if (!fs.existsSync(ctx.dbPath)) throw new DatabaseMissingError(ctx.dbPath);
+  if (!fs.existsSync(ctx.dbPath)) throw new DatabaseMissingError(ctx.dbPath, MISSING_DATABASE_ACCEPTED);
 }
 
 /**

@@ -222,8 +222,8 @@ const NO_ROWS: Pick<MirrorStore, 'listQueue'> = { listQueue: () => [] };
  * file, or one with no taskbridge schema yet, is an empty mirror (every finished run is
  * `missing-in-sqlite`).
  * @throws InvalidOptionError for an invalid `finishedSince`, before the file is opened;
- *   MirrorFileMissingError (`TASKBRIDGE_DATABASE_MISSING`) when nothing is at `dbPath`;
- *   NotADatabaseError for a file that is not SQLite or is damaged; MirrorFileUnreadableError
+ *   DatabaseMissingError (`TASKBRIDGE_DATABASE_MISSING`) when nothing is at `dbPath`;
+ *   NotADatabaseError for a file that is not SQLite or is damaged; DatabaseUnreadableError
  *   (`TASKBRIDGE_DATABASE_UNAVAILABLE`) for a folder or an unreadable file; SchemaTooNewError
  */
 export function checkParityWithFile(registry: RunRegistry, dbPath: string, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {

@@ -107,6 +107,25 @@ export class DatabaseUnavailableError extends TaskbridgeError {
   }
 }
 
+/**
+ * A path that exists but cannot be read as a database file (a folder, no read permission, a WAL
+ * file whose shared-memory companion cannot be created): what the read-only reports and commands
+ * raise. Same code as {@link DatabaseUnavailableError}, which says "for writing".
+ */
+export class DatabaseUnreadableError extends TaskbridgeError {
+  constructor(readonly path: string, reason: string, cause?: unknown) {
+    super('TASKBRIDGE_DATABASE_UNAVAILABLE', `Database ${path} cannot be opened for reading: ${reason}`, { cause });
+  }
+}
+
+/** No database at the path a command or report only reads: it is never created by reading it. */
+export class DatabaseMissingError extends TaskbridgeError {
+  /** @param accepted what the caller accepts instead, e.g. how the path can be given */
+  constructor(readonly path: string, accepted = 'the path of an existing taskbridge database (reading never creates one)') {
+    super('TASKBRIDGE_DATABASE_MISSING', `database ${path} does not exist; accepted: ${accepted}`);
+  }
+}
+
 /** The database stayed locked by another connection past busy_timeout and internal retries. */
 export class StoreBusyError extends TaskbridgeError {
   constructor(operation: string, cause?: unknown) {

@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import { DatabaseMissingError, DatabaseUnreadableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
+import { checkSqliteHeader } from './connection';
+
+/**
+ * Refuses what is not a database file before SQLite opens it read-only: nothing at the path, a
+ * folder, or a file that does not start with the SQLite header. Reads through the process-wide
+ * descriptor (checkSqliteHeader): closing a fresh descriptor of a file this process has open
+ * elsewhere would drop SQLite's locks on it.
+ * @param missing the error for a path with nothing at it (callers say how a path can be given)
+ * @returns true for an empty file (what SQLite creates; no schema yet)
+ * @throws DatabaseMissingError (or `missing()`), DatabaseUnreadableError, NotADatabaseError
+ */
+export function checkReadableDatabaseFile(file: string, missing: () => Error = () => new DatabaseMissingError(file)): boolean {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw missing();
+    throw new DatabaseUnreadableError(file, `cannot inspect the path (${code ?? 'error'})`, error);
+  }
+  if (!stat.isFile()) throw new DatabaseUnreadableError(file, 'the path exists and is not a regular file');
+  return checkSqliteHeader(file, (reason, cause) => new DatabaseUnreadableError(file, reason, cause));
+}
+
+/**
+ * Maps what SQLite threw while opening or reading `file` read-only to a typed error: damage and
+ * foreign files to NotADatabaseError, access problems to DatabaseUnreadableError. Anything else
+ * (a taskbridge error, a bug) is returned as it is.
+ * @param schema true while preparing statements against the schema: SQLITE_ERROR then means the
+ *   file has a schema version but not our tables (some other application's database)
+ */
+export function readOnlyError(file: string, error: unknown, schema = false): unknown {
+  if (error instanceof TaskbridgeError) return error;
+  const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : '';
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (schema && code === 'SQLITE_ERROR')) return new NotADatabaseError(file, error);
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    return new DatabaseUnreadableError(file, (error as Error).message, error);
+  }
+  return error;
+}
