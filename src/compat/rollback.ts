@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
-import { openReadOnlyMirrorStore } from './read-only-store';
+import { openReadOnlyMirrorStore, readOnlyError } from './read-only-store';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
 /** One unfinished run the queue file holds, as a rollback sees it. */
@@ -89,6 +89,9 @@ export function planRollback(dbPath: string, options: PlanRollbackOptions = {}):
   if (store === undefined) return empty;
   try {
     return planRollbackFromStore(store, dbPath, options);
+  } catch (err) {
+    // Damage past the pages the open read surfaces only here: typed, as parity does.
+    throw readOnlyError(dbPath, err);
   } finally {
     store.close();
   }

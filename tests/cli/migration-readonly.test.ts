@@ -76,7 +76,7 @@ describe('taskbridge parity and rollback --dry-run on a path that holds no queue
     expect(digest(ws.db)).toBe(before);
   });
 
-  it('parity on a database damaged past its first page is refused with a typed error naming it', async () => {
+  it.each([[['parity']], [['rollback', '--dry-run']]])('%j on a database damaged past its first page is refused with a typed error naming it', async (command) => {
     const store = openMirrorStore(ws.db, new SystemClock());
     const now = Date.now();
     store.upsertMany(SHADOW_QUEUE, Array.from({ length: 40 }, (_, i) => ({
@@ -89,7 +89,7 @@ describe('taskbridge parity and rollback --dry-run on a path that holds no queue
     // The schema page stays intact: the header check and the open pass, the mirror's rows do not read.
     bytes.fill(0xab, bytes.readUInt16BE(16));
     fs.writeFileSync(ws.db, bytes);
-    const result = await runJson<{ error: { code: string; message: string } }>(['--db', ws.db, 'parity']);
+    const result = await runJson<{ error: { code: string; message: string } }>(['--db', ws.db, ...command]);
     expect({ code: result.code, error: result.json.error?.code }).toEqual({ code: 1, error: 'TASKBRIDGE_NOT_A_DATABASE' });
     expect(result.json.error.message).toContain(ws.db);
   });
