@@ -8,6 +8,7 @@ export { createModeExecutor, shutdownModeExecutors, closeModeExecutor, type Mode
 export { RoutingRunExecutor, rolloutBucket, canaryPredicate, type RoutePredicate, type HandlerCapable, type ClosableExecutor } from './routing';
 export { ShadowRunExecutor, shadowStatsOf } from './shadow-executor';
 export { MirrorWriter, type ShadowStats } from './mirror-writer';
+export type { MirrorReopenOptions } from './mirror-opener';
 export { SqliteRunExecutor } from './sqlite-executor';
 export { TakeoverExecutor } from './takeover-executor';
 export { checkParity, checkParityWithFile, mirrorFileReport, type ParityReport, type ParityMismatch, type ParityOptions, type MirrorFileReport } from './parity';
