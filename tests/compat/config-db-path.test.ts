@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { defaultDbPath } from '../../src/cli/common';
 import { loadConfig } from '../../src/compat/config';
 import { ConfigError } from '../../src/core/errors';
+import { thrownBy } from '../support/thrown';
 
 /** The file the library opens for an environment, resolved as SQLite resolves it (from the working directory). */
 function libraryFile(env: NodeJS.ProcessEnv): string {
@@ -13,12 +14,7 @@ describe('TASKBRIDGE_DB_PATH', () => {
   it.each(['/var/lib/app/taskbridge.db ', ' data/taskbridge.db', '\tdata/taskbridge.db\n', 'data/taskbridge.db\u00a0'])(
     'a path with surrounding whitespace (%p) is refused: the CLI reads the variable as is, so trimming made the app and the CLI use different files',
     (raw) => {
-      let error: unknown;
-      try {
-        loadConfig({}, { TASKBRIDGE_DB_PATH: raw });
-      } catch (err) {
-        error = err;
-      }
+      const error = thrownBy(() => loadConfig({}, { TASKBRIDGE_DB_PATH: raw }));
       expect(error).toBeInstanceOf(ConfigError);
       const message = (error as Error).message;
       expect(message).toContain('TASKBRIDGE_DB_PATH');

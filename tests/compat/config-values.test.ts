@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { CONFIG_KEYS, loadConfig, type ConfigInput } from '../../src/compat/config';
 import { ConfigError } from '../../src/core/errors';
+import { thrownBy } from '../support/thrown';
 
 const NUMERIC = ['concurrency', 'rolloutPercent', 'leaseMs', 'pollIntervalMs', 'mirrorFlushDelayMs'] as const;
 
@@ -16,12 +17,7 @@ describe('flag values an operator may get wrong', () => {
     ['TASKBRIDGE_SQLITE_MODULES', [',', ' , ,']],
   ])('%s: each wrong value stops start-up with a ConfigError naming the variable, the value and what is accepted', (key, values) => {
     for (const value of values) {
-      let error: unknown;
-      try {
-        loadConfig({}, { [key]: value });
-      } catch (err) {
-        error = err;
-      }
+      const error = thrownBy(() => loadConfig({}, { [key]: value }));
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).message).toMatch(new RegExp(`^Invalid ${key}: ${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; accepted: .+`));
     }

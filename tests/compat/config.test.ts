@@ -1,5 +1,6 @@
 import { ConfigError } from '../../src/core/errors';
 import { CONFIG_DEFAULTS, loadConfig } from '../../src/compat/config';
+import { thrownBy } from '../support/thrown';
 
 describe('flag configuration', () => {
   it('defaults to memory, ./data/taskbridge.db, priority, concurrency 10, refuse fallback', () => {
@@ -32,12 +33,7 @@ describe('flag configuration', () => {
     ['TASKBRIDGE_LEASE', 'soon', 'a duration'],
     ['TASKBRIDGE_LOG_LEVEL', 'loud', 'error, warn, info, debug, silent'],
   ])('an unknown %s value %s is refused naming the variable, value and accepted values', (key, value, accepted) => {
-    let error: unknown;
-    try {
-      loadConfig({}, { [key]: value });
-    } catch (err) {
-      error = err;
-    }
+    const error = thrownBy(() => loadConfig({}, { [key]: value }));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).code).toBe('TASKBRIDGE_INVALID_CONFIG');
     expect((error as Error).message).toContain(key);

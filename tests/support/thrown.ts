@@ -1,0 +1,12 @@
+/**
+ * What `fn` throws, or undefined when it returns: for tests that check the error's class, code and
+ * message one by one (jest's toThrow checks one of them at a time).
+ */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
