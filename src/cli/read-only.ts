@@ -1,11 +1,10 @@
 import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
 import { DatabaseMissingError, TaskbridgeError } from '../core/errors';
-import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
 import { metrics, type QueueMetrics } from '../queue/metrics';
 import { guard } from '../queue/sqlite/context';
-import { checkReadableDatabaseFile, readOnlyError } from '../queue/sqlite/read-only-file';
-import { assertSchemaNotNewer, migrate, readSchemaVersion } from '../queue/sqlite/migrations';
+import { checkReadableDatabaseFile, openReadOnlyDatabase, readOnlyError } from '../queue/sqlite/read-only-file';
+import { migrate } from '../queue/sqlite/migrations';
 import { rowToTask } from '../queue/sqlite/rows';
 import { QuerySql, tallyCounts } from '../queue/sqlite/sql/queries';
 import { WorkerSql } from '../queue/sqlite/sql/workers';
@@ -48,28 +47,12 @@ export class ReadOnlyQueue {
    */
   static open(dbPath: string): ReadOnlyQueue {
     requireDatabase({ dbPath });
-    const empty = checkReadableDatabaseFile(dbPath, () => new DatabaseMissingError(dbPath, MISSING_DATABASE_ACCEPTED));
-    let db: Database.Database;
-    try {
-      db = openMaintenanceConnection(dbPath, { readonly: true });
-    } catch (error) {
-      throw readOnlyError(dbPath, error);
-    }
-    try {
-      // The first read of a page: SQLite reports a damaged file only now.
-      const version = empty ? 0 : guard('open', () => readSchemaVersion(db));
-      assertSchemaNotNewer(db, dbPath);
-      if (version === 0) {
-        // Nothing to read yet. The same queries on an empty in-memory schema give the empty answers.
-        db.close();
-        db = new Database(':memory:');
-        migrate(db, ':memory:');
-      }
-      return new ReadOnlyQueue(dbPath, db);
-    } catch (error) {
-      db.close();
-      throw readOnlyError(dbPath, error);
-    }
+    const db = openReadOnlyDatabase(dbPath, () => new DatabaseMissingError(dbPath, MISSING_DATABASE_ACCEPTED));
+    if (db !== undefined) return new ReadOnlyQueue(dbPath, db);
+    // Nothing to read yet. The same queries on an empty in-memory schema give the empty answers.
+    const empty = new Database(':memory:');
+    migrate(empty, ':memory:');
+    return new ReadOnlyQueue(dbPath, empty);
   }
 
   get(taskId: number): Task | undefined {

@@ -1,10 +1,6 @@
-import type Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
-import { openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
-import { guard } from '../queue/sqlite/context';
 import { MirrorStore } from '../queue/sqlite/mirror-store';
-import { checkReadableDatabaseFile, readOnlyError } from '../queue/sqlite/read-only-file';
-import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrations';
+import { openReadOnlyDatabase, readOnlyError } from '../queue/sqlite/read-only-file';
 
 export { readOnlyError };
 
@@ -21,25 +17,8 @@ export { readOnlyError };
  *   {@link readOnlyError}.
  */
 export function openReadOnlyMirrorStore(dbPath: string, clock: Clock): MirrorStore | undefined {
-  if (checkReadableDatabaseFile(dbPath)) return undefined;
-  let db: Database.Database;
-  try {
-    db = openMaintenanceConnection(dbPath, { readonly: true });
-  } catch (error) {
-    throw readOnlyError(dbPath, error);
-  }
-  try {
-    // The first read of a page: SQLite reports a damaged file only now.
-    const version = guard('open', () => readSchemaVersion(db));
-    assertSchemaNotNewer(db, dbPath);
-    if (version === 0) {
-      db.close();
-      return undefined;
-    }
-  } catch (error) {
-    db.close();
-    throw readOnlyError(dbPath, error);
-  }
+  const db = openReadOnlyDatabase(dbPath);
+  if (db === undefined) return undefined;
   try {
     return new MirrorStore(db, clock, true);
   } catch (error) {

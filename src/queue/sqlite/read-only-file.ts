@@ -1,6 +1,10 @@
 import fs from 'node:fs';
+import type Database = require('better-sqlite3');
 import { DatabaseMissingError, DatabaseUnreadableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
+import { openMaintenanceConnection } from '../maintenance/sqlite-file';
 import { checkSqliteHeader } from './connection';
+import { guard } from './context';
+import { assertSchemaNotNewer, readSchemaVersion } from './migrations';
 
 /**
  * Refuses what is not a database file before SQLite opens it read-only: nothing at the path, a
@@ -39,4 +43,35 @@ export function readOnlyError(file: string, error: unknown, schema = false): unk
     return new DatabaseUnreadableError(file, (error as Error).message, error);
   }
   return error;
+}
+
+/**
+ * Opens `file` on a read-only connection for the reports and commands that must leave it exactly
+ * as it was (no creation, no WAL switch, no migration), after {@link checkReadableDatabaseFile}.
+ * @param missing as for checkReadableDatabaseFile
+ * @returns undefined for a file with no taskbridge schema yet (empty, or `user_version` 0): nothing
+ *   was ever written to it, so callers read it as empty
+ * @throws DatabaseMissingError (or `missing()`), DatabaseUnreadableError, NotADatabaseError (also
+ *   for damage in the first pages read), SchemaTooNewError. Damage further in surfaces on a later
+ *   read: map it with {@link readOnlyError}.
+ */
+export function openReadOnlyDatabase(file: string, missing?: () => Error): Database.Database | undefined {
+  if (checkReadableDatabaseFile(file, missing)) return undefined;
+  let db: Database.Database;
+  try {
+    db = openMaintenanceConnection(file, { readonly: true });
+  } catch (error) {
+    throw readOnlyError(file, error);
+  }
+  try {
+    // The first read of a page: SQLite reports a damaged file only now.
+    const version = guard('open', () => readSchemaVersion(db));
+    assertSchemaNotNewer(db, file);
+    if (version > 0) return db;
+  } catch (error) {
+    db.close();
+    throw readOnlyError(file, error);
+  }
+  db.close();
+  return undefined;
 }
