@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock';
 import { SystemClock } from '../core/clock';
 import { parseDuration, type Duration } from '../core/duration';
 import { InvalidOptionError } from '../core/errors';
-import type { RunRegistry } from '../manager/run-registry';
+import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import { openReadOnlyMirrorStore, readOnlyError } from './read-only-store';
@@ -83,14 +83,12 @@ function windowStart(value: ParityOptions['finishedSince'], clock: Clock): numbe
   }
 }
 
-const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
-
 function runFinishedBefore(run: Run, since: number): boolean {
-  return FINISHED.has(run.status) && run.completedAt !== undefined && new Date(run.completedAt).getTime() < since;
+  return isFinishedStatus(run.status) && run.completedAt !== undefined && new Date(run.completedAt).getTime() < since;
 }
 
 function rowFinishedBefore(row: StoredRunRow | undefined, since: number): boolean {
-  return row === undefined || (FINISHED.has(row.status) && row.finishedAt !== null && row.finishedAt < since);
+  return row === undefined || (isFinishedStatus(row.status) && row.finishedAt !== null && row.finishedAt < since);
 }
 
 const iso = (d: Date | number | null | undefined): string | undefined =>
