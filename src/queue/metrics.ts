@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock';
+import { InvalidOptionError } from '../core/errors';
 import type { TaskCounts, TaskStore, WorkerRecord } from './types';
 
 /** Running tasks of one lease owner: leases still valid, and leases past expiry not yet taken back. */
@@ -38,7 +39,7 @@ export interface QueueMetrics {
   readonly generatedAt: Date;
   readonly counts: TaskCounts;
   readonly throughput: {
-    /** Length of the window in minutes (60). */
+    /** Length of the window in minutes (60 by default). */
     readonly windowMinutes: number;
     /** Completed tasks per minute, oldest minute first; the last entry is the current, partial minute. */
     readonly completedPerMinute: readonly number[];
@@ -69,28 +70,59 @@ export interface MetricsOptions {
   clock: Clock;
   /** A worker without a heartbeat for this long is stale. Default 60,000 ms (two default leases). */
   staleAfterMs?: number;
-  /** Throughput/latency/retry window. Default 3,600,000 ms (the last hour). */
+  /**
+   * Throughput/latency/retry window, rounded up to whole minutes (the per-minute buckets). Default
+   * 3,600,000 ms (the last hour); at most 30 days.
+   */
   windowMs?: number;
 }
 
 /** Default heartbeat age after which a worker counts as stale. */
 export const DEFAULT_STALE_AFTER_MS = 60_000;
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+/** Longest accepted window: the per-minute buckets are an array, one entry a minute. */
+const MAX_WINDOW_MS = 30 * 24 * HOUR_MS;
+
+/**
+ * The heartbeat age after which a worker is stale: DEFAULT_STALE_AFTER_MS when left out.
+ * `now - lastSeen > NaN` is false for any age, so a NaN here would have called every worker active.
+ * @throws InvalidOptionError naming staleAfterMs, the value and what is accepted
+ */
+export function resolveStaleAfterMs(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_STALE_AFTER_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError('staleAfterMs', value, 'a non-negative number of milliseconds');
+  }
+  return value;
+}
+
+function resolveWindowMs(value: number | undefined): number {
+  if (value === undefined) return HOUR_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_WINDOW_MS) {
+    throw new InvalidOptionError('windowMs', value, `a number of milliseconds greater than 0 and at most ${MAX_WINDOW_MS} (30 days)`);
+  }
+  return value;
+}
 
 /**
  * Computes the figures `taskbridge stats` prints and Prometheus exports. Time windows come from the
  * injected clock, so the result is reproducible under a ManualClock.
+ * @throws InvalidOptionError for a staleAfterMs or windowMs outside what is accepted
  */
 export async function metrics(options: MetricsOptions): Promise<QueueMetrics> {
   const { store, source, clock } = options;
+  const windowMs = resolveWindowMs(options.windowMs);
+  const staleAfterMs = resolveStaleAfterMs(options.staleAfterMs);
   const now = clock.now();
-  const windowMs = options.windowMs ?? HOUR_MS;
-  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  const since = now - windowMs;
+  // Minute buckets aligned so the last one ends just after `now`, which therefore counts. Every
+  // windowed figure starts where the first bucket does: with a window of its own (now - windowMs)
+  // a task finished in the uncovered part of a partial minute, or exactly windowMs ago, counted as
+  // finished but not as completed.
+  const since = now + 1 - Math.ceil(windowMs / MINUTE_MS) * MINUTE_MS;
   const [counts, workers] = await Promise.all([store.counts(), store.listWorkers()]);
 
-  // Minute buckets aligned so the last one ends just after `now`, which therefore counts.
-  const perMinute = source.completedPerMinute(now + 1 - Math.ceil(windowMs / 60_000) * 60_000, now + 1);
+  const perMinute = source.completedPerMinute(since, now + 1);
   const completedInWindow = perMinute.reduce((a, b) => a + b, 0);
   const oldest = source.oldestReadyRunAfter(now);
   const times = source.processingTimes(since, [0.5, 0.95, 0.99]);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ManualClock } from '../../src/core/clock';
+import { InvalidOptionError } from '../../src/core/errors';
 import { metrics } from '../../src/queue/metrics';
 import { renderPrometheus } from '../../src/queue/prometheus';
 import { SqliteMetricsSource } from '../../src/queue/sqlite/stats';
@@ -74,6 +75,33 @@ describe('metrics()', () => {
     expect(buckets[59]).toBe(1);
     expect(buckets.slice(0, 59).reduce((a, b) => a + b, 0)).toBe(2);
     expect(m.processingTimeMs.samples).toBe(3);
+  });
+
+  it('every windowed figure covers the span of the per-minute buckets: completed and finished agree at the window edges', async () => {
+    await store.enqueueBatch(Array.from({ length: 2 }, () => ({ type: 't' })));
+    await process(10); // finishes exactly one hour before the first reading
+    clock.advance(3_600_000);
+    let m = await figures();
+    expect([m.throughput.completedInWindow, m.finishedInWindow, m.processingTimeMs.samples]).toEqual([0, 0, 0]);
+
+    // A window that is not whole minutes is rounded up to them, for every figure alike.
+    await process(10);
+    clock.advance(100_000);
+    m = await metrics({ store, source: new SqliteMetricsSource(db), clock, windowMs: 90_000 });
+    expect(m.throughput.windowMinutes).toBe(2);
+    expect([m.throughput.completedInWindow, m.finishedInWindow, m.processingTimeMs.samples]).toEqual([1, 1, 1]);
+  });
+
+  it.each<[string, Partial<{ staleAfterMs: unknown; windowMs: unknown }>, RegExp]>([
+    ['staleAfterMs', { staleAfterMs: Number.NaN }, /accepted: a non-negative number of milliseconds/],
+    ['staleAfterMs', { staleAfterMs: -1 }, /accepted: a non-negative number of milliseconds/],
+    ['windowMs', { windowMs: 0 }, /accepted: a number of milliseconds greater than 0/],
+    ['windowMs', { windowMs: Number.POSITIVE_INFINITY }, /accepted: a number of milliseconds greater than 0/],
+    ['windowMs', { windowMs: '1h' }, /accepted: a number of milliseconds greater than 0/],
+  ])('refuses a bad %s with InvalidOptionError naming it, the value and what is accepted', async (field, bad, accepted) => {
+    const call = metrics({ store, source: new SqliteMetricsSource(db), clock, ...bad } as Parameters<typeof metrics>[0]);
+    await expect(call).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(call).rejects.toMatchObject({ code: 'TASKBRIDGE_INVALID_OPTION', field, message: expect.stringMatching(accepted) });
   });
 
   it('oldest queued age counts from when a task became ready; delayed tasks do not count until due', async () => {
