@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../core/clock';
+import { InvalidOptionError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { fileSize } from './maintenance/checkpoint';
 import { integrityProblems, openMaintenanceConnection } from './maintenance/sqlite-file';
-import { DEFAULT_STALE_AFTER_MS } from './metrics';
+import { resolveStaleAfterMs } from './metrics';
+import { readSchemaVersion } from './sqlite/migrations';
 import { SqliteMetricsSource, type StaleWorker } from './sqlite/stats';
+import { validateInteger } from './validation';
 
 /** One line of a health report. `fail` makes the whole report unhealthy; `warn` does not. */
 export interface HealthCheck {
@@ -46,47 +49,54 @@ export interface HealthOptions {
 }
 
 const HOUR_MS = 3_600_000;
+const DEFAULT_MAX_WAL_BYTES = 1024 ** 3;
+
+/** The thresholds of {@link HealthOptions} after validation, defaults applied. */
+interface ResolvedHealthOptions {
+  readonly staleAfterMs: number;
+  readonly maxStaleWorkers: number | undefined;
+  readonly maxDeadLastHour: number | undefined;
+  readonly maxWalBytes: number;
+}
+
+/**
+ * Refuses a threshold a comparison cannot use: `walBytes > NaN` is false for any size, so a NaN
+ * limit would have reported a runaway WAL as healthy.
+ */
+function resolveHealthOptions(options: HealthOptions): ResolvedHealthOptions {
+  if (typeof options.path !== 'string' || options.path.trim() === '') {
+    throw new InvalidOptionError('path', options.path, 'a non-empty path of a database file');
+  }
+  const count = (field: string, value: number | undefined): number | undefined =>
+    value === undefined ? undefined : validateInteger(field, value, 0, Number.MAX_SAFE_INTEGER);
+  const maxWalBytes = options.maxWalBytes ?? DEFAULT_MAX_WAL_BYTES;
+  if (typeof maxWalBytes !== 'number' || Number.isNaN(maxWalBytes) || maxWalBytes < 0) {
+    throw new InvalidOptionError('maxWalBytes', options.maxWalBytes, 'a non-negative number of bytes (Infinity: never fail on size)');
+  }
+  return {
+    staleAfterMs: resolveStaleAfterMs(options.staleAfterMs),
+    maxStaleWorkers: count('maxStaleWorkers', options.maxStaleWorkers),
+    maxDeadLastHour: count('maxDeadLastHour', options.maxDeadLastHour),
+    maxWalBytes,
+  };
+}
 
 /**
  * Checks a database file: it opens and passes `PRAGMA quick_check`, its WAL is not runaway, and
  * reports stale workers and tasks that went dead in the last hour. Works on a damaged file too
- * (that is what it is for): every failure becomes a `fail` check, never an exception.
+ * (that is what it is for): every failure becomes a `fail` check, never an exception. A file with
+ * no taskbridge schema yet (empty, or `user_version` 0) reads as an empty queue.
+ * @throws InvalidOptionError for an option outside what is accepted (naming it, the value and what is)
  */
 export function health(options: HealthOptions): HealthReport {
+  const settings = resolveHealthOptions(options);
   const file = path.resolve(options.path);
   const now = options.clock.now();
-  const checks: HealthCheck[] = [];
   const databaseBytes = fileSize(file);
   const walBytes = fileSize(`${file}-wal`);
-  let staleWorkers: StaleWorker[] = [];
-  let deadLastHour: number | null = null;
-
-  if (!fs.existsSync(file)) {
-    checks.push({ name: 'database', status: 'fail', message: `database file ${file} does not exist` });
-  } else {
-    let db: ReturnType<typeof openMaintenanceConnection> | undefined;
-    try {
-      db = openMaintenanceConnection(file, { readonly: true });
-      const problems = integrityProblems(db, 'quick_check');
-      checks.push({ name: 'database', status: 'ok', message: `opened ${file}` });
-      if (problems.length > 0) {
-        checks.push({ name: 'integrity', status: 'fail', message: `quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}` });
-      } else {
-        checks.push({ name: 'integrity', status: 'ok', message: 'quick_check ok' });
-        const source = new SqliteMetricsSource(db);
-        staleWorkers = source.staleWorkers(now - (options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS));
-        deadLastHour = source.deadSince(now - HOUR_MS);
-        checks.push(thresholdCheck('workers', staleWorkers.length, options.maxStaleWorkers, (n) =>
-          `${n} stale worker(s)${n > 0 ? `: ${staleWorkers.map((w) => `${w.workerId} (pid ${w.pid}, last seen ${w.lastSeenAt.toISOString()})`).join(', ')}` : ''}`));
-        checks.push(thresholdCheck('dead-tasks', deadLastHour, options.maxDeadLastHour, (n) => `${n} task(s) went dead in the last hour`));
-      }
-    } catch (error) {
-      checks.push({ name: 'database', status: 'fail', message: `cannot read ${file}: ${(error as Error).message}` });
-    } finally {
-      db?.close();
-    }
-  }
-  const maxWal = options.maxWalBytes ?? 1024 ** 3;
+  const missing: Inspection = { checks: [{ name: 'database', status: 'fail', message: `database file ${file} does not exist` }], staleWorkers: [], deadLastHour: null };
+  const { checks, staleWorkers, deadLastHour } = fs.existsSync(file) ? inspectDatabase(file, now, settings) : missing;
+  const maxWal = settings.maxWalBytes;
   checks.push({
     name: 'wal',
     status: walBytes > maxWal ? 'fail' : 'ok',
@@ -106,6 +116,55 @@ export function health(options: HealthOptions): HealthReport {
   };
   if (!report.healthy) options.logger?.warn('health check failed', { path: file, reasons });
   return report;
+}
+
+/** What reading the file found: its checks, in report order, and the figures behind them. */
+interface Inspection {
+  readonly checks: HealthCheck[];
+  readonly staleWorkers: StaleWorker[];
+  readonly deadLastHour: number | null;
+}
+
+/**
+ * Opens the file read-only and reads it. Every check is pushed only once its reading succeeded, so
+ * a file that opens but whose tables cannot be read gets one failed `database` check, not an `ok`
+ * one beside it.
+ */
+function inspectDatabase(file: string, now: number, settings: ResolvedHealthOptions): Inspection {
+  let db: ReturnType<typeof openMaintenanceConnection> | undefined;
+  try {
+    db = openMaintenanceConnection(file, { readonly: true });
+    const problems = integrityProblems(db, 'quick_check');
+    const opened: HealthCheck = { name: 'database', status: 'ok', message: `opened ${file}` };
+    if (problems.length > 0) {
+      const integrity: HealthCheck = { name: 'integrity', status: 'fail', message: `quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}` };
+      return { checks: [opened, integrity], staleWorkers: [], deadLastHour: null };
+    }
+    const { staleWorkers, deadLastHour } = readFigures(db, now, settings.staleAfterMs);
+    return {
+      checks: [
+        opened,
+        { name: 'integrity', status: 'ok', message: 'quick_check ok' },
+        thresholdCheck('workers', staleWorkers.length, settings.maxStaleWorkers, (n) =>
+          `${n} stale worker(s)${n > 0 ? `: ${staleWorkers.map((w) => `${w.workerId} (pid ${w.pid}, last seen ${w.lastSeenAt.toISOString()})`).join(', ')}` : ''}`),
+        thresholdCheck('dead-tasks', deadLastHour, settings.maxDeadLastHour, (n) => `${n} task(s) went dead in the last hour`),
+      ],
+      staleWorkers,
+      deadLastHour,
+    };
+  } catch (error) {
+    return { checks: [{ name: 'database', status: 'fail', message: `cannot read ${file}: ${(error as Error).message}` }], staleWorkers: [], deadLastHour: null };
+  } finally {
+    db?.close();
+  }
+}
+
+function readFigures(db: ReturnType<typeof openMaintenanceConnection>, now: number, staleAfterMs: number): { staleWorkers: StaleWorker[]; deadLastHour: number } {
+  // No taskbridge schema yet (an empty file, user_version 0): an empty queue, as stats, list and
+  // serve read it, rather than a "no such table" failure.
+  if (readSchemaVersion(db) === 0) return { staleWorkers: [], deadLastHour: 0 };
+  const source = new SqliteMetricsSource(db);
+  return { staleWorkers: source.staleWorkers(now - staleAfterMs), deadLastHour: source.deadSince(now - HOUR_MS) };
 }
 
 function thresholdCheck(name: HealthCheck['name'], value: number, max: number | undefined, describe: (n: number) => string): HealthCheck {
