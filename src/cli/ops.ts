@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { Command } from 'commander';
 import { SystemClock } from '../core/clock';
+import { InvalidOptionError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { health, type HealthReport } from '../queue/health';
+import { health, storageFigures, type HealthReport } from '../queue/health';
 import { DEFAULT_STALE_AFTER_MS, type QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
 import { TASK_STATUSES } from '../queue/types';
@@ -37,6 +38,8 @@ export function registerOpsCommands(program: Command): void {
       .description('integrity quick check, database and WAL size, stale workers, dead tasks in the last hour; exit 1 when unhealthy'),
   ).action((flags: HealthFlags, command: Command) => {
     const ctx = contextOf(command);
+    // Refuses an invalid TASKBRIDGE_LOG_LEVEL (exit 2), as every other command does.
+    cliLogger();
     const report = runHealth(ctx, flags);
     if (ctx.json) printJson(report);
     else printLines(renderHealth(report));
@@ -137,6 +140,11 @@ export function renderHealth(r: HealthReport): string {
 
 async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }, logger: Logger): Promise<void> {
   const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
+      res.end('method not allowed: use GET or HEAD\n');
+      return;
+    }
     void respond(req.url ?? '/', ctx, flags).then(
       ({ status, type, body }) => {
         res.writeHead(status, { 'content-type': type });
@@ -151,10 +159,7 @@ async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; s
   });
   // Localhost only: the endpoints are unauthenticated, so exposing them is the operator's explicit
   // choice (a reverse proxy), never this command's default.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(flags.port, '127.0.0.1', () => resolve());
-  });
+  await listen(server, flags.port);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   if (ctx.json) printJson({ listening: `http://127.0.0.1:${port}`, port, endpoints: ['/metrics', '/health'] });
@@ -166,10 +171,27 @@ async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; s
   await closed;
 }
 
+/** Listens on 127.0.0.1:`port`; a port that cannot be had is the user's --port to change. */
+async function listen(server: http.Server, port: number): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+    const why = code === 'EADDRINUSE' ? 'is in use by another process' : 'may not be bound by this user';
+    throw new InvalidOptionError('--port', port, `a TCP port from 0 to 65535 that is free on 127.0.0.1 and this user may bind (0 picks a free one); ${port} ${why}`);
+  }
+}
+
 async function respond(url: string, ctx: CommandContext, flags: HealthFlags & { staleAfter: number }): Promise<{ status: number; type: string; body: string }> {
   const pathname = new URL(url, 'http://127.0.0.1').pathname;
   if (pathname === '/metrics') {
-    const report = runHealth(ctx, flags);
     // A connection per scrape: between scrapes serve holds nothing open, and a restored file is read as it is now.
     const queue = ReadOnlyQueue.open(ctx.dbPath);
     let m: QueueMetrics;
@@ -178,7 +200,8 @@ async function respond(url: string, ctx: CommandContext, flags: HealthFlags & { 
     } finally {
       queue.close();
     }
-    const text = await renderPrometheus(m, { databaseBytes: report.databaseBytes, walBytes: report.walBytes });
+    // File sizes only: health()'s quick_check reads every page, too much for every scrape.
+    const text = await renderPrometheus(m, storageFigures(ctx.dbPath));
     return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: text };
   }
   if (pathname === '/health') {
