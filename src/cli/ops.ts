@@ -190,6 +190,8 @@ async function listen(server: http.Server, port: number): Promise<void> {
 }
 
 async function respond(url: string, ctx: CommandContext, flags: HealthFlags & { staleAfter: number }): Promise<{ status: number; type: string; body: string }> {
+  // A target that is no URL path (`//[`) is the client's mistake, not a failure to log.
+  if (!URL.canParse(url, 'http://127.0.0.1')) return { status: 400, type: 'text/plain', body: 'bad request: the target is not a URL path\n' };
   const pathname = new URL(url, 'http://127.0.0.1').pathname;
   if (pathname === '/metrics') {
     // A connection per scrape: between scrapes serve holds nothing open, and a restored file is read as it is now.

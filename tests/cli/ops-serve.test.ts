@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ROOT, runCli, runJson, startCli, useWorkspace } from './helpers';
 
@@ -66,6 +66,27 @@ describe('taskbridge serve and health: scrape cost, methods, port and log level 
     } finally {
       expect(await server.stop('SIGINT')).toBe(0);
     }
+  });
+
+  it('answers a request target that is not a URL path with 400, logging no server error', async () => {
+    await runCli(['--db', ws.db, 'enqueue', 'email']);
+    const server = startCli(['--db', ws.db, 'serve', '--port', '0', '--json']);
+    try {
+      const [, port] = await server.waitForOutput(/"port": (\d+)/);
+      // fetch() would normalise the target; a raw request sends it as a client could.
+      const statusLine = await new Promise<string>((resolve, reject) => {
+        let reply = '';
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.end('GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+        socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+        socket.on('end', () => resolve(reply.split('\r\n')[0] ?? ''));
+        socket.on('error', reject);
+      });
+      expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+    expect(server.errors()).toBe('');
   });
 
   it('a --port another process listens on is a usage error naming --port, the value and what is accepted', async () => {
