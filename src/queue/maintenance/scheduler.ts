@@ -3,12 +3,17 @@ import { SystemClock, type Clock } from '../../core/clock';
 import { parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
+import { refuseUnknownKeys } from '../validation';
+import { MAX_TIMER_MS } from '../worker-options';
 import { checkpoint, validateCheckpointMode, type CheckpointMode } from './checkpoint';
 import { cleanupFinishedTasks } from './retention';
 import { rotatingBackup } from './rotation';
 import { openMaintenanceConnection } from './sqlite-file';
 
-/** Opt-in periodic maintenance for a worker process. Every job is optional; durations are `ms` strings or ms. */
+/**
+ * Opt-in periodic maintenance for a worker process. Every job is optional; durations are `ms`
+ * strings or ms. An interval (`every`) is 1 s to 2^31 - 1 ms (about 24.8 days), the longest a timer waits.
+ */
 export interface MaintenanceOptions {
   /** The database file the worker uses. */
   path: string;
@@ -46,28 +51,37 @@ export class MaintenanceScheduler {
   private started = false;
   private halted = false;
 
-  /** @throws InvalidOptionError for a bad duration, keep count or missing path */
+  /**
+   * Every option is checked here, so a typo fails at start-up, not at the first run hours later.
+   * @throws InvalidOptionError for an unknown option, a bad duration, keep count, backup folder or missing path
+   */
   constructor(private readonly options: MaintenanceOptions) {
     if (typeof options?.path !== 'string' || options.path.trim() === '') throw new InvalidOptionError('path', options?.path, 'a database file path');
+    // An unknown key is most often a misspelt one: ignored, it would silently keep tasks forever.
+    refuseUnknownKeys('', options, OPTION_KEYS);
     this.clock = options.clock ?? new SystemClock();
     this.logger = options.logger ?? createLogger('info');
-    const every = (field: string, value: Duration): number => {
-      const n = parseDuration(field, value);
-      if (n < 1000) throw new InvalidOptionError(field, value, "a duration of at least '1s'");
-      return n;
+    const interval = (job: MaintenanceJob, value: Record<string, unknown>): void => {
+      refuseUnknownKeys(`${job}.`, value, JOB_KEYS[job]);
+      const n = parseDuration(`${job}.every`, value.every as Duration);
+      // Node runs a longer timer after 1 ms: the job would run back to back, forever.
+      if (n < 1000 || n > MAX_TIMER_MS) throw new InvalidOptionError(`${job}.every`, value.every, `a duration of at least '1s' and at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+      this.intervals.set(job, n);
     };
     if (options.checkpoint) {
-      this.intervals.set('checkpoint', every('checkpoint.every', options.checkpoint.every));
+      interval('checkpoint', jobOptions('checkpoint', options.checkpoint));
       if (options.checkpoint.mode !== undefined) validateCheckpointMode('checkpoint.mode', options.checkpoint.mode);
     }
     if (options.retention) {
-      this.intervals.set('retention', every('retention.every', options.retention.every));
-      // Validated now so a typo fails at start-up, not an hour later.
+      interval('retention', jobOptions('retention', options.retention));
       this.retentionPolicy();
     }
     if (options.backup) {
-      this.intervals.set('backup', every('backup.every', options.backup.every));
-      if (!Number.isInteger(options.backup.keep) || options.backup.keep < 1) throw new InvalidOptionError('backup.keep', options.backup.keep, 'an integer >= 1');
+      interval('backup', jobOptions('backup', options.backup));
+      const { directory, keep } = options.backup;
+      // path.resolve('') is the working directory: an empty folder would fill it with backups.
+      if (typeof directory !== 'string' || directory.trim() === '') throw new InvalidOptionError('backup.directory', directory, 'a folder path');
+      if (!Number.isInteger(keep) || keep < 1) throw new InvalidOptionError('backup.keep', keep, 'an integer >= 1');
     }
   }
 
@@ -162,4 +176,18 @@ export class MaintenanceScheduler {
     this.db ??= openMaintenanceConnection(this.options.path);
     return this.db;
   }
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set(['path', 'checkpoint', 'retention', 'backup', 'clock', 'logger', 'verifyFile']);
+const JOB_KEYS: Record<MaintenanceJob, ReadonlySet<string>> = {
+  checkpoint: new Set(['every', 'mode']),
+  retention: new Set(['every', 'completedOlderThan', 'failedOlderThan', 'cancelledOlderThan']),
+  backup: new Set(['every', 'directory', 'keep']),
+};
+
+function jobOptions(job: MaintenanceJob, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(job, value, `an object { ${[...JOB_KEYS[job]].join(', ')} }`);
+  }
+  return value as Record<string, unknown>;
 }

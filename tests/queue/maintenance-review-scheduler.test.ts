@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '../../src/core/clock';
+import { InvalidOptionError } from '../../src/core/errors';
+import { MaintenanceScheduler, type MaintenanceOptions } from '../../src/queue/maintenance';
+import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
+import { MemoryLogger } from './worker-helpers';
+
+/** The error a call throws, so a test can check its class and message in turn. */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('maintenance scheduler (review)', () => {
+  let dir: string;
+  let file: string;
+  let clock: ManualClock;
+  let store: SqliteTaskStore;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-maint-review-'));
+    file = path.join(dir, 'q.db');
+    clock = new ManualClock(Date.UTC(2026, 0, 1));
+    store = createSqliteTaskStore({ path: file, clock, logger: new MemoryLogger() });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an interval longer than a timer can wait (Node would run the job every 1 ms), naming the field, the value and the limit', () => {
+    // 2^31 - 1 ms is about 24.8 days: '30d' or a year used to become a 1 ms loop of backups.
+    for (const [options, field, value] of [
+      [{ checkpoint: { every: '30d' } }, 'checkpoint.every', '30d'],
+      [{ retention: { every: '1y', completedOlderThan: '7d' } }, 'retention.every', '1y'],
+      [{ backup: { every: 2 ** 31, directory: dir, keep: 1 } }, 'backup.every', 2 ** 31],
+    ] as const) {
+      const error = thrownBy(() => new MaintenanceScheduler({ path: file, ...options } as MaintenanceOptions));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ field, value });
+      expect((error as Error).message).toContain('2147483647');
+    }
+    // The longest interval a timer honours is still accepted.
+    expect(new MaintenanceScheduler({ path: file, checkpoint: { every: 2 ** 31 - 1 } }).jobs.get('checkpoint')).toBe(2 ** 31 - 1);
+  });
+
+  it('refuses a backup folder that is missing, empty or not a string at construction, not at the first backup hours later', () => {
+    for (const directory of [undefined, '', '   ', 42]) {
+      const options = { path: file, backup: { every: '6h', directory, keep: 3 } } as unknown as MaintenanceOptions;
+      const error = thrownBy(() => new MaintenanceScheduler(options));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ field: 'backup.directory', value: directory });
+    }
+  });
+
+  it('refuses an unknown option (a typo would otherwise keep dead tasks forever, silently), naming it and the known ones', () => {
+    const typo = { path: file, retention: { every: '1h', completedOlderThan: '7d', failedOlderthan: '30d' } } as unknown as MaintenanceOptions;
+    const error = thrownBy(() => new MaintenanceScheduler(typo));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toMatchObject({ field: 'retention.failedOlderthan', value: '30d' });
+    expect((error as Error).message).toContain('failedOlderThan');
+
+    const topLevel = { path: file, checkpointEvery: '5m' } as unknown as MaintenanceOptions;
+    expect(thrownBy(() => new MaintenanceScheduler(topLevel))).toMatchObject({ field: 'checkpointEvery' });
+    const inBackup = { path: file, backup: { every: '1h', directory: dir, keep: 2, prefix: 'x-' } } as unknown as MaintenanceOptions;
+    expect(thrownBy(() => new MaintenanceScheduler(inBackup))).toMatchObject({ field: 'backup.prefix' });
+    const inCheckpoint = { path: file, checkpoint: { every: '1h', mod: 'PASSIVE' } } as unknown as MaintenanceOptions;
+    expect(thrownBy(() => new MaintenanceScheduler(inCheckpoint))).toMatchObject({ field: 'checkpoint.mod' });
+  });
+});
