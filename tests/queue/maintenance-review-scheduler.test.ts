@@ -73,4 +73,35 @@ describe('maintenance scheduler (review)', () => {
     const inCheckpoint = { path: file, checkpoint: { every: '1h', mod: 'PASSIVE' } } as unknown as MaintenanceOptions;
     expect(thrownBy(() => new MaintenanceScheduler(inCheckpoint))).toMatchObject({ field: 'checkpoint.mod' });
   });
+
+  it('holds no connection between runs, so closing the store first and the scheduler after never checkpoints into a file overwritten meanwhile', async () => {
+    const logger = new MemoryLogger();
+    const scheduler = new MaintenanceScheduler({ path: file, clock, logger, verifyFile: () => store.verifyFileSync(), checkpoint: { every: '5m' } });
+    scheduler.start();
+    await scheduler.runNow('checkpoint');
+    // Frames in the WAL after that run: what a checkpoint on close would copy over the file.
+    for (let i = 0; i < 20; i++) await store.enqueue({ type: 't' });
+    const garbage = Buffer.alloc(fs.statSync(file).size, 0x5a);
+    fs.writeFileSync(file, garbage); // in place: same inode, as `cp other.bin q.db` does
+    // The store's close always checks the file: it sees the change and closes without a checkpoint.
+    await store.close();
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+    await scheduler.stop();
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+  });
+
+  it('after halting on a changed file, a later store close leaves the file as the user put it', async () => {
+    const logger = new MemoryLogger();
+    const scheduler = new MaintenanceScheduler({ path: file, clock, logger, verifyFile: () => store.verifyFileSync(), checkpoint: { every: '5m' } });
+    scheduler.start();
+    await scheduler.runNow('checkpoint');
+    for (let i = 0; i < 20; i++) await store.enqueue({ type: 't' });
+    const garbage = Buffer.alloc(fs.statSync(file).size, 0x5a);
+    fs.writeFileSync(file, garbage);
+    await scheduler.runNow('checkpoint');
+    expect(logger.lines.filter((l) => l.message === 'maintenance stopped: the database file changed')).toHaveLength(1);
+    await store.close();
+    await scheduler.stop();
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+  });
 });

@@ -47,7 +47,6 @@ export class MaintenanceScheduler {
   private readonly intervals = new Map<MaintenanceJob, number>();
   private readonly timers = new Map<MaintenanceJob, NodeJS.Timeout>();
   private readonly running = new Map<MaintenanceJob, Promise<void>>();
-  private db: Database.Database | undefined;
   private started = false;
   private halted = false;
 
@@ -98,14 +97,12 @@ export class MaintenanceScheduler {
     this.logger.info('maintenance scheduler started', { jobs: Object.fromEntries(this.intervals) });
   }
 
-  /** Stops the timers, waits for runs in progress, and closes the maintenance connection. */
+  /** Stops the timers and waits for runs in progress. */
   async stop(): Promise<void> {
     this.started = false;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.all(this.running.values());
-    this.db?.close();
-    this.db = undefined;
   }
 
   /** Runs one job now (also what the timers call). Errors are logged, never thrown. */
@@ -139,10 +136,10 @@ export class MaintenanceScheduler {
     }
     switch (job) {
       case 'checkpoint':
-        checkpoint(this.connection(), { mode: this.options.checkpoint?.mode, logger: this.logger });
+        this.withConnection((db) => checkpoint(db, { mode: this.options.checkpoint?.mode, logger: this.logger }));
         return;
       case 'retention':
-        cleanupFinishedTasks(this.connection(), this.retentionPolicy(), { clock: this.clock, logger: this.logger });
+        this.withConnection((db) => cleanupFinishedTasks(db, this.retentionPolicy(), { clock: this.clock, logger: this.logger }));
         return;
       case 'backup': {
         const b = this.options.backup!;
@@ -172,9 +169,19 @@ export class MaintenanceScheduler {
     };
   }
 
-  private connection(): Database.Database {
-    this.db ??= openMaintenanceConnection(this.options.path);
-    return this.db;
+  /**
+   * A connection for one run, closed before the run returns. Kept open between runs, it could be
+   * the last connection to the file once the store closed, and SQLite checkpoints when the last
+   * one closes: into a file that was overwritten meanwhile, it would copy the WAL over it. Here it
+   * closes right after verifyFile passed, while the store's connections are still open.
+   */
+  private withConnection(fn: (db: Database.Database) => unknown): void {
+    const db = openMaintenanceConnection(this.options.path);
+    try {
+      fn(db);
+    } finally {
+      db.close();
+    }
   }
 }
 
