@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import { assertStrategy, createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
-import type { TaskEvents } from './events';
+import { TaskEvents } from './events';
 import type { Capabilities } from './types';
 import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, refuseUnknownKeys, validateCapabilities, validateName } from './validation';
 
@@ -55,7 +55,7 @@ export interface WorkerOptions {
   clock?: Clock;
   /** Default a winston logger at level `warn`. */
   logger?: Logger;
-  /** When given, an `enqueued` event in this process wakes an idle worker at once. */
+  /** The store's `TaskEvents`, when given: an `enqueued` event in this process wakes an idle worker at once. */
   events?: TaskEvents;
 }
 
@@ -119,6 +119,12 @@ function requireMethods<T>(field: string, value: unknown, methods: readonly stri
   const ok = value !== null && typeof value === 'object' && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
   if (!ok) throw new InvalidOptionError(field, value, `an object with methods ${methods.join(', ')}`);
   return value as T;
+}
+
+function resolveEvents(value: unknown): TaskEvents | undefined {
+  // The store's rule. Another emitter's on() (Node's returns the emitter) gives stop() no unsubscribe to call.
+  if (value === undefined || value instanceof TaskEvents) return value;
+  throw new InvalidOptionError('events', value, 'a TaskEvents instance, the one given to the store');
 }
 
 /** A shutdown deadline: 0 (abort at once) up to the longest timer delay. */
@@ -202,6 +208,6 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     shutdownTimeoutMs: options.shutdownTimeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : shutdownTimeout('shutdownTimeout', options.shutdownTimeout),
     clock: requireMethods<Clock>('clock', options.clock, ['now'], () => new SystemClock()),
     logger: requireMethods<Logger>('logger', options.logger, ['error', 'warn', 'info', 'debug'], () => createLogger('warn')),
-    events: requireMethods<TaskEvents | undefined>('events', options.events, ['on'], () => undefined),
+    events: resolveEvents(options.events),
   };
 }

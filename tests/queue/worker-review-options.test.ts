@@ -1,0 +1,31 @@
+import { EventEmitter } from 'node:events';
+import { InvalidOptionError } from '../../src/core/errors';
+import { TaskEvents } from '../../src/queue/events';
+import { resolveWorkerOptions } from '../../src/queue/worker-options';
+
+const silent = { error() {}, warn() {}, info() {}, debug() {} };
+
+function refused(fn: () => unknown): InvalidOptionError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    return err as InvalidOptionError;
+  }
+  throw new Error('expected an InvalidOptionError');
+}
+
+describe('worker options: values that would break the worker later', () => {
+  // A Node EventEmitter has on(), which was all the check asked for, but its on() returns the
+  // emitter, not an unsubscribe function: stop() then threw "this.unsubscribe is not a function",
+  // left the worker 'stopping' and its ref'd heartbeat interval running, so the process never exited.
+  it('refuses an events object that is not a TaskEvents, as the store does', () => {
+    const emitter = new EventEmitter();
+    const err = refused(() => resolveWorkerOptions({ logger: silent, events: emitter as never }));
+    expect(err.field).toBe('events');
+    expect(err.value).toBe(emitter);
+    expect(err.accepted).toContain('TaskEvents');
+    const events = new TaskEvents();
+    expect(resolveWorkerOptions({ logger: silent, events }).events).toBe(events);
+  });
+});
