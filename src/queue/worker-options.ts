@@ -166,11 +166,11 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     throw new InvalidOptionError('worker options', options, `an object with keys ${[...KEYS].join(', ')}`);
   }
   refuseUnknownKeys('worker option ', options, KEYS);
-  const concurrency = options.concurrency ?? 10;
+  const concurrency = options.concurrency === undefined ? 10 : options.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
     throw new InvalidOptionError('concurrency', options.concurrency, `an integer from 1 to ${MAX_CONCURRENCY}`);
   }
-  const prefetch = options.prefetch ?? 0;
+  const prefetch = options.prefetch === undefined ? 0 : options.prefetch;
   if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > MAX_CONCURRENCY) {
     throw new InvalidOptionError('prefetch', options.prefetch, `an integer from 0 to ${MAX_CONCURRENCY}`);
   }
@@ -183,7 +183,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     }
     throw new InvalidOptionError('heartbeatInterval', options.heartbeatInterval, `a duration shorter than leaseDuration (${leaseMs} ms)`);
   }
-  const poll = options.pollInterval ?? {};
+  const poll = options.pollInterval === undefined ? {} : options.pollInterval;
   if (poll === null || typeof poll !== 'object') {
     throw new InvalidOptionError('pollInterval', poll, "an object { min, max } of durations, e.g. { min: '50ms', max: '2s' }");
   }

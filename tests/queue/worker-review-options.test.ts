@@ -29,3 +29,17 @@ describe('worker options: values that would break the worker later', () => {
     expect(resolveWorkerOptions({ logger: silent, events }).events).toBe(events);
   });
 });
+
+describe('worker options: null is not "use the default"', () => {
+  // Every other option refuses null (durations, names, strategy, clock...); these three read it as
+  // absent through `??`, which also made pollInterval's own null check unreachable.
+  it.each([
+    ['concurrency', { concurrency: null }],
+    ['prefetch', { prefetch: null }],
+    ['pollInterval', { pollInterval: null }],
+  ])('refuses %s: null naming the field and the value', (field, options) => {
+    const err = refused(() => resolveWorkerOptions({ logger: silent, ...(options as object) }));
+    expect(err.field).toBe(field);
+    expect(err.value).toBeNull();
+  });
+});
