@@ -287,7 +287,7 @@ export class Worker {
   private async handBack(claimed: readonly ClaimedTask[]): Promise<void> {
     await Promise.all(claimed.map(({ task, token }) =>
       this.store.release(task.id, token).catch((err: unknown) => {
-        this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: describeThrown(err) });
+        if (!isStoreLost(err)) this.options.logger.warn('could not release an unstarted claim; its lease will expire', { taskId: task.id, error: describeThrown(err) });
       })));
   }
 }
