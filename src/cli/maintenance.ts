@@ -90,7 +90,8 @@ export function registerMaintenanceCommands(program: Command): void {
       const ctx = contextOf(command);
       const result = withConnection(ctx, (db) => vacuum(db, { logger: cliLogger() }));
       if (ctx.json) return printJson(result);
-      printLines(`vacuum done in ${formatDuration(result.durationMs)}: ${formatBytes(result.bytesBefore)} -> ${formatBytes(result.bytesAfter)}`);
+      const waiting = result.busy ? ' (database + WAL: another connection was reading, so the rebuilt database waits in the WAL; run taskbridge checkpoint later to shrink the file)' : '';
+      printLines(`vacuum done in ${formatDuration(result.durationMs)}: ${formatBytes(result.bytesBefore)} -> ${formatBytes(result.bytesAfter)}${waiting}`);
     });
 
   program

@@ -30,17 +30,38 @@ export interface CheckpointResult {
 }
 
 /**
+ * How long a checkpoint waits for other connections, at most. FULL, RESTART and TRUNCATE hold the
+ * write lock while they wait for readers, so every writer of every process waits with them: with
+ * the connection's busy_timeout (5 s), a reader that stays (a backup holds one for its whole copy)
+ * stalled all workers that long, and a worker's own scheduler blocked its event loop as long.
+ */
+const CHECKPOINT_WAIT_MS = 250;
+
+/** Runs `PRAGMA wal_checkpoint(mode)` waiting at most {@link CHECKPOINT_WAIT_MS}; the connection's busy_timeout is restored after. */
+function walCheckpoint(db: Database.Database, mode: CheckpointMode): { busy: number; log: number; checkpointed: number } {
+  const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma(`busy_timeout = ${Math.min(busyTimeout, CHECKPOINT_WAIT_MS)}`);
+  try {
+    const rows = db.pragma(`wal_checkpoint(${mode})`, { simple: false }) as { busy: number; log: number; checkpointed: number }[];
+    return rows[0] ?? { busy: 0, log: -1, checkpointed: -1 };
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeout}`);
+  }
+}
+
+/**
  * Copies the WAL back into the database file. The default TRUNCATE mode also shrinks the WAL file to
- * zero bytes, which keeps a long-running worker's WAL from growing without bound; it waits on
- * busy_timeout for writers but never blocks them for long.
+ * zero bytes, which keeps a long-running worker's WAL from growing without bound. It waits at most
+ * 250 ms (less when the connection's busy_timeout is shorter) for a writer's commit or a reader,
+ * holding the write lock while it waits for readers; when they are still there it stops and
+ * reports `busy` (the next run tries again).
  * @throws InvalidOptionError for a mode that is not one of {@link CheckpointMode}
  */
 export function checkpoint(db: Database.Database, options: { mode?: CheckpointMode; logger?: Logger } = {}): CheckpointResult {
   const mode = validateCheckpointMode('mode', options.mode ?? 'TRUNCATE');
   const walFile = `${db.name}-wal`;
   const walBytesBefore = fileSize(walFile);
-  const row = db.pragma(`wal_checkpoint(${mode})`, { simple: false }) as { busy: number; log: number; checkpointed: number }[];
-  const first = row[0] ?? { busy: 0, log: -1, checkpointed: -1 };
+  const first = walCheckpoint(db, mode);
   const result: CheckpointResult = {
     mode,
     busy: first.busy !== 0,
@@ -55,9 +76,16 @@ export function checkpoint(db: Database.Database, options: { mode?: CheckpointMo
 
 /** Outcome of a VACUUM. */
 export interface VacuumResult {
+  /** Database file plus WAL, before and after. */
   readonly bytesBefore: number;
   readonly bytesAfter: number;
   readonly durationMs: number;
+  /**
+   * True when a reader kept the checkpoint after the rebuild from finishing: the rebuilt database
+   * waits in the WAL (so `bytesAfter` may exceed `bytesBefore`) and the file shrinks at a later
+   * checkpoint (`taskbridge checkpoint`).
+   */
+  readonly busy: boolean;
 }
 
 /**
@@ -69,8 +97,8 @@ export function vacuum(db: Database.Database, options: { logger?: Logger } = {})
   const bytesBefore = databaseBytes(db);
   db.exec('VACUUM');
   // Without a checkpoint the rebuilt pages sit in the WAL and the file does not shrink yet.
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  const result: VacuumResult = { bytesBefore, bytesAfter: databaseBytes(db), durationMs: Date.now() - started };
+  const busy = walCheckpoint(db, 'TRUNCATE').busy !== 0;
+  const result: VacuumResult = { bytesBefore, bytesAfter: databaseBytes(db), durationMs: Date.now() - started, busy };
   options.logger?.info('vacuum', { ...result });
   return result;
 }
