@@ -201,6 +201,18 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect(dead).toEqual([id]);
     });
 
+    it('announces an expired lease with attempts left as a failed attempt, then retried', async () => {
+      const id = (await store.enqueue({ type: 't', maxAttempts: 3 })).task.id;
+      const seen: unknown[] = [];
+      h.events.on('failed', (e) => seen.push(['failed', e.task.id, e.willRetry, e.error]));
+      h.events.on('retried', (e) => seen.push(['retried', e.task.id]));
+      await claim();
+      h.clock.advance(1000);
+      const [again] = await claim({ workerId: 'w2' });
+      expect(again!.task.id).toBe(id);
+      expect(seen).toEqual([['failed', id, true, 'lease expired on attempt 1 of 3'], ['retried', id]]);
+    });
+
     it('release hands the task back without counting the attempt', async () => {
       const id = (await store.enqueue({ type: 't' })).task.id;
       const [c] = await claim();

@@ -70,6 +70,9 @@ function announceTakenBack(ctx: StoreContext, rows: TaskRow[]): void {
   ctx.options.logger.info('took back expired leases', { count: rows.length, taskIds: rows.slice(0, 20).map((r) => r.id) });
   for (const row of rows) {
     if (row.status === 'queued') {
+      // An attempt lost to an expired lease failed like a thrown one: 'failed' says so before 'retried'.
+      const error = `lease expired on attempt ${row.attempts} of ${row.max_attempts}`;
+      emitIf(ctx, 'failed', () => ({ task: rowToTask(row), error, willRetry: true }));
       emitIf(ctx, 'retried', () => ({ task: rowToTask(row), runAfter: new Date(row.run_after) }));
     } else if (row.status === 'cancelled') {
       emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
