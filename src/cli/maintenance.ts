@@ -8,6 +8,7 @@ import { backupDatabase, restoreDatabase, type CopyProgress } from '../queue/mai
 import { checkpoint, vacuum } from '../queue/maintenance/checkpoint';
 import { cleanupFinishedTasks } from '../queue/maintenance/retention';
 import { hasTable, openMaintenanceConnection } from '../queue/maintenance/sqlite-file';
+import { guard } from '../queue/sqlite/context';
 import { assertSchemaNotNewer, readSchemaVersion } from '../queue/sqlite/migrations';
 import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import { ReportedFailure, UsageError, contextOf, parseDurationArg, printJson, printLines, type CommandContext } from './common';
@@ -71,7 +72,7 @@ export function registerMaintenanceCommands(program: Command): void {
       if (flags.completedOlderThan === undefined && flags.failedOlderThan === undefined && flags.cancelledOlderThan === undefined) {
         throw new UsageError('give at least one of --completed-older-than, --failed-older-than, --cancelled-older-than');
       }
-      const result = withConnection(ctx, (db) =>
+      const result = withConnection(ctx, 'cleanup', (db) =>
         // No taskbridge schema yet (user_version 0): no task of ours to delete, whatever tables the file holds.
         readSchemaVersion(db) === 0 ? { completed: 0, failed: 0, cancelled: 0, total: 0 } : cleanupFinishedTasks(
           db,
@@ -88,7 +89,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .description('rebuild the database file to return freed space (takes the write lock: workers wait meanwhile)')
     .action((_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
-      const result = withConnection(ctx, (db) => vacuum(db, { logger: cliLogger() }));
+      const result = withConnection(ctx, 'vacuum', (db) => vacuum(db, { logger: cliLogger() }));
       if (ctx.json) return printJson(result);
       const waiting = result.busy ? ' (database + WAL: another connection was reading, so the rebuilt database waits in the WAL; run taskbridge checkpoint later to shrink the file)' : '';
       printLines(`vacuum done in ${formatDuration(result.durationMs)}: ${formatBytes(result.bytesBefore)} -> ${formatBytes(result.bytesAfter)}${waiting}`);
@@ -99,7 +100,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .description('copy the WAL back into the database file and truncate it')
     .action((_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
-      const result = withConnection(ctx, (db) => checkpoint(db, { logger: cliLogger() }));
+      const result = withConnection(ctx, 'checkpoint', (db) => checkpoint(db, { logger: cliLogger() }));
       if (ctx.json) printJson(result);
       else {
         printLines(
@@ -116,9 +117,11 @@ export function registerMaintenanceCommands(program: Command): void {
 /**
  * Opens the database for a command that changes it (cleanup, vacuum, checkpoint), refusing first,
  * with nothing written, a file that is not SQLite and one written by a newer taskbridge (as the
- * store does): a maintenance connection has neither check of its own.
+ * store does): a maintenance connection has neither check of its own. A lock held past the busy
+ * timeout, or a full disk, is the store's typed error (TASKBRIDGE_BUSY, TASKBRIDGE_STORAGE_FULL,
+ * both retryable) naming `operation`, not SQLite's raw one.
  */
-function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openMaintenanceConnection>) => T): T {
+function withConnection<T>(ctx: CommandContext, operation: string, fn: (db: ReturnType<typeof openMaintenanceConnection>) => T): T {
   requireSqliteFile(ctx);
   const db = openMaintenanceConnection(ctx.dbPath);
   try {
@@ -128,7 +131,7 @@ function withConnection<T>(ctx: CommandContext, fn: (db: ReturnType<typeof openM
       // SQLite reports a damaged file only when it first reads a page.
       throw error instanceof TaskbridgeError ? error : new NotADatabaseError(ctx.dbPath, error);
     }
-    return fn(db);
+    return guard(operation, () => fn(db));
   } finally {
     db.close();
   }
@@ -153,7 +156,7 @@ function refuseWhileLeased(ctx: CommandContext, force: boolean): number {
 
 /** Unexpired leases by worker id in the database at ctx.dbPath. */
 function activeLeaseHolders(ctx: CommandContext): Record<string, number> {
-  return withConnection(ctx, (db) => {
+  return withConnection(ctx, 'restore (reading the leases)', (db) => {
     if (!hasTable(db, 'tasks')) return {};
     const leases = new SqliteMetricsSource(db).leasesByOwner(Date.now());
     return Object.fromEntries(Object.entries(leases).filter(([, c]) => c.active > 0).map(([owner, c]) => [owner, c.active]));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { runCli, runJson, useWorkspace } from './helpers';
+import { digest, runCli, runJson, useWorkspace } from './helpers';
 
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 
@@ -43,4 +43,24 @@ describe('maintenance commands while another process holds the database (review)
     expect(after.json.busy).toBe(false);
     expect(fs.statSync(`${ws.db}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
   });
+
+  it.each([['cleanup', '--completed-older-than', '0s'], ['vacuum']])(
+    '%s while another process holds the write lock past the busy timeout: typed TASKBRIDGE_BUSY (retryable, exit 1), nothing changed',
+    async (...command) => {
+      await seed(ws.db);
+      const holder = new Database(ws.db);
+      holder.exec('BEGIN IMMEDIATE');
+      try {
+        const before = digest(ws.db);
+        const r = await runJson<{ error: { code: string; message: string } }>(['--db', ws.db, ...command]);
+        expect(r.code).toBe(1);
+        expect(r.json.error.code).toBe('TASKBRIDGE_BUSY');
+        expect(r.json.error.message).toContain(command[0]);
+        expect(digest(ws.db)).toBe(before);
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+    },
+  );
 });
