@@ -5,6 +5,7 @@ import { DatabaseUnavailableError, InvalidOptionError, TaskbridgeError } from '.
 import { checkSqliteHeader } from '../sqlite/connection';
 import type { Logger } from '../../core/logger';
 import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
+import { createPrivateFile, removeAbandonedPartials, removeDatabaseFiles, unusableDestination } from './partial-files';
 import { copyOverTarget, restoredTargetProblems, stagingCopyProblems } from './restore-copy';
 import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
 
@@ -51,15 +52,18 @@ export interface BackupResult {
  *
  * Workers may keep writing meanwhile. The copy reads from a read transaction held on a dedicated
  * connection, so it is one consistent snapshot (otherwise the backup API restarts on every write by
- * another connection and may never finish on a busy queue). The copy is written to a temporary file
- * and renamed into place only once verified, so a failed backup never replaces a good one.
+ * another connection and may never finish on a busy queue). The copy is written to a temporary file,
+ * mode 0600 from its first page, and renamed into place only once verified, so a failed backup
+ * never replaces a good one.
  *
- * @throws BackupVerificationError when the copy does not verify
+ * @throws BackupVerificationError when the copy does not verify, or, before anything is copied,
+ * when `destination` is the database, its -wal, -shm or -journal file, or a folder
  */
 export async function backupDatabase(sourcePath: string, destination: string, options: BackupOptions = {}): Promise<BackupResult> {
   const source = path.resolve(sourcePath);
   const file = path.resolve(destination);
-  if (file === source) throw new BackupVerificationError(file, ['the backup file cannot be the database itself']);
+  const unusable = unusableDestination(source, file);
+  if (unusable !== undefined) throw new BackupVerificationError(file, [unusable]);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   removeAbandonedPartials(path.dirname(file), options.logger);
   const partial = `${file}.partial-${process.pid}`;
@@ -68,6 +72,7 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   let snapshot: TableCounts;
   let pages = 0;
   try {
+    createPrivateFile(partial);
     db.exec('BEGIN');
     snapshot = tableCounts(db);
     const result = await copyPages(db, partial, options);
@@ -82,7 +87,6 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   }
   try {
     verifyCopy(partial, snapshot, file, { selfContained: true });
-    fs.chmodSync(partial, 0o600);
     fs.renameSync(partial, file);
   } catch (error) {
     removeDatabaseFiles(partial);
@@ -161,11 +165,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
   let db: Database.Database | undefined;
   let createdTarget = false;
   try {
-    // A file of this name is left by a killed process whose pid this one reuses (containers restart
-    // at the same pid): its -journal would be rolled back into the new copy.
-    removeDatabaseFiles(staging);
-    // 0600 before the first page is written: the copy never sits world-readable.
-    fs.writeFileSync(staging, '', { mode: 0o600, flag: 'wx' });
+    createPrivateFile(staging);
     const source = openMaintenanceConnection(backup, { readonly: true });
     let stagingPages = 0;
     try {
@@ -255,37 +255,5 @@ async function copyPages(db: Database.Database, destination: string, options: Ba
   return { totalPages: result.totalPages };
 }
 
-const PARTIAL = /\.partial-(\d+)(?:-wal|-shm|-journal)?$/;
-
-/**
- * Deletes the `<backup>.partial-<pid>` files of backups whose process died mid-copy (a SIGKILL skips
- * their cleanup, and every run uses its own pid, so nothing else would ever remove them). A file
- * of a live process, this one included, may be a copy in progress and is left alone.
- */
-export function removeAbandonedPartials(directory: string, logger?: Logger): string[] {
-  const removed: string[] = [];
-  for (const name of fs.readdirSync(directory)) {
-    const pid = Number(PARTIAL.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
-    const file = path.join(directory, name);
-    fs.rmSync(file, { force: true });
-    removed.push(file);
-  }
-  if (removed.length > 0) logger?.info('removed partial backup files of processes that no longer run', { removed });
-  return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/** Removes a database file with its -wal/-shm companions, ignoring the ones that do not exist. */
-export function removeDatabaseFiles(file: string): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
-}
+// Imported from here before they moved to partial-files.ts.
+export { removeAbandonedPartials, removeDatabaseFiles };

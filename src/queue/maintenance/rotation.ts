@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Clock } from '../../core/clock';
 import { InvalidOptionError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { backupDatabase, removeDatabaseFiles, type BackupResult } from './backup';
+import { backupDatabase, type BackupResult } from './backup';
+import { removeDatabaseFiles } from './partial-files';
 
 /** Settings of {@link rotatingBackup}. */
 export interface RotatingBackupOptions {
