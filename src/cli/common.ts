@@ -4,6 +4,7 @@ import { dbPathOf } from '../compat/config';
 import { parseDuration } from '../core/duration';
 import { TaskbridgeError } from '../core/errors';
 import { isMemoryPath } from '../queue/sqlite/connection';
+import { MAX_TIMER_MS } from '../queue/worker-options';
 
 /** Documented exit codes of the `taskbridge` command. */
 export const EXIT = {
@@ -149,6 +150,25 @@ export function parseDurationArg(value: string): number {
   } catch {
     throw new InvalidArgumentError(`expected a duration such as 30s, 5m, 7d, got ${JSON.stringify(value)}`);
   }
+}
+
+/**
+ * Parses a maintenance interval (`--checkpoint-every`, `--cleanup-every`, `--backup-every`): at
+ * least 1s, and at most what a Node timer can wait (a longer one fires after 1 ms, so the job
+ * would run back to back).
+ */
+export function parseIntervalArg(value: string): number {
+  const ms = parseDurationArg(value);
+  if (ms < 1000 || ms > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(`expected a duration from 1s to ${MAX_TIMER_MS} ms (about 24.8 days), got ${JSON.stringify(value)}`);
+  }
+  return ms;
+}
+
+/** Parses a folder option that must not be blank, such as `--backup-dir` (blank would mean the working directory). */
+export function parseFolderArg(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError(`expected a folder path, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** Parses `--capabilities k=v,k2=v2` into a record. */

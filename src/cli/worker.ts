@@ -7,7 +7,7 @@ import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
 import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
-import { UsageError, contextOf, parseCapabilities, parseDurationArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseFolderArg, parseIntervalArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
 import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
@@ -37,12 +37,12 @@ export function registerWorkerCommand(program: Command): void {
     .option('--strategy <name>', 'claim order: fifo, lifo, priority, weighted-random (default fifo)')
     .option('--capabilities <k=v,...>', 'what this worker offers; it claims only tasks whose requirements these satisfy', parseCapabilities)
     .option('--shutdown-timeout <duration>', 'how long a stop waits for running handlers (default 30s)', parseDurationArg)
-    .option('--checkpoint-every <duration>', 'maintenance: WAL checkpoint at this interval, e.g. 5m', parseDurationArg)
-    .option('--cleanup-every <duration>', 'maintenance: retention cleanup at this interval (with the -older-than ages)', parseDurationArg)
+    .option('--checkpoint-every <duration>', 'maintenance: WAL checkpoint at this interval, e.g. 5m', parseIntervalArg)
+    .option('--cleanup-every <duration>', 'maintenance: retention cleanup at this interval (with the -older-than ages)', parseIntervalArg)
     .option('--completed-older-than <duration>', 'retention: delete completed tasks older than this (default 7d)', parseDurationArg)
     .option('--failed-older-than <duration>', 'retention: delete dead tasks older than this (default 30d)', parseDurationArg)
-    .option('--backup-every <duration>', 'maintenance: verified backup into --backup-dir at this interval', parseDurationArg)
-    .option('--backup-dir <dir>', 'folder of scheduled backups')
+    .option('--backup-every <duration>', 'maintenance: verified backup into --backup-dir at this interval', parseIntervalArg)
+    .option('--backup-dir <dir>', 'folder of scheduled backups', parseFolderArg)
     .option('--backup-keep <n>', 'scheduled backups to keep (default 7)', parsePositiveInt)
     .action(async (flags: WorkerFlags, command: Command) => {
       const ctx = contextOf(command);

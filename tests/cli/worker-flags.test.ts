@@ -51,4 +51,28 @@ describe('taskbridge worker: flags that need another flag', () => {
     expect(result.started).toBe(true);
     expect(result.code).toBe(0);
   });
+
+  it.each([
+    ['--checkpoint-every', '30d', 'a duration from 1s to 2147483647 ms'],
+    ['--cleanup-every', '500ms', 'a duration from 1s to 2147483647 ms'],
+    ['--backup-every', '1y', 'a duration from 1s to 2147483647 ms'],
+  ])('%s %s (outside what a timer can wait) is a usage error naming the flag, the value and the range', async (flag, value, accepted) => {
+    writeHandlers(ws.dir, HANDLERS);
+    const extra = flag === '--backup-every' ? ['--backup-dir', 'backups'] : [];
+    const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', flag, value, ...extra]);
+    expect(result.started).toBe(false);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`option '${flag} <duration>' argument '${value}' is invalid`);
+    expect(result.stderr).toContain(accepted);
+    expect(fs.existsSync(ws.db)).toBe(false);
+  });
+
+  it('an empty --backup-dir is a usage error naming the flag (it would back up into the working directory)', async () => {
+    writeHandlers(ws.dir, HANDLERS);
+    const result = await runWorker(ws.dir, ['--db', ws.db, 'worker', '--handlers', 'handlers.js', '--backup-every', '1h', '--backup-dir', ' ']);
+    expect(result.started).toBe(false);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("option '--backup-dir <dir>' argument ' ' is invalid");
+    expect(fs.existsSync(ws.db)).toBe(false);
+  });
 });
