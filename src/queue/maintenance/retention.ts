@@ -11,7 +11,7 @@ export interface RetentionPolicy {
   /** Dead tasks (status `failed`). */
   failedOlderThanMs?: number;
   cancelledOlderThanMs?: number;
-  /** Rows deleted per statement. Default 1000. */
+  /** Rows of one status each delete statement looks at (so at most deletes). Default 1000. */
   batchSize?: number;
 }
 
@@ -48,16 +48,19 @@ export function cleanupFinishedTasks(db: Database.Database, policy: RetentionPol
       throw new InvalidOptionError(field, age, 'a non-negative number of milliseconds');
     }
   }
-  const statement = db.prepare(RETENTION_SQL.deleteFinishedBatch);
+  const windowEnd = db.prepare(RETENTION_SQL.windowEnd).pluck();
+  const deleteInWindow = db.prepare(RETENTION_SQL.deleteInWindow);
   const now = deps.clock.now();
   const deleted: Record<FinishedStatus, number> = { completed: 0, failed: 0, cancelled: 0 };
   for (const [status, age] of ages) {
     if (age === undefined) continue;
     const before = now - age;
-    for (;;) {
-      const { changes } = statement.run({ status, before, batch });
-      deleted[status] += changes;
-      if (changes < batch) break;
+    // Each DELETE is its own short write transaction, so workers' commits interleave between windows.
+    for (let after = 0; ;) {
+      const upTo = windowEnd.get({ status, after, batch }) as number | null;
+      if (upTo === null) break;
+      deleted[status] += deleteInWindow.run({ status, after, upTo, before }).changes;
+      after = upTo;
     }
   }
   const result: RetentionResult = { ...deleted, total: deleted.completed + deleted.failed + deleted.cancelled };
