@@ -365,6 +365,18 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect(counts.byQueue.q2).toMatchObject({ queued: 1 });
     });
 
+    it('counts types and queues named like Object members as their own entries', async () => {
+      await store.enqueueBatch([{ type: '__proto__' }, { type: 'constructor', queue: 'hasOwnProperty' }, { type: 'toString', queue: '__proto__' }]);
+      const counts = await store.counts();
+      expect(Object.keys(counts.byType).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+      expect(Object.keys(counts.byQueue).sort()).toEqual(['__proto__', 'default', 'hasOwnProperty']);
+      expect(counts.byType['__proto__']).toMatchObject({ queued: 1 });
+      expect(counts.byType['constructor']).toMatchObject({ queued: 1 });
+      expect(counts.byQueue['hasOwnProperty']).toMatchObject({ queued: 1 });
+      expect(counts.byQueue['__proto__']).toMatchObject({ queued: 1 });
+      expect(({} as Record<string, unknown>).queued).toBeUndefined();
+    });
+
     it('registers, touches, lists and unregisters workers', async () => {
       const info = { workerId: 'w1', pid: 123, hostname: 'h', queue: 'default', concurrency: 4, strategy: 'fifo', capabilities: { region: 'us' } };
       await store.registerWorker(info);

@@ -63,15 +63,23 @@ export class QuerySql {
 export function tallyCounts(rows: readonly { queue: string; type: string; status: string; n: number }[]): TaskCounts {
   const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   const byStatus = zero();
-  const byType: Record<string, Record<TaskStatus, number>> = {};
-  const byQueue: Record<string, Record<TaskStatus, number>> = {};
+  // Maps, not object literals: a type or queue named `__proto__` or `constructor` found the
+  // prototype's member instead of its own entry (vanished from the counts, wrote onto Object.prototype).
+  const byType = new Map<string, Record<TaskStatus, number>>();
+  const byQueue = new Map<string, Record<TaskStatus, number>>();
+  const entryOf = (map: Map<string, Record<TaskStatus, number>>, key: string): Record<TaskStatus, number> => {
+    let entry = map.get(key);
+    if (entry === undefined) map.set(key, (entry = zero()));
+    return entry;
+  };
   let total = 0;
   for (const r of rows) {
     const status = r.status as TaskStatus;
     byStatus[status] += r.n;
-    (byType[r.type] ??= zero())[status] += r.n;
-    (byQueue[r.queue] ??= zero())[status] += r.n;
+    entryOf(byType, r.type)[status] += r.n;
+    entryOf(byQueue, r.queue)[status] += r.n;
     total += r.n;
   }
-  return { byStatus, byType, byQueue, total };
+  // fromEntries defines own properties, so even `__proto__` stays an ordinary key.
+  return { byStatus, byType: Object.fromEntries(byType), byQueue: Object.fromEntries(byQueue), total };
 }
