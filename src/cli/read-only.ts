@@ -56,23 +56,23 @@ export class ReadOnlyQueue {
   }
 
   get(taskId: number): Task | undefined {
-    const row = guard('get', () => this.live().queries.get(taskId));
+    const row = this.read('get', () => this.live().queries.get(taskId));
     return row === undefined ? undefined : rowToTask(row);
   }
 
   list(filter?: TaskFilter): Task[] {
     const shape = normalizeListFilter(filter);
-    return guard('list', () => this.live().queries.list(shape)).map(rowToTask);
+    return this.read('list', () => this.live().queries.list(shape)).map(rowToTask);
   }
 
   /** Every status appears in every bucket, zero when empty (as the store's `counts()`). */
   counts(): TaskCounts {
-    const rows = guard('counts', () => this.live().queries.counts());
+    const rows = this.read('counts', () => this.live().queries.counts());
     return tallyCounts(rows);
   }
 
   listWorkers(): WorkerRecord[] {
-    return guard('listWorkers', () => this.live().workers.list());
+    return this.read('listWorkers', () => this.live().workers.list());
   }
 
   /** The figures of `stats` and `/metrics`, from this connection; `staleAfterMs` defaults to DEFAULT_STALE_AFTER_MS. */
@@ -82,7 +82,9 @@ export class ReadOnlyQueue {
       counts: async () => this.counts(),
       listWorkers: async () => this.listWorkers(),
     };
-    return metrics({ store: store as TaskStore, source: this.live().source, clock, staleAfterMs });
+    return metrics({ store: store as TaskStore, source: this.live().source, clock, staleAfterMs }).catch((error: unknown) => {
+      throw readOnlyError(this.path, error);
+    });
   }
 
   /** Closes the connection. Idempotent. */
@@ -90,6 +92,18 @@ export class ReadOnlyQueue {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+
+  /**
+   * One read through the store's error mapping (busy, full); damage that the open could not see,
+   * in pages read only now, names the file as NotADatabaseError instead of SQLite's raw error.
+   */
+  private read<T>(operation: string, fn: () => T): T {
+    try {
+      return guard(operation, fn);
+    } catch (error) {
+      throw readOnlyError(this.path, error);
+    }
   }
 
   private live(): this {
