@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../../src/core/errors';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
 import type { TaskStatus } from '../../src/queue/types';
 import { storeFactories, type StoreHarness } from './store-factories';
+import { thrownBy } from '../support/thrown';
 
 const EVERY_STATUS = /queued, running, completed, failed, cancelled/;
 
@@ -88,12 +89,3 @@ describe('the synchronous and read-only lists refuse an empty status list', () =
     }
   });
 });
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}

@@ -5,17 +5,8 @@ import { ManualClock } from '../../src/core/clock';
 import { InvalidOptionError } from '../../src/core/errors';
 import { MaintenanceScheduler, type MaintenanceOptions } from '../../src/queue/maintenance';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
+import { thrownBy } from '../support/thrown';
 import { MemoryLogger } from './worker-helpers';
-
-/** The error a call throws, so a test can check its class and message in turn. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('maintenance scheduler (review)', () => {
   let dir: string;
@@ -103,5 +94,40 @@ describe('maintenance scheduler (review)', () => {
     await store.close();
     await scheduler.stop();
     expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+  });
+
+  it('start, stop and start again while a run is in flight keeps one timer per job, and a final stop ends the runs', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const logger = new MemoryLogger();
+      const scheduler = new MaintenanceScheduler({ path: file, clock, logger, checkpoint: { every: '1s' } });
+      const runs = (): number => logger.lines.filter((l) => l.message === 'wal checkpoint').length;
+      scheduler.start();
+      jest.advanceTimersByTime(1000); // the first run begins; its reschedule waits on its promise
+      const stopping = scheduler.stop();
+      scheduler.start(); // a restart before the stop has finished waiting for that run
+      await stopping;
+      expect(runs()).toBe(1);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(runs()).toBe(2); // one timer for the job, not two
+      await scheduler.stop();
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(runs()).toBe(2);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('runNow of a job that is not configured is refused with a typed error naming the job and the configured ones', async () => {
+    const logger = new MemoryLogger();
+    const scheduler = new MaintenanceScheduler({ path: file, clock, logger, checkpoint: { every: '5m' } });
+    for (const job of ['retention', 'backup', 'vacuum']) {
+      const error = await scheduler.runNow(job as 'retention').then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ field: 'job', value: job });
+      expect((error as Error).message).toContain('checkpoint');
+    }
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });

@@ -105,8 +105,14 @@ export class MaintenanceScheduler {
     await Promise.all(this.running.values());
   }
 
-  /** Runs one job now (also what the timers call). Errors are logged, never thrown. */
+  /**
+   * Runs one job now (also what the timers call). Errors of the job are logged, never thrown.
+   * @throws InvalidOptionError (as a rejection) for a job this scheduler was not configured with
+   */
   async runNow(job: MaintenanceJob): Promise<void> {
+    if (!this.intervals.has(job)) {
+      throw new InvalidOptionError('job', job, `one of the configured jobs: ${[...this.intervals.keys()].join(', ') || 'none'}`);
+    }
     const inFlight = this.running.get(job);
     if (inFlight) return inFlight;
     const run = this.execute(job)
@@ -117,7 +123,11 @@ export class MaintenanceScheduler {
   }
 
   private schedule(job: MaintenanceJob): void {
+    // One timer per job: a start() after a stop() that is still waiting for a run would otherwise
+    // add a second chain beside the one that run reschedules, which stop() could not clear.
+    if (this.timers.has(job)) return;
     const timer = setTimeout(() => {
+      this.timers.delete(job);
       void this.runNow(job).then(() => {
         if (this.started) this.schedule(job);
       });
