@@ -1,4 +1,4 @@
-import type Database = require('better-sqlite3');
+import Database = require('better-sqlite3');
 import { NotADatabaseError, SchemaTooNewError } from '../../core/errors';
 
 /** One schema step. Append-only: never edit a released migration, add the next number instead. */
@@ -120,21 +120,45 @@ export function assertSchemaNotNewer(db: Database.Database, path: string): void 
 /** Every table, index, trigger and view name the migrations create (one namespace in SQLite). */
 const OWN_NAMES = [...new Set(MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER|VIEW)\s+(\w+)/gi)].map((x) => x[1]!)))];
 
+/** [table, column] of every column migration 1 created, as JSON; computed once, from the migration itself. */
+let baseColumns: string | undefined;
+function baseSchemaColumns(): string {
+  if (baseColumns === undefined) {
+    const scratch = new Database(':memory:');
+    try {
+      scratch.exec(MIGRATIONS[0]!.sql);
+      baseColumns = JSON.stringify(
+        scratch.prepare(`SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+                         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`).raw().all(),
+      );
+    } finally {
+      scratch.close();
+    }
+  }
+  return baseColumns;
+}
+
 /**
- * Refuses an SQLite file of another application that already uses one of taskbridge's names while
- * it has no taskbridge schema version: migration 1 would fail on it half way, after the connection
- * had switched the file to WAL. Call before anything that writes.
+ * Refuses an SQLite file of another application before anything writes to it: with no taskbridge
+ * schema version, one that already uses one of taskbridge's names (migration 1 would fail on it
+ * half way); with a version (many applications set user_version for their own schema), one that
+ * lacks a table or column of migration 1 (migrations only add to it). Either way the connection
+ * would otherwise have switched the file to WAL and run migrations on it before failing.
+ * Call before anything that writes.
  * @throws NotADatabaseError naming the path
  */
 export function assertNoForeignSchema(db: Database.Database, path: string): void {
   // One statement, so one snapshot: another process may commit migration 1 between two reads,
   // and its tables seen beside the version 0 read before would look foreign.
-  const taken = db
-    .prepare(`SELECT count(*) FROM sqlite_master
-              WHERE (SELECT user_version FROM pragma_user_version) = 0 AND name IN (SELECT value FROM json_each(?))`)
+  const foreign = db
+    .prepare(`SELECT CASE (SELECT user_version FROM pragma_user_version)
+                WHEN 0 THEN (SELECT count(*) FROM sqlite_master WHERE name IN (SELECT value FROM json_each(@names)))
+                ELSE (SELECT count(*) FROM json_each(@columns) AS e
+                      WHERE NOT EXISTS (SELECT 1 FROM pragma_table_info(e.value ->> 0) AS c WHERE c.name = e.value ->> 1))
+              END`)
     .pluck()
-    .get(JSON.stringify(OWN_NAMES)) as number;
-  if (taken > 0) throw new NotADatabaseError(path);
+    .get({ names: JSON.stringify(OWN_NAMES), columns: baseSchemaColumns() }) as number;
+  if (foreign > 0) throw new NotADatabaseError(path);
 }
 
 /**
