@@ -17,7 +17,7 @@ export interface SqliteStoreOptions {
   path: string;
   /** `'NORMAL'` (default: durable across process crashes) or `'FULL'` (also across power loss, slower). */
   synchronous?: 'NORMAL' | 'FULL';
-  /** How long a statement waits for another connection's write lock. Default `'5s'`. */
+  /** How long a statement waits for another connection's write lock, at most 2^31-1 ms. Default `'5s'`. */
   busyTimeout?: Duration;
   /** Page cache per connection in KiB. Default 32768 (32 MiB). */
   cacheSizeKb?: number;
@@ -52,6 +52,9 @@ export interface ResolvedSqliteStoreOptions {
   readonly events: TaskEvents;
 }
 
+/** Longest busy_timeout SQLite can hold (2^31 - 1 ms). */
+const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
+
 const KNOWN = [
   'path', 'synchronous', 'busyTimeout', 'cacheSizeKb', 'walAutocheckpointPages', 'leaseDefaults', 'maxPayloadBytes', 'clock', 'logger', 'random', 'events',
 ];
@@ -81,6 +84,10 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
     throw new InvalidOptionError('synchronous', options.synchronous, "'NORMAL' or 'FULL'");
   }
   const busyTimeoutMs = options.busyTimeout === undefined ? 5000 : parseDuration('busyTimeout', options.busyTimeout);
+  // SQLite's busy_timeout is a C int: the pragma reads a larger value as 0 (or 1e300 as 1), i.e. no wait at all.
+  if (busyTimeoutMs > MAX_BUSY_TIMEOUT_MS) {
+    throw new InvalidOptionError('busyTimeout', options.busyTimeout, `a duration from 0 to ${MAX_BUSY_TIMEOUT_MS} ms (about 24.8 days)`);
+  }
   const cacheSizeKb = options.cacheSizeKb ?? 32768;
   if (!Number.isInteger(cacheSizeKb) || cacheSizeKb < 64 || cacheSizeKb > 16 * 1024 * 1024) {
     throw new InvalidOptionError('cacheSizeKb', options.cacheSizeKb, 'an integer from 64 to 16777216 (KiB)');
