@@ -16,6 +16,8 @@ export interface RemoteSyncDeps {
   workerSaturated: boolean;
   update(runId: string, patch: Partial<Run>): void;
   settle(entry: RunEntry): void;
+  /** True when one of this process's workers holds the task's lease (claimed, maybe not started). */
+  leasedHere(task: Task): boolean;
 }
 
 /**
@@ -42,8 +44,8 @@ export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): 
 
 /**
  * Reads one run that is not executing here from the store and brings the registry in line: a
- * finished task settles it (its outcome written unless the run was cancelled here), a running one
- * marks it running. Returns true when the run settled. A read the store refuses is logged and
+ * finished task settles it (its outcome written unless the run was cancelled here), one running
+ * in another process marks it running. Returns true when the run settled. A read the store refuses is logged and
  * changes nothing.
  */
 export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSaturated'>): boolean {
@@ -60,7 +62,9 @@ export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSatura
     d.settle(e);
     return true;
   }
-  if (task.status === 'running' && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
+  // Leased here but not local: claimed ahead (prefetch) and not begun, so still `queued` (the
+  // contract's `running` means the work began); the dispatch writes `running` when it starts.
+  if (task.status === 'running' && !d.leasedHere(task) && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
     d.update(e.runId, outcomeFields(task));
   }
   return false;

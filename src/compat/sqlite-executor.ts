@@ -104,8 +104,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   /** Waits for every run of this manager, then stops the idle worker so the process can exit. */
   async waitAll(): Promise<void> {
-    await this.runs.waitAll();
-    await this.stopWorkerIfIdle();
+    // Stopping the worker awaits the store: a run started meanwhile is one started while waiting.
+    do {
+      await this.runs.waitAll();
+      await this.stopWorkerIfIdle();
+    } while (this.runs.size > 0);
   }
 
   activeRunIds(): string[] {
@@ -248,6 +251,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     return {
       store: this.o.store, registry: this.o.registry, logger: this.o.logger,
       update: (runId, patch) => this.update(runId, patch), settle: (e) => this.runs.settle(e),
+      leasedHere: (task) => this.worker.holdsLease(task),
     };
   }
 
