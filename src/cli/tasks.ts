@@ -77,7 +77,7 @@ export function registerTaskCommands(program: Command): void {
       printLines(
         table(
           ['ID', 'QUEUE', 'TYPE', 'STATUS', 'ATTEMPTS', 'PRIORITY', 'CREATED', 'DURATION', 'ERROR'],
-          tasks.map((t) => [t.id, t.queue, t.type, statusLabel(t), `${t.attempts}/${t.maxAttempts}`, t.priority, formatInstant(t.createdAt), duration(t), truncate(t.lastError, 50)]),
+          tasks.map((t) => [t.id, truncate(t.queue, NAME_COLUMNS), truncate(t.type, NAME_COLUMNS), statusLabel(t), `${t.attempts}/${t.maxAttempts}`, t.priority, formatInstant(t.createdAt), duration(t), truncate(oneLine(t.lastError), 50)]),
         ),
       );
     });
@@ -118,6 +118,15 @@ function taskIdCommand(program: Command, name: string, description: string, acti
     .description(description)
     .argument('<id>', 'task id', parseTaskId)
     .action(async (id: number, _flags: unknown, command: Command) => action(id, contextOf(command)));
+}
+
+// Names may be 200 characters: one such name would widen every row past any terminal. `show` and
+// --json keep them whole.
+const NAME_COLUMNS = 40;
+
+/** An error message with its line breaks and runs of spaces as single spaces, for a table cell. */
+function oneLine(text: string | null): string | null {
+  return text === null ? null : text.replace(/\s+/g, ' ');
 }
 
 function statusLabel(task: Task): string {
