@@ -4,6 +4,7 @@ import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { Task } from '../queue/types';
+import { isStoreLost } from '../queue/worker-writes';
 import type { RunEntry } from './run-entry';
 import { outcomeFields } from './run-payload';
 
@@ -18,6 +19,8 @@ export interface RemoteSyncDeps {
   settle(entry: RunEntry): void;
   /** True when one of this process's workers holds the task's lease (claimed, maybe not started). */
   leasedHere(task: Task): boolean;
+  /** Ends a run whose store is lost for good (database file replaced): it can never run or be read. */
+  storeLost(entry: RunEntry, err: unknown): void;
 }
 
 /**
@@ -53,6 +56,11 @@ export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSatura
   try {
     task = d.store.getSync(e.taskId);
   } catch (err) {
+    // No later call can succeed: following the run would keep waitAll (and the poll) going forever.
+    if (isStoreLost(err) && !e.local) {
+      d.storeLost(e, err);
+      return true;
+    }
     d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
     return false;
   }

@@ -13,7 +13,7 @@ import type { ClosableExecutor, HandlerCapable } from './routing';
 import { newOwnerId, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
-import { createRunEntry, RunTable } from './run-entry';
+import { createRunEntry, RunTable, type RunEntry } from './run-entry';
 import { syncRemoteRun, syncRemoteRuns, type RemoteSyncDeps } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -252,7 +252,21 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       store: this.o.store, registry: this.o.registry, logger: this.o.logger,
       update: (runId, patch) => this.update(runId, patch), settle: (e) => this.runs.settle(e),
       leasedHere: (task) => this.worker.holdsLease(task),
+      storeLost: (e, err) => this.failLost(e, err),
     };
+  }
+
+  /**
+   * A run waiting in a database file that was replaced (the store already logged why): nothing can
+   * claim it any more, so it fails with the store's error, as startTask now throws it, and settles.
+   */
+  private failLost(e: RunEntry, err: unknown): void {
+    if (!e.cancelled) {
+      const errorMessage = describeThrown(err);
+      this.o.logger.error('run failed: its queue database is gone', { runId: e.runId, error: errorMessage });
+      this.update(e.runId, { status: 'failed', errorMessage, ...closingFields(this.o.clock.now(), e.startedAtMs) });
+    }
+    this.runs.settle(e);
   }
 
   private update(runId: string, patch: Partial<Run>): void {
