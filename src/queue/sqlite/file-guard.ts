@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import Database = require('better-sqlite3');
-import { DatabaseReplacedError } from '../../core/errors';
+import { DatabaseReplacedError, NotADatabaseError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 
@@ -111,11 +111,16 @@ export class FileGuard {
   /**
    * Rethrows `err`, first checking the file at once when SQLite reported it damaged or unreadable:
    * SQLite often sees an in-place overwrite before the next timed check, and the caller should get
-   * the one clear error rather than `database disk image is malformed` on every poll.
+   * the one clear error rather than `database disk image is malformed` on every poll. Damage in a
+   * file that is still the one opened (pages past the first ones) is NotADatabaseError naming it,
+   * as when opening it.
    */
   rethrow(err: unknown): never {
     const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && FILE_ERRORS.test(code)) this.verify();
+    if (typeof code === 'string' && FILE_ERRORS.test(code)) {
+      this.verify();
+      if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) throw new NotADatabaseError(this.db.name, err);
+    }
     throw err;
   }
 
