@@ -4,7 +4,8 @@ import { installFlagExecutorFactory } from '../compat/flag';
 import { closeModeExecutor } from '../compat/mode-executor';
 import { SystemClock } from '../core/clock';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../manager';
-import { ReportedFailure, contextOf, printJson, printLines } from './common';
+import { isMemoryPath } from '../queue/sqlite/connection';
+import { ReportedFailure, UsageError, contextOf, printJson, printLines } from './common';
 import { EXPECTED_OUTCOMES, runNightlyBatch } from './demo/legacy-app';
 import { renderStats } from './ops';
 import { withReadOnlyQueue } from './read-only';
@@ -41,14 +42,25 @@ export function registerDemoCommand(program: Command): void {
     .description('run an example legacy application in sqlite mode on the database, show its progress, then the stats')
     .action(async (_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
+      // In memory the batch would run and vanish before its stats could be read.
+      if (isMemoryPath(ctx.dbPath)) {
+        throw new UsageError(`Invalid --db (or TASKBRIDGE_DB_PATH): ${JSON.stringify(ctx.dbPath)}; accepted: a database file path (the demo reads its stats back)`);
+      }
       const write = ctx.json ? () => undefined : (line: string) => printLines(line);
+      const logLevel = process.env.TASKBRIDGE_LOG_LEVEL;
       // The example app is unchanged legacy code: the flag alone moves it onto the durable queue.
       installFlagExecutorFactory({
         TASKBRIDGE_MODE: 'sqlite',
         TASKBRIDGE_DB_PATH: ctx.dbPath,
+        // A canary or fallback exported in the shell for an application would otherwise send the
+        // batch to memory (no retries: an unexpected failure) while the demo says sqlite.
+        TASKBRIDGE_SQLITE_MODULES: Object.keys(EXPECTED_OUTCOMES),
+        TASKBRIDGE_ROLLOUT_PERCENT: 100,
+        TASKBRIDGE_FALLBACK: 'refuse',
         TASKBRIDGE_POLL_INTERVAL: '50ms',
         // The failures are part of the show and already printed above; JSON log lines would bury them.
-        ...(process.env.TASKBRIDGE_LOG_LEVEL === undefined ? { TASKBRIDGE_LOG_LEVEL: 'silent' } : {}),
+        // Empty is unset, as the flag reads it.
+        ...(logLevel === undefined || logLevel.trim() === '' ? { TASKBRIDGE_LOG_LEVEL: 'silent' } : {}),
       });
       const registry = new RunRegistry();
       const manager = new BackgroundTaskManager(registry);
