@@ -218,11 +218,17 @@ export function validateProgress(progress: unknown): string {
   return JSON.stringify(progress);
 }
 
-/** Validates the (taskId, token) pair of a fenced write. */
-export function validateFence(taskId: unknown, token: unknown): void {
+/** A task id: a positive safe integer. */
+export function validateTaskId(taskId: unknown): number {
   if (typeof taskId !== 'number' || !Number.isSafeInteger(taskId) || taskId < 1) {
     throw new InvalidOptionError('taskId', taskId, 'a positive integer task id');
   }
+  return taskId;
+}
+
+/** Validates the (taskId, token) pair of a fenced write. */
+export function validateFence(taskId: unknown, token: unknown): void {
+  validateTaskId(taskId);
   if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0) {
     throw new InvalidOptionError('token', token, 'the non-negative integer fencing token returned by claim');
   }

@@ -1,7 +1,7 @@
 import { InvalidOptionError, InvalidTaskStateError, TaskNotFoundError } from '../../core/errors';
 import { backoffDelayMs } from '../backoff';
 import type { AttemptError, CancelOutcome, CompletionItem, FailOutcome, HeartbeatOutcome, Task, TaskProgress } from '../types';
-import { MAX_LEASE_MS, MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress } from '../validation';
+import { MAX_LEASE_MS, MAX_TIME_MS, serializeResult, validateAttemptError, validateFence, validateInteger, validateProgress, validateTaskId } from '../validation';
 import { emitIf, guard, type StoreContext } from './context';
 import { rowToTask, type TaskRow } from './rows';
 
@@ -169,13 +169,6 @@ export function release(ctx: StoreContext, taskId: number, token: number): boole
   if (row === undefined) return false;
   if (row.status === 'cancelled') emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));
   return true;
-}
-
-function validateTaskId(taskId: unknown): number {
-  if (typeof taskId !== 'number' || !Number.isSafeInteger(taskId) || taskId < 1) {
-    validateFence(taskId, 0);
-  }
-  return taskId as number;
 }
 
 /** Cancels a queued task at once, asks a running one to stop, or reports why nothing changed. */

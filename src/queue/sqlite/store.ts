@@ -4,7 +4,7 @@ import type {
   Task, TaskCounts, TaskFilter, TaskProgress, TaskStore, WorkerInfo, WorkerRecord,
 } from '../types';
 import { normalizeListFilter, validateWorkerInfo } from '../query-validation';
-import { normalizeEnqueueRequest, validateName, type NormalizedEnqueue } from '../validation';
+import { normalizeEnqueueRequest, validateName, validateTaskId, type NormalizedEnqueue } from '../validation';
 import { isMemoryPath, openDatabase } from './connection';
 import { emitIf, guard, type StoreContext } from './context';
 import { FileGuard, rethrowFileErrors } from './file-guard';
@@ -134,8 +134,9 @@ export class SqliteTaskStore implements TaskStore, CompletingClaimStore {
 
   /** Synchronous {@link get}. */
   getSync(taskId: number): Task | undefined {
-    // Anything but a number reached better-sqlite3's binder and surfaced as a raw RangeError/TypeError.
-    if (typeof taskId !== 'number') throw new InvalidOptionError('taskId', taskId, 'a positive integer task id');
+    // Anything but a number reached better-sqlite3's binder and surfaced as a raw RangeError/TypeError;
+    // NaN, 1.5 or -1 read as "no such task".
+    validateTaskId(taskId);
     const row = guard('get', () => this.open().queries.get(taskId));
     return row === undefined ? undefined : rowToTask(row);
   }
