@@ -5,7 +5,11 @@ import { createLogger, type Logger } from '../../core/logger';
 import { MathRandom, type RandomSource } from '../../core/random';
 import { TaskEvents } from '../events';
 
-/** Defaults for leases handed out by workers that do not choose their own. */
+/**
+ * A lease length recorded on the store's resolved options (`options.leaseMs`) for callers that want
+ * one default in one place. Nothing applies it: every claim names its own `leaseMs`, and a Worker
+ * takes its lease from its own `leaseDuration` option (default 30s), not from here.
+ */
 export interface LeaseDefaults {
   /** Lease length from claim time. Default `'30s'`. */
   lease?: Duration;
