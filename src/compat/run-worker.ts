@@ -25,9 +25,17 @@ export class RunWorker {
 
   constructor(private readonly o: RunWorkerOptions) {}
 
-  /** Routes claims of `type` to `handler` (registered once per type). */
-  handle(type: string, handler: TaskHandler): void {
-    if (!this.handlers.has(type)) this.handlers.register(type, handler);
+  /**
+   * Routes claims of `type` to `handler`. `pinnedOnly` while this process has only closures of the
+   * module (no registered handler): then it claims only the runs pinned to it, and leaves the
+   * module's other runs to the processes that have its handler, which it could not run.
+   */
+  handle(type: string, handler: TaskHandler, pinnedOnly: boolean): void {
+    const registered = this.handlers.get(type);
+    if (registered !== undefined && registered.pinnedOnly === pinnedOnly) return;
+    // Synchronous, so no claim can fall between the two calls.
+    if (registered !== undefined) this.handlers.unregister(type);
+    this.handlers.register(type, handler, { pinnedOnly });
   }
 
   /** Starts a worker if none is running, or wakes the running one. */

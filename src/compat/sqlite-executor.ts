@@ -209,7 +209,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private ensureType(moduleId: string): void {
-    this.worker.handle(moduleId, this.dispatch.handle);
+    this.worker.handle(moduleId, this.dispatch.handle, !this.o.handlers.has(moduleId));
   }
 
   /** Starts the worker and, while it runs, a periodic look for runs whose process died. */

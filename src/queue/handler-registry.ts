@@ -30,6 +30,12 @@ export type TaskHandler<P = unknown, R = unknown> = (payload: P, ctx: HandlerCon
 export interface HandlerOptions {
   /** Attempt time limit for tasks of this type that were enqueued without their own `timeout`. */
   timeout?: Duration;
+  /**
+   * Claim tasks of this type only when their `requires` names this worker's capabilities (tasks
+   * pinned to it), never tasks without requirements, which are left to workers that handle the
+   * type in general. Default false. See {@link ClaimRequest.pinnedTypes}.
+   */
+  pinnedOnly?: boolean;
 }
 
 /** A registered handler with its resolved options. */
@@ -38,9 +44,11 @@ export interface RegisteredHandler {
   readonly handler: TaskHandler<unknown>;
   /** Fallback attempt time limit in ms, or null for none. */
   readonly timeoutMs: number | null;
+  /** See {@link HandlerOptions.pinnedOnly}. */
+  readonly pinnedOnly: boolean;
 }
 
-const HANDLER_OPTION_KEYS: ReadonlySet<string> = new Set(['timeout']);
+const HANDLER_OPTION_KEYS: ReadonlySet<string> = new Set(['timeout', 'pinnedOnly']);
 
 /**
  * Handlers by task type. A worker claims only the types registered here, so a worker never leases
@@ -50,6 +58,7 @@ export class HandlerRegistry {
   private readonly handlers = new Map<string, RegisteredHandler>();
   /** Cached for the claim hot path; rebuilt on every change. */
   private typeList: readonly string[] = [];
+  private pinnedList: readonly string[] = [];
 
   /**
    * Registers the handler of one task type.
@@ -72,16 +81,23 @@ export class HandlerRegistry {
     refuseUnknownKeys('handler option ', options, HANDLER_OPTION_KEYS);
     const timeoutMs = options.timeout === undefined ? null : parseDuration('timeout', options.timeout);
     if (timeoutMs === 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration greater than 0');
-    this.handlers.set(type, { type, handler: handler as TaskHandler<unknown>, timeoutMs });
-    this.typeList = [...this.handlers.keys()];
+    const pinnedOnly = options.pinnedOnly ?? false;
+    if (typeof pinnedOnly !== 'boolean') throw new InvalidOptionError('pinnedOnly', options.pinnedOnly, 'true or false');
+    this.handlers.set(type, { type, handler: handler as TaskHandler<unknown>, timeoutMs, pinnedOnly });
+    this.rebuildLists();
     return this;
   }
 
   /** Removes a type's handler; running workers stop claiming it at their next claim. */
   unregister(type: string): boolean {
     const removed = this.handlers.delete(type);
-    this.typeList = [...this.handlers.keys()];
+    this.rebuildLists();
     return removed;
+  }
+
+  private rebuildLists(): void {
+    this.typeList = [...this.handlers.keys()];
+    this.pinnedList = [...this.handlers.values()].filter((h) => h.pinnedOnly).map((h) => h.type);
   }
 
   /** The handler of `type`, or undefined. */
@@ -97,6 +113,11 @@ export class HandlerRegistry {
   /** The registered types, in registration order. */
   types(): readonly string[] {
     return this.typeList;
+  }
+
+  /** The registered types whose handler is {@link HandlerOptions.pinnedOnly}, in registration order. */
+  pinnedTypes(): readonly string[] {
+    return this.pinnedList;
   }
 
   /** How many types have a handler. */

@@ -104,6 +104,13 @@ export interface ClaimRequest {
   capabilities?: Capabilities;
   /** Only claim these types (the worker's registered handlers). Default: any. */
   types?: readonly string[];
+  /**
+   * Types of which only tasks whose `requires` this claim's `capabilities` satisfy are claimed,
+   * never tasks without requirements: for a worker that can run some tasks of a type only because
+   * they were pinned to it (sqlite mode pins a run started with only a closure to its process),
+   * and must leave the type's other tasks to workers that have its handler. Default: none.
+   */
+  pinnedTypes?: readonly string[];
 }
 
 /** A task handed to a worker with the fencing token it must present on every write. */

@@ -26,7 +26,7 @@ const REQUEST_KEYS = new Set([
   'type', 'payload', 'queue', 'priority', 'delay', 'runAt', 'maxAttempts', 'backoff', 'timeout', 'idempotencyKey', 'requires',
 ]);
 const BACKOFF_KEYS = new Set(['base', 'factor', 'cap', 'jitter']);
-const CLAIM_KEYS = new Set(['workerId', 'queue', 'limit', 'leaseMs', 'strategy', 'capabilities', 'types']);
+const CLAIM_KEYS = new Set(['workerId', 'queue', 'limit', 'leaseMs', 'strategy', 'capabilities', 'types', 'pinnedTypes']);
 
 /** An enqueue request after validation: every default applied, JSON already serialised. */
 export interface NormalizedEnqueue {
@@ -174,6 +174,8 @@ export interface NormalizedClaim {
   readonly capabilitiesJson: string | null;
   readonly typesJson: string | null;
   readonly typeCount: number;
+  /** JSON array of {@link ClaimRequest.pinnedTypes}; null when none. */
+  readonly pinnedTypesJson: string | null;
 }
 
 /**
@@ -203,7 +205,13 @@ export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
     typesJson = JSON.stringify(request.types);
     typeCount = request.types.length;
   }
-  return { workerId, queue, limit, leaseMs, capabilitiesJson, typesJson, typeCount };
+  let pinnedTypesJson: string | null = null;
+  if (request.pinnedTypes !== undefined) {
+    if (!Array.isArray(request.pinnedTypes)) throw new InvalidOptionError('pinnedTypes', request.pinnedTypes, 'an array of task type names');
+    request.pinnedTypes.forEach((t, i) => validateName(`pinnedTypes[${i}]`, t));
+    if (request.pinnedTypes.length > 0) pinnedTypesJson = JSON.stringify(request.pinnedTypes);
+  }
+  return { workerId, queue, limit, leaseMs, capabilitiesJson, typesJson, typeCount, pinnedTypesJson };
 }
 
 const PROGRESS_KEYS = new Set(['percent', 'itemsProcessed', 'itemsTotal']);

@@ -246,7 +246,10 @@ export class Worker {
   /** `concurrency` and `prefetch` each go to 10,000, so a worker may hold more than one claim can carry. */
   private claimRequest(free: number, types: readonly string[]): ClaimRequest {
     const o = this.options;
-    return { workerId: o.workerId, queue: o.queue, limit: Math.min(free, MAX_CLAIM_LIMIT), leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
+    const request: ClaimRequest = { workerId: o.workerId, queue: o.queue, limit: Math.min(free, MAX_CLAIM_LIMIT), leaseMs: o.leaseMs, strategy: o.strategy, capabilities: o.capabilities, types };
+    const pinned = this.registry.pinnedTypes();
+    if (pinned.length > 0) request.pinnedTypes = pinned;
+    return request;
   }
 
   /**

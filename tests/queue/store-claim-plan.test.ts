@@ -5,6 +5,7 @@ import { fifo, lifo, priority } from '../../src/strategies/ordered';
 import { weightedRandom } from '../../src/strategies/weighted-random';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
 import type { Strategy } from '../../src/strategies/types';
+import type { ClaimRequest } from '../../src/queue/types';
 
 describe('SQLite claim query plans', () => {
   let dir: string;
@@ -19,7 +20,10 @@ describe('SQLite claim query plans', () => {
   });
 
   const strategies: [string, Strategy][] = [['fifo', fifo], ['lifo', lifo], ['priority', priority], ['weighted-random', weightedRandom()]];
-  const filters = [{}, { types: ['a'] }, { capabilities: { region: 'us' } }, { types: ['a'], capabilities: { region: 'us' } }];
+  const filters: Partial<ClaimRequest>[] = [
+    {}, { types: ['a'] }, { capabilities: { region: 'us' } }, { types: ['a'], capabilities: { region: 'us' } },
+    { types: ['a', 'b'], pinnedTypes: ['a'], capabilities: { owner: 'x' } },
+  ];
   const variants = [...filters.map((f) => ({ ...f, limit: 1 })), ...filters.map((f) => ({ ...f, limit: 10 }))];
 
   it.each(strategies)('%s is served by a partial index: no full scan, no temp sort', (_name, strategy) => {

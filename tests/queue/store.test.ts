@@ -140,6 +140,20 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect((await claim({ limit: 10, capabilities: { region: 'eu' } })).map((c) => c.task.id)).toEqual([eu]);
     });
 
+    it('claims pinned types only from tasks whose requirements it satisfies, leaving their open tasks to others', async () => {
+      const open = (await store.enqueue({ type: 'm' })).task.id;
+      const mine = (await store.enqueue({ type: 'm', requires: { owner: 'a' } })).task.id;
+      await store.enqueue({ type: 'm', requires: { owner: 'b' } });
+      const other = (await store.enqueue({ type: 'n' })).task.id;
+      const pinnedClaim = { limit: 10, types: ['m', 'n'], pinnedTypes: ['m'], capabilities: { owner: 'a' } };
+      expect((await claim(pinnedClaim)).map((c) => c.task.id)).toEqual([mine, other]);
+      expect(await claim(pinnedClaim)).toEqual([]);
+      // A worker with the type's handler still takes the open task.
+      expect((await claim({ limit: 10, types: ['m'] })).map((c) => c.task.id)).toEqual([open]);
+      await expect(claim({ pinnedTypes: 'm' as never })).rejects.toMatchObject({ code: 'TASKBRIDGE_INVALID_OPTION', field: 'pinnedTypes' });
+      await expect(claim({ pinnedTypes: [''] })).rejects.toMatchObject({ code: 'TASKBRIDGE_INVALID_OPTION', field: 'pinnedTypes[0]' });
+    });
+
     it('refuses a strategy whose order is not built from the known keys', async () => {
       await expect(
         claim({ strategy: { kind: 'ordered', name: 'evil', order: [{ field: 'id; DROP TABLE tasks' as never, direction: 'asc' }] } }),

@@ -109,6 +109,18 @@ describe('handler registry', () => {
     expect(refused(() => registry.register('b', 'nope' as never)).field).toBe('handler of b');
     expect(refused(() => registry.register('c', async () => undefined, { retries: 3 } as never)).field).toBe('handler option retries');
     expect(refused(() => registry.register('', async () => undefined)).field).toBe('type');
+    expect(refused(() => registry.register('d', async () => undefined, { pinnedOnly: 'yes' } as never)).field).toBe('pinnedOnly');
+  });
+
+  it('lists the pinned-only types for the claim, in registration order, and forgets an unregistered one', () => {
+    const registry = new HandlerRegistry()
+      .register('open', async () => undefined)
+      .register('mine', async () => undefined, { pinnedOnly: true })
+      .register('also-mine', async () => undefined, { pinnedOnly: true });
+    expect(registry.types()).toEqual(['open', 'mine', 'also-mine']);
+    expect(registry.pinnedTypes()).toEqual(['mine', 'also-mine']);
+    registry.unregister('mine');
+    expect(registry.pinnedTypes()).toEqual(['also-mine']);
   });
 });
 

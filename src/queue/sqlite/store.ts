@@ -113,7 +113,7 @@ export class SqliteTaskStore implements TaskStore, CompletingClaimStore {
     const level = s.kind === 'level-picking';
     const order = claimOrder('strategy', strategyOrder(s), level);
     return ctx.claim.explain({ order: order.sql, index: order.index, level, types: request.types !== undefined, caps: request.capabilities !== undefined,
-      single: level || request.limit === 1 });
+      pinned: (request.pinnedTypes?.length ?? 0) > 0, single: level || request.limit === 1 });
   }
 
   /** EXPLAIN QUERY PLAN details of the expired-lease takeback every claim runs first. */

@@ -123,6 +123,8 @@ interface Shape {
   readonly level: boolean;
   readonly types: boolean;
   readonly caps: boolean;
+  /** Tasks without requirements of the claim's pinned types are left alone. */
+  readonly pinned: boolean;
   /** LIMIT 1: `id = (subquery)` is several times cheaper in SQLite than `id IN (subquery)` for one row. */
   readonly single: boolean;
 }
@@ -193,6 +195,7 @@ export class ClaimSql {
       shape.level ? 'priority = ?' : '',
       shape.types ? 'type IN (SELECT value FROM json_each(?))' : '',
       shape.caps ? '(requires IS NULL OR tb_satisfies(requires, ?) = 1)' : 'requires IS NULL',
+      shape.pinned ? '(requires IS NOT NULL OR type NOT IN (SELECT value FROM json_each(?)))' : '',
     ].filter((f) => f !== '');
     // `LIMIT ? + 0`, not `LIMIT ?`: SQLite (3.53) reads a bare bound LIMIT while planning and marks the
     // statement to be re-prepared whenever it is bound again, i.e. on every claim (~60 µs each).
@@ -205,7 +208,7 @@ export class ClaimSql {
   }
 
   private statement(shape: Shape): Database.Statement {
-    const key = `${shape.order}|${shape.index}|${shape.single ? 1 : 0}${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}`;
+    const key = `${shape.order}|${shape.index}|${shape.single ? 1 : 0}${shape.level ? 1 : 0}${shape.types ? 1 : 0}${shape.caps ? 1 : 0}${shape.pinned ? 1 : 0}`;
     let stmt = this.cache.get(key);
     if (stmt === undefined) {
       stmt = this.db.prepare(ClaimSql.text(shape)).raw(true);
@@ -216,11 +219,15 @@ export class ClaimSql {
 
   /** Runs one claim UPDATE; `level` restricts to one priority. Caller holds the IMMEDIATE transaction. */
   claimRows(c: NormalizedClaim, order: ClaimOrder, now: number, limit: number, level?: number): TaskRow[] {
-    const shape: Shape = { order: order.sql, index: order.index, level: level !== undefined, types: c.typesJson !== null, caps: c.capabilitiesJson !== null, single: limit === 1 };
+    const shape: Shape = {
+      order: order.sql, index: order.index, level: level !== undefined, types: c.typesJson !== null,
+      caps: c.capabilitiesJson !== null, pinned: c.pinnedTypesJson !== null, single: limit === 1,
+    };
     const params: unknown[] = [c.workerId, now + c.leaseMs, now, c.queue, now];
     if (level !== undefined) params.push(level);
     if (c.typesJson !== null) params.push(c.typesJson);
     if (c.capabilitiesJson !== null) params.push(c.capabilitiesJson);
+    if (c.pinnedTypesJson !== null) params.push(c.pinnedTypesJson);
     params.push(limit);
     const arrays = this.statement(shape).all(...params) as unknown[][];
     const rows: TaskRow[] = new Array(arrays.length);
@@ -261,7 +268,7 @@ export class ClaimSql {
   /** EXPLAIN QUERY PLAN details of the claim statement for a shape. */
   explain(shape: Shape): string[] {
     const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${ClaimSql.text(shape)}`).all(
-      ...Array.from({ length: 6 + (shape.level ? 1 : 0) + (shape.types ? 1 : 0) + (shape.caps ? 1 : 0) }, () => null),
+      ...Array.from({ length: 6 + (shape.level ? 1 : 0) + (shape.types ? 1 : 0) + (shape.caps ? 1 : 0) + (shape.pinned ? 1 : 0) }, () => null),
     ) as { detail: string }[];
     return rows.map((r) => r.detail);
   }
