@@ -101,11 +101,22 @@ const USAGE_CODES = new Set(['TASKBRIDGE_INVALID_OPTION', 'TASKBRIDGE_INVALID_IN
 
 // ---- argument parsers for commander (they throw InvalidArgumentError, which commander reports as usage) ----
 
+/**
+ * The decimal integer `value` spells, or undefined. Number() alone also reads '0x10', '1e3', '0b1'
+ * and ' ' (as 0), and rounds past 2^53, so `show 9007199254740993` would have shown another task.
+ */
+function decimalInteger(value: string): number | undefined {
+  const text = value.trim();
+  if (!/^-?\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /** Parses a non-negative integer option such as `--limit` or `--priority`. */
 export function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) {
-    throw new InvalidArgumentError(`expected a non-negative integer, got ${JSON.stringify(value)}`);
+  const n = decimalInteger(value);
+  if (n === undefined || n < 0) {
+    throw new InvalidArgumentError(`expected a non-negative decimal integer, got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -120,9 +131,9 @@ export function parsePositiveInt(value: string): number {
 /** A parser for an integer option within [min, max], such as `list --limit` (1..10000). */
 export function parseIntInRange(min: number, max: number): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    const n = decimalInteger(value);
+    if (n === undefined || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a decimal integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     }
     return n;
   };
@@ -130,8 +141,9 @@ export function parseIntInRange(min: number, max: number): (value: string) => nu
 
 /** Parses a task id argument. */
 export function parseTaskId(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a numeric task id, got ${JSON.stringify(value)}`);
-  return parsePositiveInt(value.trim());
+  const n = decimalInteger(value);
+  if (n === undefined || n < 1) throw new InvalidArgumentError(`expected a numeric task id from 1 to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** Parses a JSON option such as `--payload`. */
