@@ -22,6 +22,7 @@ const { parseArgs } = require('./lib/args');
 const { percentile, median } = require('./lib/stats');
 const { tempDbPath, removeDb } = require('./lib/tmp');
 const { writeRows, log } = require('./lib/report');
+const { produceSustained: produce } = require('./lib/sustained');
 const dist = require('../dist');
 
 const args = parseArgs(process.argv.slice(2));
@@ -30,8 +31,6 @@ const RUNS = args.runs ?? (args.quick ? 1 : 5);
 const WARMUP = 200;
 const SUSTAINED_WARMUP = 500;
 const WINDOWS = [100, 20];
-/** A producer that sees no run's work end for this long reports a stuck case instead of hanging. */
-const STALL_MS = 60_000;
 
 const WORK = {
   noop: async () => undefined,
@@ -88,49 +87,6 @@ async function measure(mode, workName) {
   } finally {
     await built.close();
     removeDb(file);
-  }
-}
-
-/**
- * Starts `runs` through a window of at most `window` outstanding runs (started, work not finished),
- * then awaits waitAll(). startTask is called back to back while the window has room; the producer
- * yields only when it is full, until the work of some run ends. Work: setTimeout(1 ms), like WORK['1ms'].
- */
-async function produce(manager, runs, window) {
-  let outstanding = 0;
-  let waiter = null;
-  let lastEnd = Date.now();
-  const work = () =>
-    new Promise((resolve) =>
-      setTimeout(() => {
-        outstanding--;
-        lastEnd = Date.now();
-        if (waiter !== null) {
-          const w = waiter;
-          waiter = null;
-          w.resolve();
-        }
-        resolve();
-      }, 1),
-    );
-  // One watchdog per case (not per wait, so the producer's own cost stays that of the loop below).
-  const watchdog = setInterval(() => {
-    if (waiter !== null && Date.now() - lastEnd > STALL_MS) {
-      const w = waiter;
-      waiter = null;
-      w.reject(new Error(`sustained W=${window}: no run's work ended for ${STALL_MS} ms with ${outstanding} outstanding`));
-    }
-  }, 5_000);
-  watchdog.unref();
-  try {
-    for (let i = 0; i < runs.length; i++) {
-      while (outstanding >= window) await new Promise((resolve, reject) => (waiter = { resolve, reject }));
-      outstanding++;
-      manager.startTask(runs[i], work);
-    }
-    await manager.waitAll();
-  } finally {
-    clearInterval(watchdog);
   }
 }
 

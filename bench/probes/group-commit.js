@@ -17,10 +17,10 @@
  * child process, cases interleaved per round.
  *   node bench/probes/group-commit.js [--runs 5] [--n 5000]     (uses dist/: build first)
  */
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { median } = require('../lib/stats');
+const { memoryC10, sqliteMode, measureSustained, runRounds } = require('../lib/probe-cases');
 const { tempDbPath, removeDb } = require('../lib/tmp');
 
 const CASES = ['memory c10', 'sqlite', 'sqlite grouped + journal'];
@@ -48,33 +48,9 @@ function installGroupedCommit(dist, journalFile) {
 }
 
 function build(dist, name, file) {
-  const quiet = { error: (...a) => console.error(...a), warn() {}, info() {}, debug() {} };
-  if (name === 'memory c10') {
-    const registry = new dist.RunRegistry({ logger: quiet });
-    const executor = new dist.MemoryRunExecutor(registry, { concurrency: 10, logger: quiet });
-    return { manager: new dist.BackgroundTaskManager(registry, { executor }), close: async () => undefined };
-  }
+  if (name === 'memory c10') return memoryC10(dist);
   if (name !== 'sqlite') installGroupedCommit(dist, `${file}.journal`);
-  const container = dist.createContainer({ TASKBRIDGE_LOG_LEVEL: 'error', TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: file, TASKBRIDGE_CONCURRENCY: 10 });
-  return { manager: container.get(dist.TYPES.BackgroundTaskManager), close: () => dist.shutdown(container) };
-}
-
-let seq = 0;
-async function produce(manager, n) {
-  let outstanding = 0;
-  let wake;
-  const work = () => new Promise((resolve) => setTimeout(() => {
-    outstanding--;
-    if (wake) { const w = wake; wake = undefined; w(); }
-    resolve();
-  }, 1));
-  for (let i = 0; i < n; i++) {
-    while (outstanding >= W) await new Promise((resolve) => (wake = resolve));
-    outstanding++;
-    seq++;
-    manager.startTask({ runId: `run-${seq}`, moduleId: 'bench', moduleName: 'bench', status: 'queued', createdAt: new Date(), parameters: { seq } }, work);
-  }
-  await manager.waitAll();
+  return sqliteMode(dist, file);
 }
 
 async function child(name, n) {
@@ -82,13 +58,8 @@ async function child(name, n) {
   const file = tempDbPath('group-commit');
   const built = build(dist, name, file);
   try {
-    await produce(built.manager, WARMUP);
-    const cpu0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    await produce(built.manager, n);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const cpu = process.cpuUsage(cpu0);
-    process.stdout.write(JSON.stringify({ runsPerSec: (n / ms) * 1000, cpuPerRunUs: (cpu.user + cpu.system) / n }));
+    const { runsPerSec, cpuPerRunUs } = await measureSustained(built.manager, { n, warmup: WARMUP, window: W });
+    process.stdout.write(JSON.stringify({ runsPerSec, cpuPerRunUs }));
   } finally {
     await built.close();
     removeDb(file);
@@ -98,16 +69,7 @@ async function child(name, n) {
 function main() {
   const runs = arg('--runs', 5);
   const n = arg('--n', 5000);
-  const results = Object.fromEntries(CASES.map((c) => [c, []]));
-  for (let round = 0; round < runs; round++) {
-    for (const name of CASES) {
-      const out = spawnSync(process.execPath, [__filename, '--child', name, String(n)], { encoding: 'utf8' });
-      if (out.status !== 0) throw new Error(`${name} failed: ${out.stderr}`);
-      results[name].push(JSON.parse(out.stdout));
-    }
-    const memory = results['memory c10'][round].runsPerSec;
-    process.stderr.write(`round ${round + 1}: ${CASES.map((c) => `${c} ${(results[c][round].runsPerSec / memory).toFixed(3)} x`).join(', ')}\n`);
-  }
+  const results = runRounds(__filename, CASES, { runs, n });
   const memoryMedian = median(results['memory c10'].map((r) => r.runsPerSec));
   console.log(`| case (1 ms work, c10, W=${W}, N=${n}, median of ${runs}) | runs/s | / memory c10 | CPU per run |`);
   console.log('|---|---:|---:|---:|');

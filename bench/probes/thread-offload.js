@@ -22,12 +22,12 @@
  * child process, cases interleaved per round.
  *   node bench/probes/thread-offload.js [--runs 5] [--n 5000]     (uses dist/: build first)
  */
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const { Worker: Thread, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { median } = require('../lib/stats');
+const { QUIET, memoryC10, sqliteMode, measureSustained, runRounds } = require('../lib/probe-cases');
 
-const DEFAULT_CASES = ['memory c10', 'sqlite', 'sqlite offload', 'sqlite offload, INSERT on main', 'sqlite, SQL metered'];
+const DEFAULT_CASES = ['memory c10', 'sqlite', 'sqlite offload', 'sqlite offload INSERT on main', 'sqlite SQL metered'];
 // `--cases 'memory c10,sqlite offload +15us'`: a case 'sqlite offload +Nus' spins N µs of extra main-thread
 // JavaScript per run (half at start, half at the end), to price what the real executor and Worker
 // keep on the main thread beyond this probe's bare executor.
@@ -174,7 +174,7 @@ class OffloadExecutor {
 }
 
 /**
- * 'sqlite, SQL metered': sqlite mode as shipped, with the wall time spent inside the store's
+ * 'sqlite SQL metered': sqlite mode as shipped, with the wall time spent inside the store's
  * synchronous methods (every statement the main thread runs; the async methods call them) summed.
  * Busy time minus this is the main thread's non-SQL work per run, which a thread design would keep.
  */
@@ -195,38 +195,15 @@ function meterSql(dist) {
 }
 
 function build(dist, name, file) {
-  if (name === 'sqlite, SQL metered') meterSql(dist);
-  const quiet = { error: (...a) => console.error(...a), warn() {}, info() {}, debug() {} };
-  const registry = new dist.RunRegistry({ logger: quiet });
-  if (name === 'memory c10') {
-    const executor = new dist.MemoryRunExecutor(registry, { concurrency: CONCURRENCY, logger: quiet });
-    return { manager: new dist.BackgroundTaskManager(registry, { executor }), close: async () => undefined };
-  }
+  if (name === 'sqlite SQL metered') meterSql(dist);
+  if (name === 'memory c10') return memoryC10(dist);
   if (name.startsWith('sqlite offload')) {
+    const registry = new dist.RunRegistry({ logger: QUIET });
     const extra = /\+(\d+)us$/.exec(name);
     const executor = new OffloadExecutor(registry, dist, file, name.includes('INSERT on main'), extra ? Number(extra[1]) : 0);
     return { manager: new dist.BackgroundTaskManager(registry, { executor }), close: () => executor.close(), counts: () => executor.counts };
   }
-  const container = dist.createContainer({ TASKBRIDGE_LOG_LEVEL: 'error', TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: file, TASKBRIDGE_CONCURRENCY: CONCURRENCY });
-  return { manager: container.get(dist.TYPES.BackgroundTaskManager), close: () => dist.shutdown(container) };
-}
-
-let seq = 0;
-async function produce(manager, n) {
-  let outstanding = 0;
-  let wake;
-  const work = () => new Promise((resolve) => setTimeout(() => {
-    outstanding--;
-    if (wake) { const w = wake; wake = undefined; w(); }
-    resolve();
-  }, 1));
-  for (let i = 0; i < n; i++) {
-    while (outstanding >= W) await new Promise((resolve) => (wake = resolve));
-    outstanding++;
-    seq++;
-    manager.startTask({ runId: `run-${seq}`, moduleId: 'bench', moduleName: 'bench', status: 'queued', createdAt: new Date(), parameters: { seq } }, work);
-  }
-  await manager.waitAll();
+  return sqliteMode(dist, file);
 }
 
 async function child(name, n) {
@@ -235,22 +212,14 @@ async function child(name, n) {
   const file = tempDbPath('thread-offload');
   const built = build(dist, name, file);
   try {
-    await produce(built.manager, WARMUP);
-    const cpu0 = process.cpuUsage();
-    const loop0 = require('node:perf_hooks').performance.eventLoopUtilization();
-    const t0 = process.hrtime.bigint();
-    sqlTime.ns = 0n;
-    await produce(built.manager, n);
+    const figures = await measureSustained(built.manager, { n, warmup: WARMUP, window: W, onTimedStart: () => (sqlTime.ns = 0n) });
     const sqlUsPerRun = Number(sqlTime.ns) / 1e3 / n;
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const cpu = process.cpuUsage(cpu0);
-    const loop = require('node:perf_hooks').performance.eventLoopUtilization(loop0);
     await built.close();
     const counts = built.counts?.();
     if (counts && (counts.byStatus.completed !== WARMUP + n || counts.total !== WARMUP + n)) {
       throw new Error(`offload lost or repeated runs: ${JSON.stringify(counts.byStatus)}`);
     }
-    process.stdout.write(JSON.stringify({ runsPerSec: (n / ms) * 1000, cpuPerRunUs: (cpu.user + cpu.system) / n, loopBusy: loop.utilization, sqlUsPerRun, busyUsPerRun: (loop.active * 1e3) / n }));
+    process.stdout.write(JSON.stringify({ ...figures, sqlUsPerRun }));
   } finally {
     removeDb(file);
     fs.rmSync(`${file}.journal`, { force: true });
@@ -260,16 +229,7 @@ async function child(name, n) {
 function main() {
   const runs = arg('--runs', 5);
   const n = arg('--n', 5000);
-  const results = Object.fromEntries(CASES.map((c) => [c, []]));
-  for (let round = 0; round < runs; round++) {
-    for (const name of CASES) {
-      const out = spawnSync(process.execPath, [__filename, '--child', name, String(n)], { encoding: 'utf8' });
-      if (out.status !== 0) throw new Error(`${name} failed: ${out.stderr}`);
-      results[name].push(JSON.parse(out.stdout));
-    }
-    const memory = results['memory c10'][round].runsPerSec;
-    process.stderr.write(`round ${round + 1}: ${CASES.map((c) => `${c} ${(results[c][round].runsPerSec / memory).toFixed(3)} x`).join(', ')}\n`);
-  }
+  const results = runRounds(__filename, CASES, { runs, n });
   const memoryMedian = median(results['memory c10'].map((r) => r.runsPerSec));
   console.log(`| case (1 ms work, c10, W=${W}, N=${n}, median of ${runs}) | runs/s | / memory c10 | CPU per run (both threads) | main loop busy | of it per run | in SQL per run |`);
   console.log('|---|---:|---:|---:|---:|---:|---:|');
