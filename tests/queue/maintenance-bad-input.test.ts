@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ManualClock } from '../../src/core/clock';
 import { InvalidOptionError } from '../../src/core/errors';
 import { checkpoint, cleanupFinishedTasks, MaintenanceScheduler } from '../../src/queue/maintenance';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
+import type { SqliteTaskStore } from '../../src/queue/store-factory';
 import { createStrategy } from '../../src/strategies';
-import { MemoryLogger } from './worker-helpers';
+import { closeMaintenanceWorkspace, openMaintenanceWorkspace } from './maintenance-workspace';
 
 const fifo = createStrategy('fifo');
 
@@ -18,15 +15,9 @@ describe('maintenance refuses bad input with nothing written', () => {
   let store: SqliteTaskStore;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-maint-bad-'));
-    file = path.join(dir, 'q.db');
-    clock = new ManualClock(Date.UTC(2026, 0, 1));
-    store = createSqliteTaskStore({ path: file, clock, logger: new MemoryLogger() });
+    ({ dir, file, clock, store } = openMaintenanceWorkspace('taskbridge-maint-bad-'));
   });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => closeMaintenanceWorkspace({ dir, store }));
 
   async function completeOne(): Promise<number> {
     const { task } = await store.enqueue({ type: 'a' });

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ManualClock } from '../../src/core/clock';
 import { InvalidOptionError } from '../../src/core/errors';
 import { MaintenanceScheduler, type MaintenanceOptions } from '../../src/queue/maintenance';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
+import type { SqliteTaskStore } from '../../src/queue/store-factory';
 import { thrownBy } from '../support/thrown';
+import { closeMaintenanceWorkspace, openMaintenanceWorkspace } from './maintenance-workspace';
 import { MemoryLogger } from './worker-helpers';
 
 describe('maintenance scheduler (review)', () => {
@@ -15,15 +14,9 @@ describe('maintenance scheduler (review)', () => {
   let store: SqliteTaskStore;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-maint-review-'));
-    file = path.join(dir, 'q.db');
-    clock = new ManualClock(Date.UTC(2026, 0, 1));
-    store = createSqliteTaskStore({ path: file, clock, logger: new MemoryLogger() });
+    ({ dir, file, clock, store } = openMaintenanceWorkspace('taskbridge-maint-review-'));
   });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => closeMaintenanceWorkspace({ dir, store }));
 
   it('refuses an interval longer than a timer can wait (Node would run the job every 1 ms), naming the field, the value and the limit', () => {
     // 2^31 - 1 ms is about 24.8 days: '30d' or a year used to become a 1 ms loop of backups.
@@ -65,15 +58,23 @@ describe('maintenance scheduler (review)', () => {
     expect(thrownBy(() => new MaintenanceScheduler(inCheckpoint))).toMatchObject({ field: 'checkpoint.mod' });
   });
 
-  it('holds no connection between runs, so closing the store first and the scheduler after never checkpoints into a file overwritten meanwhile', async () => {
+  /**
+   * A started scheduler that ran one checkpoint, then frames in the WAL (what a checkpoint on close
+   * would copy over the file), then the file overwritten in place (same inode, as `cp other.bin q.db`).
+   */
+  async function checkpointedThenOverwritten(): Promise<{ scheduler: MaintenanceScheduler; logger: MemoryLogger; garbage: Buffer }> {
     const logger = new MemoryLogger();
     const scheduler = new MaintenanceScheduler({ path: file, clock, logger, verifyFile: () => store.verifyFileSync(), checkpoint: { every: '5m' } });
     scheduler.start();
     await scheduler.runNow('checkpoint');
-    // Frames in the WAL after that run: what a checkpoint on close would copy over the file.
     for (let i = 0; i < 20; i++) await store.enqueue({ type: 't' });
     const garbage = Buffer.alloc(fs.statSync(file).size, 0x5a);
-    fs.writeFileSync(file, garbage); // in place: same inode, as `cp other.bin q.db` does
+    fs.writeFileSync(file, garbage);
+    return { scheduler, logger, garbage };
+  }
+
+  it('holds no connection between runs, so closing the store first and the scheduler after never checkpoints into a file overwritten meanwhile', async () => {
+    const { scheduler, garbage } = await checkpointedThenOverwritten();
     // The store's close always checks the file: it sees the change and closes without a checkpoint.
     await store.close();
     expect(fs.readFileSync(file).equals(garbage)).toBe(true);
@@ -82,13 +83,7 @@ describe('maintenance scheduler (review)', () => {
   });
 
   it('after halting on a changed file, a later store close leaves the file as the user put it', async () => {
-    const logger = new MemoryLogger();
-    const scheduler = new MaintenanceScheduler({ path: file, clock, logger, verifyFile: () => store.verifyFileSync(), checkpoint: { every: '5m' } });
-    scheduler.start();
-    await scheduler.runNow('checkpoint');
-    for (let i = 0; i < 20; i++) await store.enqueue({ type: 't' });
-    const garbage = Buffer.alloc(fs.statSync(file).size, 0x5a);
-    fs.writeFileSync(file, garbage);
+    const { scheduler, logger, garbage } = await checkpointedThenOverwritten();
     await scheduler.runNow('checkpoint');
     expect(logger.lines.filter((l) => l.message === 'maintenance stopped: the database file changed')).toHaveLength(1);
     await store.close();

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ManualClock } from '../../src/core/clock';
@@ -14,8 +13,9 @@ import {
   rotatingBackup,
   tableCounts,
 } from '../../src/queue/maintenance';
-import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
+import type { SqliteTaskStore } from '../../src/queue/store-factory';
 import { createStrategy } from '../../src/strategies';
+import { closeMaintenanceWorkspace, openMaintenanceWorkspace } from './maintenance-workspace';
 import { MemoryLogger } from './worker-helpers';
 
 const fifo = createStrategy('fifo');
@@ -28,16 +28,10 @@ describe('maintenance', () => {
   let logger: MemoryLogger;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-maint-'));
-    file = path.join(dir, 'q.db');
-    clock = new ManualClock(Date.UTC(2026, 0, 1));
+    ({ dir, file, clock, store } = openMaintenanceWorkspace('taskbridge-maint-'));
     logger = new MemoryLogger();
-    store = createSqliteTaskStore({ path: file, clock, logger: new MemoryLogger() });
   });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => closeMaintenanceWorkspace({ dir, store }));
 
   async function finish(type: string, outcome: 'complete' | 'fail' | 'cancel'): Promise<number> {
     const { task } = await store.enqueue({ type, maxAttempts: 1 });

@@ -1,19 +1,10 @@
-import { InvalidOptionError } from '../../src/core/errors';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import { normalizeClaimRequest, normalizeEnqueueRequest } from '../../src/queue/validation';
 import { resolveWorkerOptions } from '../../src/queue/worker-options';
 import { toAttemptError } from '../../src/queue/worker-types';
 import { NonRetryableError } from '../../src/core/errors';
+import { refused } from '../support/thrown';
 
-function refused(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidOptionError);
-    return err as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
 
 describe('worker options', () => {
   it('fills in the documented defaults', () => {

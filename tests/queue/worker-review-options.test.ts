@@ -1,19 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError } from '../../src/core/errors';
 import { TaskEvents } from '../../src/queue/events';
 import { resolveWorkerOptions } from '../../src/queue/worker-options';
+import { refused } from '../support/thrown';
 
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 
-function refused(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidOptionError);
-    return err as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
 
 describe('worker options: values that would break the worker later', () => {
   // A Node EventEmitter has on(), which was all the check asked for, but its on() returns the
