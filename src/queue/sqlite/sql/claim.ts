@@ -267,9 +267,10 @@ export class ClaimSql {
 
   /** EXPLAIN QUERY PLAN details of the claim statement for a shape. */
   explain(shape: Shape): string[] {
-    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${ClaimSql.text(shape)}`).all(
-      ...Array.from({ length: 6 + (shape.level ? 1 : 0) + (shape.types ? 1 : 0) + (shape.caps ? 1 : 0) + (shape.pinned ? 1 : 0) }, () => null),
-    ) as { detail: string }[];
+    const text = ClaimSql.text(shape);
+    // One null per placeholder of the text, so this never drifts from the filters claimRows binds.
+    const placeholders = text.split('?').length - 1;
+    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...new Array<null>(placeholders).fill(null)) as { detail: string }[];
     return rows.map((r) => r.detail);
   }
 }
