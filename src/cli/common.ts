@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { dbPathOf } from '../compat/config';
-import { parseDuration } from '../core/duration';
+import { MAX_TIMER_MS, parseDuration } from '../core/duration';
 import { TaskbridgeError } from '../core/errors';
 import { isMemoryPath } from '../queue/sqlite/connection';
-import { MAX_TIMER_MS } from '../queue/worker-options';
 
 /** Documented exit codes of the `taskbridge` command. */
 export const EXIT = {

@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors';
-import { parseDuration } from '../core/duration';
+import { MAX_TIMER_MS, parseDuration } from '../core/duration';
 import { LOG_LEVELS, type LogLevel } from '../core/logger';
 import { BUILT_IN_STRATEGIES, type BuiltInStrategyName } from '../strategies/types';
 
@@ -92,9 +92,6 @@ function integer(key: ConfigKey, raw: Raw, min: number, max: number, fallback: n
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(key, raw, `an integer from ${min} to ${max}`);
   return n;
 }
-
-/** Longest delay a Node timer takes; a longer one fires after 1 ms (TimeoutOverflowWarning). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 function duration(key: ConfigKey, raw: Raw, min: number, fallback: number): number {
   if (raw === undefined) return fallback;

@@ -4,6 +4,12 @@ import { InvalidOptionError } from './errors';
 /** A duration: milliseconds as a number, or an `ms` string such as `'30s'`, `'5m'`, `'7d'`. */
 export type Duration = number | string;
 
+/**
+ * The longest delay a Node timer honours, 2^31-1 ms (~24.8 days): a longer one fires after 1 ms.
+ * Also the largest busy_timeout SQLite holds (a C int).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const ACCEPTED = "a non-negative number of milliseconds or a duration string such as '500ms', '30s', '5m', '7d'";
 
 /**

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SystemClock, type Clock } from '../core/clock';
-import { parseDuration, type Duration } from '../core/duration';
+import { MAX_TIMER_MS, parseDuration, type Duration } from '../core/duration';
 import { InvalidOptionError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import { assertStrategy, createStrategy } from '../strategies';
@@ -83,10 +83,6 @@ const KEYS: ReadonlySet<string> = new Set([
 ]);
 const POLL_KEYS: ReadonlySet<string> = new Set(['min', 'max']);
 const MAX_CONCURRENCY = 10_000;
-
-
-/** The longest delay setTimeout honours: Node fires a longer one after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function positiveDuration(field: string, value: Duration | undefined, fallback: number, max = MAX_TIMER_MS): number {
   if (value === undefined) return fallback;

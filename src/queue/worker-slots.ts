@@ -1,7 +1,8 @@
 import { TaskTimeoutError } from '../core/errors';
 import type { HandlerRegistry } from './handler-registry';
 import type { ClaimedTask, TaskProgress, TaskStore } from './types';
-import { MAX_TIMER_MS, type ResolvedWorkerOptions } from './worker-options';
+import type { ResolvedWorkerOptions } from './worker-options';
+import { MAX_TIMER_MS } from '../core/duration';
 import { Execution, WorkerStoppedError, toAttemptError } from './worker-types';
 import { OutcomeWriter, type ClaimRider } from './worker-writes';
 

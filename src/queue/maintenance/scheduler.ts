@@ -1,10 +1,9 @@
 import type Database = require('better-sqlite3');
 import { SystemClock, type Clock } from '../../core/clock';
-import { parseDuration, type Duration } from '../../core/duration';
+import { MAX_TIMER_MS, parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
 import { refuseUnknownKeys } from '../validation';
-import { MAX_TIMER_MS } from '../worker-options';
 import { checkpoint, validateCheckpointMode, type CheckpointMode } from './checkpoint';
 import { cleanupFinishedTasks } from './retention';
 import { rotatingBackup } from './rotation';

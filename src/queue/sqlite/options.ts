@@ -1,5 +1,5 @@
 import { SystemClock, type Clock } from '../../core/clock';
-import { parseDuration, type Duration } from '../../core/duration';
+import { MAX_TIMER_MS, parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
 import { MathRandom, type RandomSource } from '../../core/random';
@@ -56,9 +56,6 @@ export interface ResolvedSqliteStoreOptions {
   readonly events: TaskEvents;
 }
 
-/** Longest busy_timeout SQLite can hold (2^31 - 1 ms). */
-const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
-
 const KNOWN = [
   'path', 'synchronous', 'busyTimeout', 'cacheSizeKb', 'walAutocheckpointPages', 'leaseDefaults', 'maxPayloadBytes', 'clock', 'logger', 'random', 'events',
 ];
@@ -89,8 +86,8 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   }
   const busyTimeoutMs = options.busyTimeout === undefined ? 5000 : parseDuration('busyTimeout', options.busyTimeout);
   // SQLite's busy_timeout is a C int: the pragma reads a larger value as 0 (or 1e300 as 1), i.e. no wait at all.
-  if (busyTimeoutMs > MAX_BUSY_TIMEOUT_MS) {
-    throw new InvalidOptionError('busyTimeout', options.busyTimeout, `a duration from 0 to ${MAX_BUSY_TIMEOUT_MS} ms (about 24.8 days)`);
+  if (busyTimeoutMs > MAX_TIMER_MS) {
+    throw new InvalidOptionError('busyTimeout', options.busyTimeout, `a duration from 0 to ${MAX_TIMER_MS} ms (about 24.8 days)`);
   }
   const cacheSizeKb = options.cacheSizeKb ?? 32768;
   if (!Number.isInteger(cacheSizeKb) || cacheSizeKb < 64 || cacheSizeKb > 16 * 1024 * 1024) {
