@@ -1,7 +1,7 @@
-import fs from 'node:fs';
-import Database = require('better-sqlite3');
-import { isMemoryPath, SQLITE_HEADER } from '../queue/sqlite/connection';
-import { fileHandle, readFileStart, type FileHandle } from '../queue/sqlite/file-handles';
+import type Database = require('better-sqlite3');
+import { isMemoryPath } from '../queue/sqlite/connection';
+import { describeFileChange, openKeeper, type OpenedFile } from '../queue/sqlite/file-guard';
+import { fileHandle } from '../queue/sqlite/file-handles';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 
 /**
@@ -13,8 +13,7 @@ import type { MirrorStore } from '../queue/sqlite/mirror-store';
  */
 export class MirrorFileGuard {
   private constructor(
-    private readonly handle: FileHandle,
-    private readonly pageSize: number,
+    private readonly opened: OpenedFile,
     /** A read-only connection holding a shared lock, so the mirror's connection is never the last to close on a changed file. */
     private readonly keeper: Database.Database,
   ) {}
@@ -26,12 +25,9 @@ export class MirrorFileGuard {
   static watch(db: Database.Database): MirrorFileGuard | undefined {
     if (isMemoryPath(db.name)) return undefined;
     // The process-wide descriptor: closing any descriptor of the file would drop SQLite's locks (file-handles.ts).
-    const handle = fileHandle(db.name);
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const keeper = new Database(db.name, { readonly: true, fileMustExist: true });
-    keeper.pragma('cache_size = -64');
-    keeper.prepare('SELECT count(*) FROM sqlite_master').get();
-    return new MirrorFileGuard(handle, pageSize, keeper);
+    // ownerWritable false: a read-only mode is not a change here (see change()).
+    const opened = { path: db.name, handle: fileHandle(db.name), pageSize: db.pragma('page_size', { simple: true }) as number, ownerWritable: false };
+    return new MirrorFileGuard(opened, openKeeper(db.name));
   }
 
   /** The watched path. */
@@ -61,15 +57,6 @@ export class MirrorFileGuard {
    * @throws the file system's error when the path cannot be inspected
    */
   change(): string | undefined {
-    const st = fs.statSync(this.keeper.name, { bigint: true, throwIfNoEntry: false });
-    if (st === undefined) return 'was deleted';
-    if (st.dev !== this.handle.dev || st.ino !== this.handle.ino) return 'was replaced by another file';
-    // SQLite only ever truncates at page boundaries, and never below the first page.
-    if (st.size < BigInt(this.pageSize)) return `was truncated to ${st.size} bytes`;
-    const header = Buffer.alloc(SQLITE_HEADER.length);
-    if (readFileStart(this.handle, header) < header.length || !header.equals(SQLITE_HEADER)) {
-      return 'was overwritten with content that is not an SQLite database';
-    }
-    return undefined;
+    return describeFileChange(this.opened);
   }
 }

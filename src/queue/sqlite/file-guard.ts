@@ -3,9 +3,8 @@ import { performance } from 'node:perf_hooks';
 import Database = require('better-sqlite3');
 import { DatabaseReplacedError, NotADatabaseError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
+import { SQLITE_HEADER } from './connection';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';
-
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 /**
  * How often a call re-checks the file. A check costs a stat and a 16-byte read (a few µs); at most
@@ -37,6 +36,51 @@ export function rethrowFileErrors<T extends object>(target: T, names: readonly (
 }
 
 /**
+ * A read-only connection to `file` holding a shared lock on it: while it is open, another
+ * connection's close is never the last one, so it cannot checkpoint the WAL onto the file (a
+ * read-only connection never checkpoints). Closed last by whoever keeps it.
+ */
+export function openKeeper(file: string): Database.Database {
+  const keeper = new Database(file, { readonly: true, fileMustExist: true });
+  keeper.pragma('cache_size = -64');
+  // A read makes the connection take its shared lock on the file.
+  keeper.prepare('SELECT count(*) FROM sqlite_master').get();
+  return keeper;
+}
+
+/** What a file watcher compares the path against: the file as it was opened. */
+export interface OpenedFile {
+  readonly path: string;
+  /** The process-wide descriptor of the opened file (file-handles.ts): its dev and ino. */
+  readonly handle: FileHandle;
+  readonly pageSize: number;
+  /** True when a mode without the owner's write bit counts as a change (root ignores the mode). */
+  readonly ownerWritable: boolean;
+}
+
+/**
+ * How the file at the path differs from the one opened, as the end of a sentence starting with the
+ * path; undefined when it does not.
+ * @throws the file system's error when the path cannot be inspected
+ */
+export function describeFileChange(opened: OpenedFile): string | undefined {
+  const st = fs.statSync(opened.path, { bigint: true, throwIfNoEntry: false });
+  if (st === undefined) return 'was deleted';
+  if (st.dev !== opened.handle.dev || st.ino !== opened.handle.ino) return 'was replaced by another file';
+  // A database never shrinks below its first page; SQLite itself only truncates at page boundaries.
+  if (st.size < BigInt(opened.pageSize)) return `was truncated to ${st.size} bytes`;
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  if (readFileStart(opened.handle, header) < header.length || !header.equals(SQLITE_HEADER)) {
+    return 'was overwritten with content that is not an SQLite database';
+  }
+  // Root ignores the mode, so without this a chmod 0400 would not stop root's checkpoints.
+  if (opened.ownerWritable && (Number(st.mode) & 0o200) === 0) {
+    return `was made read-only (mode ${(Number(st.mode) & 0o777).toString(8).padStart(4, '0')})`;
+  }
+  return undefined;
+}
+
+/**
  * Remembers which file the store opened (device, inode, SQLite header, owner-write bit) and notices
  * when the user changed it under a running store. Once changed, the store is lost for good: every
  * call throws {@link DatabaseReplacedError}, one error is logged, and the connections are closed so
@@ -48,13 +92,8 @@ export function rethrowFileErrors<T extends object>(target: T, names: readonly (
  * connection first (not last: no checkpoint) and the read-only one last (read-only: no checkpoint).
  */
 export class FileGuard {
-  private readonly handle: FileHandle;
+  private readonly opened: OpenedFile;
   private readonly readonlyDb: Database.Database;
-  private readonly dev: bigint;
-  private readonly ino: bigint;
-  private readonly pageSize: number;
-  private readonly ownerWritable: boolean;
-  private readonly header = Buffer.alloc(16);
   private nextCheck = performance.now() + FILE_CHECK_INTERVAL_MS;
   private lost: DatabaseReplacedError | undefined;
   /** True once the main connection was closed because the file changed. */
@@ -63,18 +102,15 @@ export class FileGuard {
   /** @param db the store's open connection to a file (not `:memory:`) */
   constructor(private readonly db: Database.Database, private readonly logger: Logger) {
     const file = db.name;
-    // The process-wide descriptor, never closed: closing any descriptor of the file would drop
-    // this process's POSIX locks on it, SQLite's included (see file-handles.ts).
-    this.handle = fileHandle(file);
-    this.dev = this.handle.dev;
-    this.ino = this.handle.ino;
-    this.ownerWritable = (Number(fs.statSync(file).mode) & 0o200) !== 0;
-    this.pageSize = db.pragma('page_size', { simple: true }) as number;
-    this.readonlyDb = new Database(file, { readonly: true, fileMustExist: true });
-    this.readonlyDb.pragma('cache_size = -64');
-    // A read makes the connection take its shared lock on the file, which is what keeps the
-    // main connection from counting as the last one when it closes.
-    this.readonlyDb.prepare('SELECT count(*) FROM sqlite_master').get();
+    this.opened = {
+      path: file,
+      // The process-wide descriptor, never closed: closing any descriptor of the file would drop
+      // this process's POSIX locks on it, SQLite's included (see file-handles.ts).
+      handle: fileHandle(file),
+      pageSize: db.pragma('page_size', { simple: true }) as number,
+      ownerWritable: (Number(fs.statSync(file).mode) & 0o200) !== 0,
+    };
+    this.readonlyDb = openKeeper(file);
   }
 
   /** The error of a lost store, if the file changed. */
@@ -94,7 +130,7 @@ export class FileGuard {
   /** Checks the file now (before close, before a checkpoint). @throws DatabaseReplacedError */
   verify(): void {
     if (this.lost !== undefined) throw this.lost;
-    const change = this.describeChange();
+    const change = describeFileChange(this.opened);
     if (change === undefined) return;
     this.lost = new DatabaseReplacedError(this.db.name, change);
     this.logger.error('database file changed while open; the store stopped using it without writing to it', {
@@ -134,21 +170,5 @@ export class FileGuard {
     // Healthy: main closes last, so it checkpoints and removes the WAL as before.
     this.readonlyDb.close();
     if (!this.mainClosed) this.db.close();
-  }
-
-  /** What changed, as the end of a sentence starting with the path; undefined when nothing did. */
-  private describeChange(): string | undefined {
-    const st = fs.statSync(this.db.name, { bigint: true, throwIfNoEntry: false });
-    if (st === undefined) return 'was deleted';
-    if (st.dev !== this.dev || st.ino !== this.ino) return 'was replaced by another file';
-    // A database never shrinks below its first page; SQLite itself only truncates at page boundaries.
-    if (st.size < BigInt(this.pageSize)) return `was truncated to ${st.size} bytes`;
-    const read = readFileStart(this.handle, this.header);
-    if (read < 16 || !this.header.equals(SQLITE_HEADER)) return 'was overwritten with content that is not an SQLite database';
-    // Root ignores the mode, so without this a chmod 0400 would not stop root's checkpoints.
-    if (this.ownerWritable && (Number(st.mode) & 0o200) === 0) {
-      return `was made read-only (mode ${(Number(st.mode) & 0o777).toString(8).padStart(4, '0')})`;
-    }
-    return undefined;
   }
 }
