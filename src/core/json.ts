@@ -1,11 +1,12 @@
-import { InvalidInputError } from './errors';
+import { InvalidInputError, TaskbridgeError, describeThrown } from './errors';
 
 const ACCEPTED = 'plain JSON data (objects, arrays, strings, finite numbers, booleans, null, Date; an object key set to undefined is left out); no functions, cycles, BigInt, symbols or class instances';
 
 /**
  * Checks that `value` is plain JSON data (Dates allowed, serialised as ISO strings).
  * @param field the name used in the error message, e.g. `parameters` or `payload`
- * @throws InvalidInputError naming the offending path, e.g. `parameters.a.b`
+ * @throws InvalidInputError naming the offending path, e.g. `parameters.a.b` (the field itself when
+ *   a getter or Proxy trap throws while it is read)
  */
 export function assertPlainJson(field: string, value: unknown): void {
   const seen = new Set<object>();
@@ -48,5 +49,12 @@ export function assertPlainJson(field: string, value: unknown): void {
     }
     seen.delete(obj);
   };
-  visit(field, value);
+  try {
+    visit(field, value);
+  } catch (err) {
+    if (err instanceof TaskbridgeError) throw err;
+    // Reading every property runs getters and Proxy traps; one that throws is bad input like any
+    // other, not a raw error with no field (startTask parameters, enqueue payloads, handler results).
+    throw new InvalidInputError(field, `[unreadable: ${describeThrown(err)}]`, 'plain JSON data whose properties can be read (a getter or Proxy trap threw)');
+  }
 }

@@ -1,5 +1,5 @@
 import { SystemClock, type Clock } from '../core/clock';
-import { DuplicateRunError, InvalidInputError, TaskbridgeError } from '../core/errors';
+import { DuplicateRunError, InvalidInputError } from '../core/errors';
 import { assertPlainJson } from '../core/json';
 import type { Logger } from '../core/logger';
 import { createDefaultExecutor } from './executor-provider';
@@ -158,7 +158,7 @@ export function validateRun(run: Run): void {
   }
   assertNonEmptyString('runId', run.runId);
   assertNonEmptyString('moduleId', run.moduleId);
-  assertReadablePlainJson(run.parameters);
+  assertPlainJson('parameters', run.parameters);
   if (run.parameters === null || typeof run.parameters !== 'object' || Array.isArray(run.parameters)) {
     throw new InvalidInputError('parameters', run.parameters, 'a plain object of JSON data');
   }
@@ -166,22 +166,5 @@ export function validateRun(run: Run): void {
     // describeValue cannot render an Invalid Date (toISOString throws), so name it instead.
     const shown = run.createdAt instanceof Date ? 'Invalid Date' : run.createdAt;
     throw new InvalidInputError('createdAt', shown, 'a valid Date (or omitted: now)');
-  }
-}
-
-/**
- * assertPlainJson reads every property, so a getter or Proxy trap that throws escaped startTask as
- * its own raw error, with no field named; it becomes the typed refusal every other bad input gets.
- */
-function assertReadablePlainJson(parameters: unknown): void {
-  try {
-    assertPlainJson('parameters', parameters);
-  } catch (err) {
-    if (err instanceof TaskbridgeError) throw err;
-    throw new InvalidInputError(
-      'parameters',
-      `[unreadable: ${describeThrown(err)}]`,
-      'plain JSON data whose properties can be read (a getter or Proxy trap threw)',
-    );
   }
 }

@@ -56,6 +56,14 @@ describe.each(storeFactories)('bad input to the TaskStore ($name)', (factory) =>
     await refused(store.enqueue({ type: 't', payload }), InvalidInputError, field, /plain JSON/);
   });
 
+  it('refuses a payload or a result whose property cannot be read (a throwing getter), naming the field', async () => {
+    const unreadable = { get secret(): never { throw new Error('revoked'); } };
+    await refused(store.enqueue({ type: 't', payload: unreadable }), InvalidInputError, 'payload', /can be read/);
+    const [held] = await store.list({ status: 'running' });
+    // A handler result the worker could never store must be a refusal it can record, not a raw error.
+    await refused(store.complete(held!.id, held!.leaseToken, unreadable), InvalidInputError, 'result', /can be read/);
+  });
+
   it('refuses a cyclic payload', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
