@@ -1,5 +1,5 @@
 import { SystemClock, type Clock } from '../core/clock';
-import { DuplicateRunError, InvalidInputError } from '../core/errors';
+import { DuplicateRunError, InvalidInputError, describeThrown } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Run, RunStatus } from './types';
 
@@ -231,7 +231,7 @@ export class RunRegistry {
         listener(cloneRun(run), kind);
       } catch (err) {
         // A subscriber's bug must not undo a registry write or break the caller that made it.
-        this.logger?.error('run registry listener threw', { runId: run.runId, kind, error: String(err) });
+        this.logger?.error('run registry listener threw', { runId: run.runId, kind, error: describeThrown(err) });
       }
     }
   }

@@ -192,4 +192,18 @@ describe('RunRegistry', () => {
     expect(registry.getRun('r2')?.status).toBe('queued');
     expect(errors.length).toBe(4);
   });
+
+  it('a listener that throws an unprintable value (a revoked Proxy) is logged, and addRun still returns', () => {
+    const errors: unknown[] = [];
+    const logger = { error: (m: string, meta?: unknown) => errors.push([m, meta]), warn: () => undefined, info: () => undefined, debug: () => undefined };
+    const registry = new RunRegistry({ clock: new ManualClock(T0), logger });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    registry.subscribe(() => {
+      throw proxy;
+    });
+    expect(() => registry.addRun(run('r1'))).not.toThrow();
+    expect(registry.getRun('r1')?.status).toBe('queued');
+    expect(errors).toHaveLength(1);
+  });
 });
