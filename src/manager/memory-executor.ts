@@ -159,7 +159,7 @@ export class MemoryRunExecutor implements RunExecutor {
     if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
       this.waiting = this.waiting.slice(this.waitingHead);
       this.waitingHead = 0;
-    } else if (this.waitingHead === this.waiting.length) {
+    } else if (this.waitingHead > 0 && this.waitingHead === this.waiting.length) {
       this.waiting = [];
       this.waitingHead = 0;
     }
