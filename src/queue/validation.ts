@@ -3,6 +3,7 @@ import { InvalidInputError, InvalidOptionError, PayloadTooLargeError } from '../
 import { assertPlainJson } from '../core/json';
 import { DEFAULT_BACKOFF, type ResolvedBackoff } from './backoff';
 import type { Capabilities, ClaimRequest, EnqueueRequest } from './types';
+import { refuseUnknownKeys } from '../core/options';
 
 /** Defaults applied to enqueue options a caller leaves out. */
 export const ENQUEUE_DEFAULTS = Object.freeze({
@@ -50,18 +51,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-/**
- * Refuses the first key of `value` that `known` does not hold, naming it `${prefix}${key}`
- * (`'request.'` gives `request.priorty`, `'worker option '` gives `worker option concurency`).
- * Every options object of the package is checked here, so an unknown key reads the same everywhere.
- */
-export function refuseUnknownKeys(prefix: string, value: object, known: ReadonlySet<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) {
-      throw new InvalidOptionError(`${prefix}${key}`, (value as Record<string, unknown>)[key], `one of the known options: ${[...known].join(', ')}`);
-    }
-  }
-}
+
+// Every options object of the package refuses unknown keys through this one function (core, so strategies use it too).
+export { refuseUnknownKeys };
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -197,21 +189,22 @@ export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
     const caps = validateCapabilities('capabilities', request.capabilities);
     capabilitiesJson = caps === null ? null : JSON.stringify(caps);
   }
-  let typesJson: string | null = null;
-  let typeCount = -1;
-  if (request.types !== undefined) {
-    if (!Array.isArray(request.types)) throw new InvalidOptionError('types', request.types, 'an array of task type names');
-    request.types.forEach((t, i) => validateName(`types[${i}]`, t));
-    typesJson = JSON.stringify(request.types);
-    typeCount = request.types.length;
-  }
-  let pinnedTypesJson: string | null = null;
-  if (request.pinnedTypes !== undefined) {
-    if (!Array.isArray(request.pinnedTypes)) throw new InvalidOptionError('pinnedTypes', request.pinnedTypes, 'an array of task type names');
-    request.pinnedTypes.forEach((t, i) => validateName(`pinnedTypes[${i}]`, t));
-    if (request.pinnedTypes.length > 0) pinnedTypesJson = JSON.stringify(request.pinnedTypes);
-  }
-  return { workerId, queue, limit, leaseMs, capabilitiesJson, typesJson, typeCount, pinnedTypesJson };
+  const types = request.types === undefined ? undefined : validateTypeNames('types', request.types);
+  const pinned = request.pinnedTypes === undefined ? undefined : validateTypeNames('pinnedTypes', request.pinnedTypes);
+  return {
+    workerId, queue, limit, leaseMs, capabilitiesJson,
+    typesJson: types === undefined ? null : JSON.stringify(types),
+    typeCount: types === undefined ? -1 : types.length,
+    // No pinned types is the same claim as none given: the claim keeps its plain shape.
+    pinnedTypesJson: pinned === undefined || pinned.length === 0 ? null : JSON.stringify(pinned),
+  };
+}
+
+/** An array of task type names (a claim's `types` or `pinnedTypes`). */
+function validateTypeNames(field: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError(field, value, 'an array of task type names');
+  value.forEach((t, i) => validateName(`${field}[${i}]`, t));
+  return value as readonly string[];
 }
 
 const PROGRESS_KEYS = new Set(['percent', 'itemsProcessed', 'itemsTotal']);

@@ -1,5 +1,6 @@
 import type { RandomSource } from '../core/random';
 import { InvalidOptionError } from '../core/errors';
+import { refuseUnknownKeys } from '../core/options';
 import type { LevelPickingStrategy, PriorityLevel, SortKey } from './types';
 
 /** Weight of one task at a priority level; must be finite and > 0 for every priority in use. */
@@ -13,26 +14,20 @@ export interface WeightedRandomOptions {
   weight?: PriorityWeight;
 }
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['weight']);
+
 /**
  * Weighted random: a level's chance is the sum of its tasks' weights (count x weight(priority)), so
  * urgent work usually wins while every level with ready work keeps a non-zero chance: nothing starves.
  * Within the drawn level the oldest ready task is claimed.
- */
-const OPTION_KEYS: readonly string[] = ['weight'];
-
-/**
  * @throws InvalidOptionError for options that are not an object, an unknown option (a typo would
  * otherwise leave the default weights in force unnoticed) or a weight that is not a function
  */
 export function weightedRandom(options: WeightedRandomOptions = {}): LevelPickingStrategy {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidOptionError('weightedRandom options', options, `an object with the optional key ${OPTION_KEYS.join(', ')}`);
+    throw new InvalidOptionError('weightedRandom options', options, `an object with the optional key ${[...OPTION_KEYS].join(', ')}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new InvalidOptionError(`weightedRandom.${key}`, (options as Record<string, unknown>)[key], `one of the known options: ${OPTION_KEYS.join(', ')}`);
-    }
-  }
+  refuseUnknownKeys('weightedRandom.', options, OPTION_KEYS);
   const weight = options.weight ?? defaultPriorityWeight;
   if (typeof weight !== 'function') {
     throw new InvalidOptionError('weightedRandom.weight', weight, 'a function (priority) => positive finite number');
