@@ -129,7 +129,8 @@ export class RunRecovery {
     const side = this.o.side;
     if (side === undefined) return;
     try {
-      const live = this.liveOwners(side);
+      // Other processes that are alive, decided once per owner: each check is a pid probe.
+      const others = new Set([...this.liveOwners(side)].filter((o) => o !== this.o.owner && !ownerProcessGone(o)));
       // Shadow runs interrupted by a dead shadow-mode process move into the work queue once.
       for (const row of side.listOrphans(SHADOW_QUEUE)) {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
@@ -138,7 +139,7 @@ export class RunRecovery {
       const now = this.o.clock.now();
       for (const task of tasks) {
         const runId = task.idempotencyKey;
-        if (runId === null || known(runId) || this.ownedElsewhere(task, live, now)) continue;
+        if (runId === null || known(runId) || this.ownedElsewhere(task, others, now)) continue;
         const pin = task.requires?.[OWNER_CAPABILITY];
         // Pinned to a process that is gone: its closure went with it, so this handler runs it.
         if (pin !== undefined && pin !== this.o.owner) side.clearRequires(task.id);
@@ -179,10 +180,12 @@ export class RunRecovery {
     }
   }
 
-  /** True when a live process other than this one owns the task's run (see {@link recoverModule}). */
-  private ownedElsewhere(task: Task, live: Set<string>, now: number): boolean {
-    const otherLive = (owner: string | undefined): boolean =>
-      owner !== undefined && owner !== this.o.owner && live.has(owner) && !ownerProcessGone(owner);
+  /**
+   * True when a live process other than this one owns the task's run (see {@link recoverModule}).
+   * @param others the owners of the other live processes
+   */
+  private ownedElsewhere(task: Task, others: ReadonlySet<string>, now: number): boolean {
+    const otherLive = (owner: string | undefined): boolean => owner !== undefined && others.has(owner);
     if (otherLive(task.requires?.[OWNER_CAPABILITY])) return true;
     // A payload without its starter (written by another producer) has no one to ask: adopted as
     // before the starter was consulted, unless the lease below says a live worker has it.
