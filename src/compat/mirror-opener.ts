@@ -29,13 +29,13 @@ export class MirrorOpener {
   private nextAt: number;
 
   /**
-   * @param failedAlready attempts that failed before this opener existed (the start-up open)
+   * Made after the start-up open failed: that counts as the first failed attempt, so the first
+   * retry waits `minDelayMs`.
    * @throws InvalidOptionError for a delay that is not a positive number of milliseconds, or a max below the min
    */
   constructor(
     private readonly options: MirrorReopenOptions,
     private readonly clock: Clock,
-    failedAlready = 1,
   ) {
     if (typeof options.open !== 'function') throw new InvalidOptionError('reopen.open', options.open, 'a function returning a MirrorStore');
     for (const field of ['minDelayMs', 'maxDelayMs'] as const) {
@@ -47,8 +47,8 @@ export class MirrorOpener {
     if ((options.maxDelayMs ?? 60_000) < (options.minDelayMs ?? 1_000)) {
       throw new InvalidOptionError('reopen.maxDelayMs', options.maxDelayMs ?? 60_000, `at least reopen.minDelayMs (${options.minDelayMs ?? 1_000})`);
     }
-    this.failures = failedAlready;
-    this.nextAt = failedAlready > 0 ? clock.now() + this.delay() : clock.now();
+    this.failures = 1;
+    this.nextAt = clock.now() + this.delay();
   }
 
   /** Milliseconds until the next attempt may be made; 0 when it is due. */

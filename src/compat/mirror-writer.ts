@@ -1,9 +1,12 @@
 import type { Clock } from '../core/clock';
-import { DatabaseReplacedError, PayloadTooLargeError } from '../core/errors';
+import { DatabaseReplacedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { MirrorRow, MirrorStore } from '../queue/sqlite/mirror-store';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../queue/sqlite/options';
+import { assertJsonSize } from '../queue/validation';
+import { leaseRenewIntervalMs } from './lease-renewal';
 import { MirrorFileGuard } from './mirror-file-guard';
 import { MirrorOpener, type MirrorReopenOptions } from './mirror-opener';
 import { mirrorRowOf } from './mirror-row';
@@ -37,8 +40,6 @@ export interface MirrorWriterOptions {
   leaseMs: number;
   /** Largest backlog kept through an outage before the oldest states are dropped. Default 100,000. */
   maxPending?: number;
-  /** The queue's payload limit, which sqlite mode's startTask enforces. Default 1 MiB, the queue's default. */
-  maxPayloadBytes?: number;
   /**
    * How to retry opening the database when the writer is constructed without a store (its first
    * open failed). Each failed attempt is a fault (`open`), logged as a warning only when its code
@@ -262,9 +263,12 @@ export class MirrorWriter {
 
   /** The rehearsal must reveal what the cutover would refuse: sqlite mode's startTask throws for this run. */
   private checkPayloadSize(row: MirrorRow): void {
-    const limit = this.options.maxPayloadBytes ?? 1024 * 1024;
-    const bytes = Buffer.byteLength(JSON.stringify(row.payload));
-    if (bytes > limit) this.recordFault(new PayloadTooLargeError(`payload of run ${row.key}`, bytes, limit), 'size check: sqlite mode refuses this run');
+    try {
+      // The queue's own size rule and default limit, so the rehearsal refuses what the cutover would.
+      assertJsonSize(`payload of run ${row.key}`, JSON.stringify(row.payload ?? null), DEFAULT_MAX_PAYLOAD_BYTES);
+    } catch (err) {
+      this.recordFault(err, 'size check: sqlite mode refuses this run');
+    }
   }
 
   /** While runs are active, their rows stay leased to this process (see RENEW_MIRROR_LEASES). */
@@ -284,7 +288,7 @@ export class MirrorWriter {
       } catch (err) {
         this.recordFault(err, 'renew');
       }
-    }, Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    }, leaseRenewIntervalMs(this.options.leaseMs));
     this.renewTimer.unref();
   }
 }

@@ -15,6 +15,7 @@ import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
 import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import { leaseRenewIntervalMs } from './lease-renewal';
 
 /** Options of {@link TakeoverExecutor}. */
 export interface TakeoverOptions {
@@ -32,15 +33,6 @@ export interface TakeoverOptions {
  * timeout, which is how long sqlite mode's close waits for its running handlers.
  */
 export const TAKEOVER_CLOSE_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
-
-/**
- * How often the leases of taken-over runs are renewed, and so how soon a cancellation requested
- * from another process is seen: a third of the lease, as the queue Worker's heartbeat, so two
- * renewals can fail before the lease runs out.
- */
-export function takeoverRenewIntervalMs(leaseMs: number): number {
-  return Math.max(10, Math.floor(leaseMs / 3));
-}
 
 interface Taken {
   readonly taskId: number;
@@ -69,7 +61,7 @@ function leaseBoundContext(ctx: TaskContext, leaseLost: AbortSignal): TaskContex
  * handler is registered it takes over the runs that a queue file still holds for that module
  * (queued, or interrupted by a dead process), leasing each so no other process runs it too, and
  * writing the outcome back. A cancellation requested in the queue meanwhile (`taskbridge cancel`
- * from another process) is seen at the next lease renewal ({@link takeoverRenewIntervalMs}) and
+ * from another process) is seen at the next lease renewal ({@link leaseRenewIntervalMs}) and
  * cancels the run as cancelTask would; the task is then recorded `cancelled`, not its result. A
  * lease lost meanwhile aborts the run's signal (see `renew`). It never creates the file: without
  * one there is nothing to take over.
@@ -225,7 +217,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         return;
       }
       this.renew(side);
-    }, takeoverRenewIntervalMs(this.o.leaseMs));
+    }, leaseRenewIntervalMs(this.o.leaseMs));
     this.renewTimer.unref();
   }
 

@@ -257,10 +257,15 @@ export function serializeResult(result: unknown, maxBytes: number): string | nul
 function boundedJson(field: string, value: unknown, maxBytes: number): string {
   assertPlainJson(field, value);
   const json = JSON.stringify(value);
+  assertJsonSize(field, json, maxBytes);
+  return json;
+}
+
+/** Refuses serialised JSON over `maxBytes` of UTF-8. @throws PayloadTooLargeError naming `field` and both sizes */
+export function assertJsonSize(field: string, json: string, maxBytes: number): void {
   // Most values are far below the limit in any encoding; only measure bytes when it could matter.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > maxBytes) throw new PayloadTooLargeError(field, bytes, maxBytes);
   }
-  return json;
 }

@@ -56,6 +56,9 @@ export interface ResolvedSqliteStoreOptions {
   readonly events: TaskEvents;
 }
 
+/** The store's default `maxPayloadBytes` (1 MiB), which sqlite mode's queue uses. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
 const KNOWN = [
   'path', 'synchronous', 'busyTimeout', 'cacheSizeKb', 'walAutocheckpointPages', 'leaseDefaults', 'maxPayloadBytes', 'clock', 'logger', 'random', 'events',
 ];
@@ -97,7 +100,7 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   if (!Number.isInteger(walAutocheckpointPages) || walAutocheckpointPages < 0 || walAutocheckpointPages > 10_000_000) {
     throw new InvalidOptionError('walAutocheckpointPages', options.walAutocheckpointPages, 'an integer from 0 (never) to 10000000');
   }
-  const maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > 512 * 1024 * 1024) {
     throw new InvalidOptionError('maxPayloadBytes', options.maxPayloadBytes, 'an integer from 1 to 536870912 (bytes)');
   }
