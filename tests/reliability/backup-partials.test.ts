@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeAbandonedPartials } from '../../src/queue/maintenance/backup';
+import { removeAbandonedPartials } from '../../src/queue/maintenance/partial-files';
 import { rotatingBackup } from '../../src/queue/maintenance/rotation';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { ManualClock } from '../../src/core/clock';

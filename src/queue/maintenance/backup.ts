@@ -86,7 +86,7 @@ export async function backupDatabase(sourcePath: string, destination: string, op
     db.close();
   }
   try {
-    verifyCopy(partial, snapshot, file, { selfContained: true });
+    verifyCopy(partial, snapshot, file);
     fs.renameSync(partial, file);
   } catch (error) {
     removeDatabaseFiles(partial);
@@ -161,7 +161,7 @@ export async function restoreDatabase(backupPath: string, targetPath: string, op
   const staging = `${target}.partial-${process.pid}`;
   restoring.add(target);
   const report = (copiedPages: number, totalPages: number): void => options.onProgress?.({ copiedPages, totalPages });
-  const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
+  const step = pagesPerStep(options);
   let db: Database.Database | undefined;
   let createdTarget = false;
   try {
@@ -227,15 +227,16 @@ export function verifyBackupFile(file: string): TableCounts {
 }
 
 /**
- * Checks a copy: integrity_check passes and every table holds the expected rows.
+ * Makes a backup copy one self-contained file and checks it: integrity_check passes and every table
+ * holds the expected rows.
  * @throws BackupVerificationError naming `reportAs`
  */
-function verifyCopy(copy: string, expected: TableCounts, reportAs: string, options: { selfContained?: boolean } = {}): void {
+function verifyCopy(copy: string, expected: TableCounts, reportAs: string): void {
   const db = openMaintenanceConnection(copy);
   try {
     // A backup inherits WAL mode from the source; a rollback journal makes it one self-contained
     // file that can be renamed, copied or shipped without -wal/-shm companions.
-    if (options.selfContained === true) db.pragma('journal_mode = DELETE');
+    db.pragma('journal_mode = DELETE');
     const problems = [...integrityProblems(db), ...countDifferences(expected, tableCounts(db))];
     if (problems.length > 0) throw new BackupVerificationError(reportAs, problems);
   } finally {
@@ -244,7 +245,7 @@ function verifyCopy(copy: string, expected: TableCounts, reportAs: string, optio
 }
 
 async function copyPages(db: Database.Database, destination: string, options: BackupOptions): Promise<{ totalPages: number }> {
-  const step = Math.max(1, Math.floor(options.pagesPerStep ?? 256));
+  const step = pagesPerStep(options);
   const result = await db.backup(destination, {
     progress: ({ totalPages, remainingPages }) => {
       options.onProgress?.({ totalPages, copiedPages: totalPages - remainingPages });
@@ -255,5 +256,7 @@ async function copyPages(db: Database.Database, destination: string, options: Ba
   return { totalPages: result.totalPages };
 }
 
-// Imported from here before they moved to partial-files.ts.
-export { removeAbandonedPartials, removeDatabaseFiles };
+/** Pages copied per step of SQLite's backup API (other connections may write between steps). */
+function pagesPerStep(options: Pick<BackupOptions, 'pagesPerStep'>): number {
+  return Math.max(1, Math.floor(options.pagesPerStep ?? 256));
+}

@@ -14,7 +14,7 @@ const TASKS = 'tasks';
 const TARGET_LOCK_TIMEOUT_MS = 5000;
 
 /** The tasks row of sqlite_sequence: the highest id AUTOINCREMENT handed out; 0 before the first task. */
-export function taskIdSequence(db: Database.Database): number {
+function taskIdSequence(db: Database.Database): number {
   if (!hasTable(db, 'sqlite_sequence')) return 0;
   return (db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck().get(TASKS) as number | undefined) ?? 0;
 }
@@ -23,14 +23,14 @@ export function taskIdSequence(db: Database.Database): number {
  * The highest task id a database ever handed out: its sequence, or max(id) when that is larger
  * (a sequence lowered by hand). Undefined without a tasks table: not a taskbridge database.
  */
-export function taskIdHighWater(db: Database.Database): number | undefined {
+function taskIdHighWater(db: Database.Database): number | undefined {
   if (!hasTable(db, TASKS)) return undefined;
   const maxId = (db.prepare('SELECT max(id) FROM tasks').pluck().get() as number | null) ?? 0;
   return Math.max(maxId, taskIdSequence(db));
 }
 
 /** Raises the tasks sequence to at least `atLeast`, never lowering it; returns the sequence now. */
-export function raiseTaskIdSequence(db: Database.Database, atLeast: number): number {
+function raiseTaskIdSequence(db: Database.Database, atLeast: number): number {
   return db.transaction(() => {
     const current = taskIdSequence(db);
     if (atLeast <= current) return current;
