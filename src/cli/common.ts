@@ -176,10 +176,15 @@ export function parseIntervalArg(value: string): number {
   return ms;
 }
 
-/** Parses a folder option that must not be blank, such as `--backup-dir` (blank would mean the working directory). */
-export function parseFolderArg(value: string): string {
-  if (value.trim() === '') throw new InvalidArgumentError(`expected a folder path, got ${JSON.stringify(value)}`);
-  return value;
+/**
+ * A parser for a path option that must not be blank (`--db "$DB"` with DB unset, `--backup-dir ""`):
+ * blank would resolve to the working directory. `what` says what is expected, e.g. 'a folder path'.
+ */
+export function parseNonBlankArg(what: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`expected ${what}, got ${JSON.stringify(value)}`);
+    return value;
+  };
 }
 
 /** Parses `--capabilities k=v,k2=v2` into a record. */

@@ -1,6 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { TaskbridgeError } from '../core/errors';
-import { EXIT, ReportedFailure, defaultDbPath, exitCodeFor } from './common';
+import { EXIT, ReportedFailure, defaultDbPath, exitCodeFor, parseNonBlankArg } from './common';
 import { registerDemoCommand } from './demo';
 import { registerMaintenanceCommands } from './maintenance';
 import { registerMigrationCommands } from './migration';
@@ -19,22 +19,13 @@ Exit codes:
 
 The database is --db PATH, else $TASKBRIDGE_DB_PATH, else ./data/taskbridge.db.`;
 
-/**
- * Refuses a blank `--db` (`--db "$DB"` with DB unset): it would resolve to the working directory,
- * and the command would fail naming that folder as the database.
- */
-function parseDbArg(value: string): string {
-  if (value.trim() === '') throw new InvalidArgumentError(`expected a database file path, got ${JSON.stringify(value)}`);
-  return value;
-}
-
 /** Builds the `taskbridge` command tree. Commander exits are turned into exceptions for {@link run}. */
 export function buildProgram(): Command {
   const program = new Command('taskbridge');
   program
     .description('Operate a taskbridge queue: run workers, inspect and steer tasks, check health, back up, migrate.')
     .version(VERSION, '-V, --version')
-    .option('--db <path>', `database file (default: $TASKBRIDGE_DB_PATH or ${defaultDbPath({})})`, parseDbArg)
+    .option('--db <path>', `database file (default: $TASKBRIDGE_DB_PATH or ${defaultDbPath({})})`, parseNonBlankArg('a database file path'))
     .option('--json', 'print one JSON document on stdout instead of tables')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -46,7 +46,6 @@ export class ReadOnlyQueue {
    * @throws DatabaseMissingError, NotADatabaseError, SchemaTooNewError, DatabaseUnreadableError
    */
   static open(dbPath: string): ReadOnlyQueue {
-    requireDatabase({ dbPath });
     const db = openReadOnlyDatabase(dbPath, () => new DatabaseMissingError(dbPath, MISSING_DATABASE_ACCEPTED));
     if (db !== undefined) return new ReadOnlyQueue(dbPath, db);
     // Nothing to read yet. The same queries on an empty in-memory schema give the empty answers.
@@ -127,7 +126,6 @@ export async function withReadOnlyQueue<T>(ctx: CommandContext, fn: (queue: Read
 
 /** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
 export function requireSqliteFile(ctx: Pick<CommandContext, 'dbPath'>): void {
-  requireDatabase(ctx);
-  checkReadableDatabaseFile(ctx.dbPath);
+  checkReadableDatabaseFile(ctx.dbPath, () => new DatabaseMissingError(ctx.dbPath, MISSING_DATABASE_ACCEPTED));
 }
 

@@ -7,7 +7,7 @@ import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
 import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
-import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseFolderArg, parseIntervalArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseNonBlankArg, parseIntervalArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
 import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
@@ -42,7 +42,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--completed-older-than <duration>', 'retention: delete completed tasks older than this (default 7d)', parseDurationArg)
     .option('--failed-older-than <duration>', 'retention: delete dead tasks older than this (default 30d)', parseDurationArg)
     .option('--backup-every <duration>', 'maintenance: verified backup into --backup-dir at this interval', parseIntervalArg)
-    .option('--backup-dir <dir>', 'folder of scheduled backups', parseFolderArg)
+    .option('--backup-dir <dir>', 'folder of scheduled backups', parseNonBlankArg('a folder path'))
     .option('--backup-keep <n>', 'scheduled backups to keep (default 7)', parsePositiveInt)
     .action(async (flags: WorkerFlags, command: Command) => {
       const ctx = contextOf(command);
