@@ -5,7 +5,7 @@ import { InvalidOptionError } from '../core/errors';
 import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run } from '../manager/types';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
-import { openReadOnlyMirrorStore, readOnlyError } from './read-only-store';
+import { readMirrorFile } from './read-only-store';
 import { flushMirrorsOf } from './shadow-executor';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
@@ -186,16 +186,7 @@ export interface MirrorFileReport {
  * @throws the errors of {@link checkParityWithFile} for a missing, foreign, damaged or unreadable file
  */
 export function mirrorFileReport(dbPath: string, clock: Clock = new SystemClock()): MirrorFileReport {
-  const store = openReadOnlyMirrorStore(dbPath, clock);
-  if (store === undefined) return { byStatus: {}, orphanedRunIds: [], divergentRunIds: [] };
-  try {
-    return summarise(store);
-  } catch (err) {
-    // Damage past the pages the open read shows up only now.
-    throw readOnlyError(dbPath, err);
-  } finally {
-    store.close();
-  }
+  return readMirrorFile(dbPath, clock, summarise, () => ({ byStatus: {}, orphanedRunIds: [], divergentRunIds: [] }));
 }
 
 function summarise(store: MirrorStore): MirrorFileReport {
@@ -226,13 +217,5 @@ const NO_ROWS: Pick<MirrorStore, 'listQueue'> = { listQueue: () => [] };
  */
 export function checkParityWithFile(registry: RunRegistry, dbPath: string, options: ParityOptions = {}, clock: Clock = new SystemClock()): ParityReport {
   windowStart(options.finishedSince, clock);
-  const store = openReadOnlyMirrorStore(dbPath, clock);
-  try {
-    return checkParity(registry, store ?? NO_ROWS, options, clock);
-  } catch (err) {
-    // Damage past the pages the open read shows up only now.
-    throw readOnlyError(dbPath, err);
-  } finally {
-    store?.close();
-  }
+  return readMirrorFile(dbPath, clock, (store) => checkParity(registry, store, options, clock), () => checkParity(registry, NO_ROWS, options, clock));
 }

@@ -2,8 +2,6 @@ import type { Clock } from '../core/clock';
 import { MirrorStore } from '../queue/sqlite/mirror-store';
 import { openReadOnlyDatabase, readOnlyError } from '../queue/sqlite/read-only-file';
 
-export { readOnlyError };
-
 /**
  * A mirror store on a read-only connection, for the reports that must only read (`parity`,
  * `rollback --dry-run`, checkParityWithFile): `openMirrorStore` would create a missing file, switch
@@ -16,7 +14,7 @@ export { readOnlyError };
  *   file written by a newer taskbridge. Damage further in surfaces on a later read: map it with
  *   {@link readOnlyError}.
  */
-export function openReadOnlyMirrorStore(dbPath: string, clock: Clock): MirrorStore | undefined {
+function openReadOnlyMirrorStore(dbPath: string, clock: Clock): MirrorStore | undefined {
   const db = openReadOnlyDatabase(dbPath);
   if (db === undefined) return undefined;
   try {
@@ -24,5 +22,22 @@ export function openReadOnlyMirrorStore(dbPath: string, clock: Clock): MirrorSto
   } catch (error) {
     db.close();
     throw readOnlyError(dbPath, error, true);
+  }
+}
+
+/**
+ * Runs `read` on a read-only mirror store of `dbPath` and closes it: `empty()` for a file with no
+ * taskbridge schema yet. Damage past the pages the open read surfaces only in `read`: typed here.
+ * @throws as {@link openReadOnlyMirrorStore}, and {@link readOnlyError}'s mapping of read errors
+ */
+export function readMirrorFile<T>(dbPath: string, clock: Clock, read: (store: MirrorStore) => T, empty: () => T): T {
+  const store = openReadOnlyMirrorStore(dbPath, clock);
+  if (store === undefined) return empty();
+  try {
+    return read(store);
+  } catch (err) {
+    throw readOnlyError(dbPath, err);
+  } finally {
+    store.close();
   }
 }

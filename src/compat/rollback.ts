@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
-import { openReadOnlyMirrorStore, readOnlyError } from './read-only-store';
+import { readMirrorFile } from './read-only-store';
 import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
 
 /** One unfinished run the queue file holds, as a rollback sees it. */
@@ -85,14 +85,5 @@ export function planRollbackFromStore(store: MirrorStore, dbPath: string, option
 export function planRollback(dbPath: string, options: PlanRollbackOptions = {}): RollbackPlan {
   const empty: RollbackPlan = { dbPath, total: 0, queued: 0, interrupted: 0, runningElsewhere: 0, takeOver: [], waiting: [], busy: [], items: [] };
   if (isMemoryPath(dbPath) || !fs.existsSync(dbPath)) return empty;
-  const store = openReadOnlyMirrorStore(dbPath, options.clock ?? new SystemClock());
-  if (store === undefined) return empty;
-  try {
-    return planRollbackFromStore(store, dbPath, options);
-  } catch (err) {
-    // Damage past the pages the open read surfaces only here: typed, as parity does.
-    throw readOnlyError(dbPath, err);
-  } finally {
-    store.close();
-  }
+  return readMirrorFile(dbPath, options.clock ?? new SystemClock(), (store) => planRollbackFromStore(store, dbPath, options), () => empty);
 }
