@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { dbPathOf } from '../compat/config';
+import { dbPathOf, envValue } from '../compat/config';
 import { MAX_TIMER_MS, parseDuration } from '../core/duration';
 import { TaskbridgeError } from '../core/errors';
 import { isMemoryPath } from '../queue/sqlite/connection';
@@ -47,8 +47,7 @@ export interface GlobalOptions {
  * @throws ConfigError (exit 2) for a value the library refuses, e.g. one with surrounding whitespace
  */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.TASKBRIDGE_DB_PATH;
-  return dbPathOf(fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : undefined);
+  return dbPathOf(envValue(env, 'TASKBRIDGE_DB_PATH'));
 }
 
 /** The resolved global options of a command: the absolute database path and the output mode. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { installFlagExecutorFactory } from '../compat/flag';
+import { envValue } from '../compat/config';
 import { closeModeExecutor } from '../compat/mode-executor';
 import { SystemClock } from '../core/clock';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../manager';
@@ -47,7 +48,6 @@ export function registerDemoCommand(program: Command): void {
         throw new UsageError(`Invalid --db (or TASKBRIDGE_DB_PATH): ${JSON.stringify(ctx.dbPath)}; accepted: a database file path (the demo reads its stats back)`);
       }
       const write = ctx.json ? () => undefined : (line: string) => printLines(line);
-      const logLevel = process.env.TASKBRIDGE_LOG_LEVEL;
       // The example app is unchanged legacy code: the flag alone moves it onto the durable queue.
       installFlagExecutorFactory({
         TASKBRIDGE_MODE: 'sqlite',
@@ -59,8 +59,8 @@ export function registerDemoCommand(program: Command): void {
         TASKBRIDGE_FALLBACK: 'refuse',
         TASKBRIDGE_POLL_INTERVAL: '50ms',
         // The failures are part of the show and already printed above; JSON log lines would bury them.
-        // Empty is unset, as the flag reads it.
-        ...(logLevel === undefined || logLevel.trim() === '' ? { TASKBRIDGE_LOG_LEVEL: 'silent' } : {}),
+        // Unset (or empty, as the flag reads it): the demo's own quiet default.
+        ...(envValue(process.env, 'TASKBRIDGE_LOG_LEVEL') === undefined ? { TASKBRIDGE_LOG_LEVEL: 'silent' } : {}),
       });
       const registry = new RunRegistry();
       const manager = new BackgroundTaskManager(registry);

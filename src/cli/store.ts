@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
+import { envValue } from '../compat/config';
 import { ConfigError, DatabaseMissingError } from '../core/errors';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
@@ -14,9 +15,9 @@ export interface CliServices {
 
 /** The CLI's logger: JSON lines on stderr at TASKBRIDGE_LOG_LEVEL (default `warn`, or `fallback`). */
 export function cliLogger(fallback: LogLevel = 'warn'): Logger {
-  const raw = process.env.TASKBRIDGE_LOG_LEVEL;
+  const raw = envValue(process.env, 'TASKBRIDGE_LOG_LEVEL');
   // Unset or empty: the command's default. Anything else must be a level (exit 2 otherwise).
-  if (raw === undefined || raw.trim() === '') return createLogger(fallback);
+  if (raw === undefined) return createLogger(fallback);
   const level = raw.trim().toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('TASKBRIDGE_LOG_LEVEL', raw, LOG_LEVELS.join(', '));
   return createLogger(level);

@@ -75,8 +75,16 @@ type Raw = string | number | readonly string[] | undefined;
 function pick(env: NodeJS.ProcessEnv | ConfigInput, overrides: ConfigInput, key: ConfigKey): Raw {
   if (Object.prototype.hasOwnProperty.call(overrides, key) && overrides[key] !== undefined) return overrides[key];
   const fromEnv = (env as Record<string, Raw>)[key];
-  // An empty variable is treated as unset, the way shells commonly clear a variable.
-  return typeof fromEnv === 'string' && fromEnv.trim() === '' ? undefined : fromEnv;
+  return typeof fromEnv === 'string' ? envValue(env as NodeJS.ProcessEnv, key) : fromEnv;
+}
+
+/**
+ * A flag variable as the library reads it: an empty (or blank) variable is treated as unset, the
+ * way shells commonly clear a variable. The CLI reads the variables it shares with the library here.
+ */
+export function envValue(env: NodeJS.ProcessEnv, key: ConfigKey): string | undefined {
+  const value = env[key];
+  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 function oneOf<T extends string>(key: ConfigKey, raw: Raw, accepted: readonly T[], fallback: T): T {
