@@ -8,7 +8,11 @@ const ACCEPTED =
   "{ kind: 'ordered', name, order } or { kind: 'level-picking', name, withinLevel, pickLevel: function }, with a non-empty name " +
   "and sort keys { field: 'priority' | 'readyAt' | 'seq', direction: 'asc' | 'desc' } ending in a seq key";
 
-function isSortKeys(keys: unknown): keys is readonly SortKey[] {
+/**
+ * True for a non-empty list of sort keys over the known fields and directions, ending in a `seq`
+ * key (the tiebreak that makes an order total). The one rule: stores check claim orders with it too.
+ */
+export function isSortKeys(keys: unknown): keys is readonly SortKey[] {
   if (!Array.isArray(keys) || keys.length === 0) return false;
   const wellFormed = keys.every(
     (k: unknown) =>

@@ -2,6 +2,7 @@ import type Database = require('better-sqlite3');
 import { InvalidOptionError } from '../../../core/errors';
 import type { RandomSource } from '../../../core/random';
 import type { PriorityLevel, SortKey, Strategy } from '../../../strategies/types';
+import { isSortKeys } from '../../../strategies/validate';
 import type { NormalizedClaim } from '../../validation';
 import type { TaskRow } from '../rows';
 
@@ -41,17 +42,9 @@ export function claimOrder(field: string, keys: readonly SortKey[], level: boole
 
 /** Maps sort keys to an ORDER BY clause built only from whitelisted constants. */
 export function orderByClause(field: string, keys: readonly SortKey[]): string {
-  if (!Array.isArray(keys) || keys.length === 0) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
-  const parts = keys.map((k: SortKey | undefined) => {
-    const f = k?.field as SortKey['field'];
-    const d = k?.direction as SortKey['direction'];
-    const column = Object.prototype.hasOwnProperty.call(COLUMN, f) ? COLUMN[f] : undefined;
-    const dir = Object.prototype.hasOwnProperty.call(DIRECTION, d) ? DIRECTION[d] : undefined;
-    if (column === undefined || dir === undefined) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
-    return `${column} ${dir}`;
-  });
-  if (keys[keys.length - 1]!.field !== 'seq') throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
-  return parts.join(', ');
+  // isSortKeys admits only the known field and direction names, so every part below is a constant.
+  if (!isSortKeys(keys)) throw new InvalidOptionError(field, keys, ORDER_ACCEPTED);
+  return keys.map((k) => `${COLUMN[k.field]} ${DIRECTION[k.direction]}`).join(', ');
 }
 
 /** Sorts claimed rows into strategy order: RETURNING reports rows in update order, not ORDER BY order. */
