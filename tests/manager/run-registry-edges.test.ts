@@ -1,19 +1,10 @@
 import { InvalidInputError } from '../../src/core/errors';
 import { RunRegistry, type Run } from '../../src/manager';
+import { T0, runRecord } from './run-records';
 
-const T0 = Date.UTC(2026, 0, 1);
-
-function run(runId: string, overrides: Partial<Run> = {}): Run {
-  return {
-    runId,
-    moduleId: 'import',
-    moduleName: 'Import',
-    status: 'running',
-    createdAt: new Date(T0),
-    parameters: { file: 'a.csv' },
-    ...overrides,
-  };
-}
+/** This file's runs are running, with one parameter. */
+const run = (runId: string, overrides: Partial<Run> = {}): Run =>
+  runRecord(runId, { status: 'running', parameters: { file: 'a.csv' }, ...overrides });
 
 describe('RunRegistry.updateRun patch edges', () => {
   it('a required field patched to undefined keeps its value, so the run stays findable', () => {

@@ -1,21 +1,10 @@
 import { ManualClock } from '../../src/core/clock';
 import { DuplicateRunError, InvalidInputError } from '../../src/core/errors';
 import { RunRegistry, type Run, type RunChangeKind } from '../../src/manager';
+import { T0, runRecord } from './run-records';
 
 const DAY = 24 * 60 * 60 * 1000;
-const T0 = Date.UTC(2026, 0, 1);
-
-function run(runId: string, overrides: Partial<Run> = {}): Run {
-  return {
-    runId,
-    moduleId: 'import',
-    moduleName: 'Import',
-    status: 'queued',
-    createdAt: new Date(T0),
-    parameters: { file: 'a.csv', opts: { header: true }, tags: ['x'] },
-    ...overrides,
-  };
-}
+const run = runRecord;
 
 describe('RunRegistry', () => {
   it('can be constructed with no arguments, as legacy code does', () => {
