@@ -102,7 +102,7 @@ export interface ClaimRequest {
   strategy: Strategy;
   /** What this worker offers; tasks with `requires` it does not satisfy are skipped. */
   capabilities?: Capabilities;
-  /** Only claim these types (the worker's registered handlers). Default: any. */
+  /** Only claim these types (the worker's registered handlers). Default: any. `[]` claims nothing but still takes back expired leases. */
   types?: readonly string[];
   /**
    * Types of which only tasks whose `requires` this claim's `capabilities` satisfy are claimed,

@@ -171,6 +171,14 @@ describe.each(storeFactories)('TaskStore ($name)', (factory) => {
       expect(second!.token).not.toBe(first!.token);
     });
 
+    it('takes back an expired lease on a claim for no types', async () => {
+      const id = (await store.enqueue({ type: 't' })).task.id;
+      await claim({ workerId: 'w1' });
+      h.clock.advance(1000);
+      expect(await claim({ workerId: 'w2', types: [] })).toEqual([]);
+      expect(await store.get(id)).toMatchObject({ status: 'queued', attempts: 1, leaseOwner: null, leaseExpiresAt: null });
+    });
+
     it('a worker that lost its lease cannot complete, fail, heartbeat or report progress', async () => {
       const id = (await store.enqueue({ type: 't' })).task.id;
       const [old] = await claim({ workerId: 'w1' });

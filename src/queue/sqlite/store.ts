@@ -84,7 +84,8 @@ export class SqliteTaskStore implements TaskStore, CompletingClaimStore {
   claimSync(request: ClaimRequest): ClaimedTask[] {
     const ctx = this.open();
     const plan = new ClaimPlan(ctx, request);
-    if (plan.empty) return [];
+    // A claim for no types still takes back expired leases: the claim path is where leases are
+    // recovered, and a worker whose handlers are all unregistered must not leave them stranded.
     const now = this.options.clock.now();
     return plan.finish(guard('claim', () => ctx.db.transaction(() => plan.run(now)).immediate()));
   }
