@@ -97,8 +97,11 @@ export interface ClaimRequest {
   queue?: string;
   /** How many tasks to claim at most, integer >= 1. */
   limit: number;
-  /** Lease length from claim time, in ms. */
-  leaseMs: number;
+  /**
+   * Lease length from claim time, in ms. Default: the store's own default (the SQLite store's
+   * `leaseDefaults.lease`, 30 s unless set). A `Worker` always names its `leaseDuration` here.
+   */
+  leaseMs?: number;
   strategy: Strategy;
   /** What this worker offers; tasks with `requires` it does not satisfy are skipped. */
   capabilities?: Capabilities;

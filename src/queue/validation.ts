@@ -174,13 +174,13 @@ export interface NormalizedClaim {
  * Validates a claim request (strategy shape is checked by the store that maps it to SQL).
  * @throws InvalidOptionError naming field, value and what is accepted
  */
-export function normalizeClaimRequest(request: ClaimRequest): NormalizedClaim {
+export function normalizeClaimRequest(request: ClaimRequest, defaultLeaseMs: number): NormalizedClaim {
   if (!isPlainObject(request)) throw new InvalidInputError('claim', request, 'an object { workerId, limit, leaseMs, strategy, ... }');
   refuseUnknownKeys('claim.', request, CLAIM_KEYS);
   const workerId = validateName('workerId', request.workerId);
   const queue = request.queue === undefined ? ENQUEUE_DEFAULTS.queue : validateName('queue', request.queue);
   const limit = validateInteger('limit', request.limit, 1, MAX_CLAIM_LIMIT);
-  const leaseMs = validateInteger('leaseMs', request.leaseMs, 1, MAX_LEASE_MS);
+  const leaseMs = request.leaseMs === undefined ? defaultLeaseMs : validateInteger('leaseMs', request.leaseMs, 1, MAX_LEASE_MS);
   if (request.strategy === null || typeof request.strategy !== 'object') {
     throw new InvalidOptionError('strategy', request.strategy, "a Strategy object of kind 'ordered' or 'level-picking'");
   }

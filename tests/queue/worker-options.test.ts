@@ -33,7 +33,7 @@ describe('worker options', () => {
       refused(() => resolveWorkerOptions({ pollInterval: { every: '1s' } as never })),
       refused(() => new HandlerRegistry().register('c', async () => undefined, { retries: 3 } as never)),
       refused(() => normalizeEnqueueRequest({ type: 't', payload: null, priorty: 1 }, 0, 1024)),
-      refused(() => normalizeClaimRequest({ workerId: 'w', limitt: 1 } as never)),
+      refused(() => normalizeClaimRequest({ workerId: 'w', limitt: 1 } as never, 30_000)),
     ];
     expect(errors.map((e) => e.field)).toEqual(['worker option concurency', 'pollInterval.every', 'handler option retries', 'request.priorty', 'claim.limitt']);
     for (const err of errors) expect(err.message).toMatch(/one of the known options: \w+/);

@@ -25,7 +25,7 @@ export class ClaimPlan {
 
   /** @throws InvalidOptionError naming the bad field */
   constructor(private readonly ctx: StoreContext, request: ClaimRequest) {
-    this.c = normalizeClaimRequest(request);
+    this.c = normalizeClaimRequest(request, ctx.options.leaseMs);
     this.strategy = request.strategy;
     this.keys = strategyOrder(this.strategy);
     const level = this.strategy.kind === 'level-picking';

@@ -4,11 +4,11 @@ import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
 import { MathRandom, type RandomSource } from '../../core/random';
 import { TaskEvents } from '../events';
+import { MAX_LEASE_MS } from '../validation';
 
 /**
- * A lease length recorded on the store's resolved options (`options.leaseMs`) for callers that want
- * one default in one place. Nothing applies it: every claim names its own `leaseMs`, and a Worker
- * takes its lease from its own `leaseDuration` option (default 30s), not from here.
+ * The lease a claim gets when it names no `leaseMs`. A `Worker` always names its own
+ * (`leaseDuration`, default 30s), so this is for code that claims from the store directly.
  */
 export interface LeaseDefaults {
   /** Lease length from claim time. Default `'30s'`. */
@@ -112,7 +112,7 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
       if (key !== 'lease') throw new InvalidOptionError(`leaseDefaults.${key}`, (ld as Record<string, unknown>)[key], 'lease');
     }
     if (ld.lease !== undefined) leaseMs = parseDuration('leaseDefaults.lease', ld.lease);
-    if (leaseMs < 1) throw new InvalidOptionError('leaseDefaults.lease', ld.lease, 'a positive duration');
+    if (leaseMs < 1 || leaseMs > MAX_LEASE_MS) throw new InvalidOptionError('leaseDefaults.lease', ld.lease, `a duration from 1 ms to ${MAX_LEASE_MS} ms (365 days)`);
   }
   if (options.clock !== undefined) requireMethod('clock', options.clock, 'now');
   if (options.random !== undefined) requireMethod('random', options.random, 'next');
