@@ -177,9 +177,12 @@ export class MirrorStore {
     return this.statements.SETTLE_TAKEN_OVER.run({ id, token, status, lastError, now: this.clock.now() }).changes > 0;
   }
 
-  /** Frees a finished run's key for a new run with the same id. Returns true when a row was renamed. */
+  /**
+   * Frees a finished run's key for a new run with the same id. Returns true when a row was renamed.
+   * @throws StoreBusyError when the write lock stays held, as the enqueue it sits beside in `startTask` does
+   */
   retireKey(queue: string, key: string): boolean {
-    return this.statements.RETIRE_KEY.run({ queue, key }).changes > 0;
+    return guard('retireKey', () => this.statements.RETIRE_KEY.run({ queue, key }).changes > 0);
   }
 
   /** Capability maps of the workers seen at or after `since` (ms). */
