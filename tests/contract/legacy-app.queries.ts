@@ -161,7 +161,8 @@ export function describeQueries({ mode, fx, gate, gatedWork }: SuiteContext): vo
       const run = makeRun(`${mode}-copy`, { moduleId: `${mode}-copy-module` });
       fx().manager.startTask(run, async () => undefined);
       await within(fx().manager.waitAll(), 'waitAll');
-      const before = fx().registry.getRun(run.runId);
+      // A snapshot, not a read: if getRun handed out the stored object, `before` would change with it.
+      const before = structuredClone(fx().registry.getRun(run.runId));
       const reads = [
         fx().registry.getRun(run.runId),
         fx().registry.getRunsByModule(run.moduleId)[0],
