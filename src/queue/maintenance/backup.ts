@@ -7,7 +7,7 @@ import type { Logger } from '../../core/logger';
 import { readSchemaVersion, SCHEMA_VERSION } from '../sqlite/migrations';
 import { createPrivateFile, removeAbandonedPartials, removeDatabaseFiles, unusableDestination } from './partial-files';
 import { copyOverTarget, restoredTargetProblems, stagingCopyProblems } from './restore-copy';
-import { countDifferences, integrityProblems, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
+import { countDifferences, integrityProblems, openForReading, openMaintenanceConnection, tableCounts, type TableCounts } from './sqlite-file';
 
 /**
  * A backup or restore whose copy did not verify. A backup's destination is removed; a restore's target
@@ -68,7 +68,9 @@ export async function backupDatabase(sourcePath: string, destination: string, op
   removeAbandonedPartials(path.dirname(file), options.logger);
   const partial = `${file}.partial-${process.pid}`;
   const started = Date.now();
-  const db = openMaintenanceConnection(source);
+  // A backup must never write its source: a read-write connection that closes last checkpoints the
+  // WAL into the file and deletes it, a write to a file that may since have been replaced by a restore.
+  const db = openForReading(source);
   let snapshot: TableCounts;
   let pages = 0;
   try {

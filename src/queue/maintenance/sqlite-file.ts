@@ -16,6 +16,24 @@ export function openMaintenanceConnection(path: string, options: { readonly?: bo
   return db;
 }
 
+/**
+ * Opens `path` to read it without ever writing it: read-only, so closing it never checkpoints the
+ * WAL into the file or deletes the WAL. The one exception is a hot rollback journal left by a writer
+ * that crashed mid-transaction: nothing can be read until it is rolled back, which needs a writer,
+ * so then (and only then) the connection is read-write; rolling it back is what any opener does.
+ */
+export function openForReading(path: string): Database.Database {
+  const db = openMaintenanceConnection(path, { readonly: true });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (error) {
+    db.close();
+    if ((error as { code?: unknown }).code !== 'SQLITE_READONLY_ROLLBACK') throw error;
+    return openMaintenanceConnection(path);
+  }
+}
+
 /** Quotes an identifier read from sqlite_master; identifiers cannot be bound parameters. */
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
