@@ -45,7 +45,7 @@ describe('disk full', () => {
     const worker = new Worker(store, registry, { concurrency: 2, logger: SILENT, heartbeatInterval: '20ms', leaseDuration: '5s', pollInterval: { min: '5ms', max: '20ms' } });
     await worker.start();
     try {
-      await waitFor(() => store.countsSync().byStatus.running === 2, 5_000, 'two tasks running');
+      await waitFor(() => store.countsSync().byStatus.running === 2, 20_000, 'two tasks running');
       const runningBefore = store.listSync({ status: 'running' }).map((t) => [t.id, t.leaseOwner, t.leaseToken]);
 
       const db = connectionOf(store);
@@ -76,7 +76,7 @@ describe('disk full', () => {
 
       // Running workers keep their state: still leased to the same worker, heartbeats still land.
       const beatsBefore = store.listSync({ status: 'running' }).map((t) => t.leaseExpiresAt!.getTime());
-      await waitFor(() => store.listSync({ status: 'running' }).some((t, i) => t.leaseExpiresAt!.getTime() > beatsBefore[i]!), 5_000, 'a heartbeat while full');
+      await waitFor(() => store.listSync({ status: 'running' }).some((t, i) => t.leaseExpiresAt!.getTime() > beatsBefore[i]!), 20_000, 'a heartbeat while full');
       expect(store.listSync({ status: 'running' }).map((t) => [t.id, t.leaseOwner, t.leaseToken])).toEqual(runningBefore);
       expect(worker.status).toBe('running');
 
