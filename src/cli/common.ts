@@ -74,17 +74,38 @@ export function printLines(...lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Resolves with the first SIGINT or SIGTERM; the long-running commands (worker, serve) stop on it. */
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+/** A stop request by SIGINT or SIGTERM, listened for from the moment {@link listenForStop} returns. */
+export interface StopListener {
+  /** Resolves with the first SIGINT or SIGTERM received since the listener was installed. */
+  readonly requested: Promise<NodeJS.Signals>;
+  /** Stops listening (idempotent): a later signal has its default effect again. */
+  dispose(): void;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM at once. A long-running command calls it before any start-up
+ * work: until a listener exists, a signal ends the process by the signal, with nothing closed.
+ */
+export function listenForStop(): StopListener {
+  let on: (signal: NodeJS.Signals) => void = () => undefined;
+  const dispose = (): void => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const requested = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => {
+      dispose();
       resolve(signal);
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
   });
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { requested, dispose };
+}
+
+/** Resolves with the first SIGINT or SIGTERM; the long-running commands (worker, serve) stop on it. */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return listenForStop().requested;
 }
 
 /** Maps an error to the documented exit code: usage mistakes 2, everything else 1. */

@@ -7,7 +7,7 @@ import { health, storageFigures, type HealthReport } from '../queue/health';
 import { DEFAULT_STALE_AFTER_MS, type QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
 import { TASK_STATUSES } from '../queue/types';
-import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, waitForSignal, type CommandContext } from './common';
+import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, listenForStop, printJson, printLines, type CommandContext } from './common';
 import { formatBytes, formatDuration, formatInstant, formatPercent, keyValues, table } from './format';
 import { ReadOnlyQueue, withReadOnlyQueue } from './read-only';
 import { cliLogger, requireDatabase } from './store';
@@ -55,13 +55,20 @@ export function registerOpsCommands(program: Command): void {
       .description('serve /metrics (Prometheus text) and /health (JSON, 503 when unhealthy) on 127.0.0.1 until SIGINT/SIGTERM')
       .option('--port <port>', 'TCP port on 127.0.0.1 (0 picks a free one)', parseNonNegativeInt, 9464),
   ).action(async (flags: HealthFlags & { port: number; staleAfter: number }, command: Command) => {
-    const ctx = contextOf(command);
-    if (flags.port > 65_535) throw new UsageError(`--port must be 0..65535, got ${flags.port}`);
-    requireDatabase(ctx);
-    const logger = cliLogger();
-    // Refuses a foreign or newer file before listening; each request then reads the file afresh.
-    ReadOnlyQueue.open(ctx.dbPath).close();
-    await serve(ctx, flags, logger);
+    // First, before any start-up work: a signal during the database check (which can wait up to
+    // the busy timeout for a writer) must stop serve as one while it listens does, not kill it.
+    const stop = listenForStop();
+    try {
+      const ctx = contextOf(command);
+      if (flags.port > 65_535) throw new UsageError(`--port must be 0..65535, got ${flags.port}`);
+      requireDatabase(ctx);
+      const logger = cliLogger();
+      // Refuses a foreign or newer file before listening; each request then reads the file afresh.
+      ReadOnlyQueue.open(ctx.dbPath).close();
+      await serve(ctx, flags, logger, stop.requested);
+    } finally {
+      stop.dispose();
+    }
   });
 }
 
@@ -138,7 +145,8 @@ export function renderHealth(r: HealthReport): string {
   return lines.join('\n');
 }
 
-async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }, logger: Logger): Promise<void> {
+/** Listens until `stopRequested` settles (at once when the signal came during start-up), then closes. */
+async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; staleAfter: number }, logger: Logger, stopRequested: Promise<NodeJS.Signals>): Promise<void> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
@@ -164,7 +172,7 @@ async function serve(ctx: CommandContext, flags: HealthFlags & { port: number; s
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   if (ctx.json) printJson({ listening: `http://127.0.0.1:${port}`, port, endpoints: ['/metrics', '/health'] });
   else printLines(`serving http://127.0.0.1:${port}/metrics and /health for ${ctx.dbPath} (Ctrl-C to stop)`);
-  await waitForSignal();
+  await stopRequested;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Scrapers keep connections alive; without this, close() would wait for them to time out.
   server.closeAllConnections();
