@@ -71,8 +71,7 @@ function announceTakenBack(ctx: StoreContext, rows: TaskRow[]): void {
   for (const row of rows) {
     if (row.status === 'queued') {
       // An attempt lost to an expired lease failed like a thrown one: 'failed' says so before 'retried'.
-      const error = `lease expired on attempt ${row.attempts} of ${row.max_attempts}`;
-      emitIf(ctx, 'failed', () => ({ task: rowToTask(row), error, willRetry: true }));
+      emitIf(ctx, 'failed', () => ({ task: rowToTask(row), error: row.last_error ?? '', willRetry: true }));
       emitIf(ctx, 'retried', () => ({ task: rowToTask(row), runAfter: new Date(row.run_after) }));
     } else if (row.status === 'cancelled') {
       emitIf(ctx, 'cancelled', () => ({ task: rowToTask(row) }));

@@ -131,11 +131,12 @@ export class ClaimSql {
 
   constructor(private readonly db: Database.Database) {
     // Attempts were counted at claim, so an expired lease on the last attempt means the task is dead.
+    // An expired attempt failed like a thrown one, so it is recorded as the task's last error either way.
     this.takeBack = db.prepare(`
       UPDATE tasks SET
         status = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
         finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN @now ELSE NULL END,
-        last_error = CASE WHEN cancel_requested = 0 AND attempts >= max_attempts
+        last_error = CASE WHEN cancel_requested = 0
           THEN 'lease expired on attempt ' || attempts || ' of ' || max_attempts || ' (worker ' || COALESCE(lease_owner, '?') || ')'
           ELSE last_error END,
         lease_owner = CASE WHEN cancel_requested = 0 AND attempts < max_attempts THEN NULL ELSE lease_owner END,
