@@ -117,13 +117,25 @@ export function cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, TASKBRIDGE_DB_PATH: '', TASKBRIDGE_LOG_LEVEL: 'error', ...env };
 }
 
+/** How a test runs the CLI: working directory, extra environment, and what it gets on stdin (default: nothing, as /dev/null). */
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+}
+
 /** Spawns `node dist/cli/main.js ...args` with the test environment and collects its output. */
-function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): { child: ChildProcess; stdout(): string; stderr(): string } {
+function spawnCli(args: readonly string[], options: CliOptions): { child: ChildProcess; stdout(): string; stderr(): string } {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? os.tmpdir(),
     env: cliEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) {
+    // The CLI may refuse the input before reading all of it (a payload over the limit) and close stdin.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -132,7 +144,7 @@ function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS
 }
 
 /** Runs `node dist/cli/main.js ...args` to completion, as a user would. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const { child, stdout, stderr } = spawnCli(args, options);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -142,7 +154,7 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
 }
 
 /** Runs the CLI with --json and parses stdout. */
-export async function runJson<T = Record<string, unknown>>(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; json: T; stderr: string }> {
+export async function runJson<T = Record<string, unknown>>(args: readonly string[], options: CliOptions = {}): Promise<{ code: number | null; json: T; stderr: string }> {
   const result = await runCli([...args, '--json'], options);
   let json: T;
   try {
@@ -165,7 +177,7 @@ export interface LongRunning {
 }
 
 /** Starts `node dist/cli/main.js ...args` in the background. */
-export function startCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): LongRunning {
+export function startCli(args: readonly string[], options: CliOptions = {}): LongRunning {
   const { child, stdout: out, stderr: err } = spawnCli(args, options);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
