@@ -124,7 +124,7 @@ const USAGE_CODES = new Set(['TASKBRIDGE_INVALID_OPTION', 'TASKBRIDGE_INVALID_IN
  * The decimal integer `value` spells, or undefined. Number() alone also reads '0x10', '1e3', '0b1'
  * and ' ' (as 0), and rounds past 2^53, so `show 9007199254740993` would have shown another task.
  */
-function decimalInteger(value: string): number | undefined {
+export function decimalInteger(value: string): number | undefined {
   const text = value.trim();
   if (!/^-?\d+$/.test(text)) return undefined;
   const n = Number(text);
@@ -207,15 +207,25 @@ export function parseNonBlankArg(what: string): (value: string) => string {
   };
 }
 
+/**
+ * Splits one `key=value` at its first `=`, without the spaces around key and value: the one rule
+ * for a worker's `--capabilities` and a task's `--requires`, so a pair typed alike on both sides
+ * matches. Undefined when there is no `=` or the key is empty.
+ */
+export function splitKeyValue(text: string): [key: string, value: string] | undefined {
+  const eq = text.indexOf('=');
+  const key = eq > 0 ? text.slice(0, eq).trim() : '';
+  return key === '' ? undefined : [key, text.slice(eq + 1).trim()];
+}
+
 /** Parses `--capabilities k=v,k2=v2` into a record. */
 export function parseCapabilities(value: string): Record<string, string> {
   const result: Record<string, string> = {};
   for (const part of value.split(',')) {
     if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    const key = eq > 0 ? part.slice(0, eq).trim() : '';
-    if (key === '') throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${JSON.stringify(part)}`);
-    result[key] = part.slice(eq + 1).trim();
+    const pair = splitKeyValue(part);
+    if (pair === undefined) throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${JSON.stringify(part)}`);
+    result[pair[0]] = pair[1];
   }
   return result;
 }

@@ -7,6 +7,7 @@ import {
   parseDurationArg,
   parseIntInRange,
   parseJsonArg,
+  parseNonBlankArg,
   parseNonNegativeInt,
   parsePositiveInt,
   parseTaskId,
@@ -14,14 +15,18 @@ import {
   printLines,
   type CommandContext,
 } from './common';
+import { parseRequirementArg, parseRunAtArg, readPayloadFile, refuseTogether } from './enqueue-args';
 import { formatDuration, formatInstant, keyValues, table, truncate } from './format';
 import { withReadOnlyQueue } from './read-only';
 import { withServices } from './store';
 
 interface EnqueueFlags {
   payload?: unknown;
+  payloadFile?: string;
   priority?: number;
   delay?: number;
+  runAt?: number;
+  requires?: Record<string, string>;
   queue?: string;
   key?: string;
   maxAttempts?: number;
@@ -35,18 +40,27 @@ export function registerTaskCommands(program: Command): void {
     .description('add a task to the queue (an existing task is returned when --key was used before)')
     .argument('<type>', 'task type: selects the handler')
     .option('--payload <json>', 'task payload as JSON', parseJsonArg)
+    .option('--payload-file <path>', 'read the JSON payload from this file (- for stdin), instead of --payload', parseNonBlankArg('a file path, or - for stdin'))
     .option('--priority <n>', 'integer 0..1000000, lower runs first under the priority strategy', parseNonNegativeInt)
     .option('--delay <duration>', 'run no earlier than now + duration, e.g. 30s, 5m, 2h', parseDurationArg)
+    .option('--run-at <time>', 'run no earlier than this instant: ISO 8601 with a zone (2026-11-23T10:00:00Z) or epoch ms; instead of --delay', parseRunAtArg)
+    .option('--requires <key=value>', 'a worker capability the task needs (repeatable); only workers offering every pair claim it', parseRequirementArg)
     .option('--queue <name>', 'queue name (default: default)')
     .option('--key <key>', 'idempotency key, unique within the queue')
     .option('--max-attempts <n>', 'attempts before the task is dead (default 3)', parsePositiveInt)
     .option('--timeout <duration>', 'per-attempt time limit, e.g. 30s', parseDurationArg)
     .action(async (type: string, flags: EnqueueFlags, command: Command) => {
       const ctx = contextOf(command);
+      refuseTogether('--payload', flags.payload, '--payload-file', flags.payloadFile);
+      refuseTogether('--delay', flags.delay, '--run-at', flags.runAt === undefined ? undefined : new Date(flags.runAt));
       const request: EnqueueRequest = { type };
+      // Read before the store opens: a refused file leaves no database behind, and nothing stored.
+      if (flags.payloadFile !== undefined) request.payload = await readPayloadFile(flags.payloadFile);
       if (flags.payload !== undefined) request.payload = flags.payload;
       if (flags.priority !== undefined) request.priority = flags.priority;
       if (flags.delay !== undefined) request.delay = flags.delay;
+      if (flags.runAt !== undefined) request.runAt = flags.runAt;
+      if (flags.requires !== undefined) request.requires = flags.requires;
       if (flags.queue !== undefined) request.queue = flags.queue;
       if (flags.key !== undefined) request.idempotencyKey = flags.key;
       if (flags.maxAttempts !== undefined) request.maxAttempts = flags.maxAttempts;
