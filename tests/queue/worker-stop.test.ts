@@ -1,7 +1,15 @@
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
-import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+import { gate, MemoryLogger, openStore, tempDir } from './worker-helpers';
+
+/** Moves fake time on in 1 ms steps until `condition` holds; fails after a minute of fake time. */
+async function advanceUntil(condition: () => boolean, what: string): Promise<void> {
+  for (let ms = 0; !condition(); ms++) {
+    if (ms > 60_000) throw new Error(`${what} did not happen within 60 s of fake time`);
+    await jest.advanceTimersByTimeAsync(1);
+  }
+}
 
 describe('worker stop', () => {
   let cleanup: () => void;
@@ -20,23 +28,34 @@ describe('worker stop', () => {
 
   // docs/worker.md: "When it resolves the worker holds no timer or listener."
   it('past its deadline, stop() leaves no outcome write retry behind: no store call after it resolves', async () => {
-    const registry = new HandlerRegistry().register('job', async () => 'ok');
-    let completes = 0;
-    const busy = Object.create(store) as TaskStore;
-    busy.complete = async () => {
-      completes++;
-      throw Object.assign(new Error('database is locked'), { retryable: true });
-    };
-    Object.assign(busy, { completeMany: undefined, completeAndClaim: undefined });
-    const w = new Worker(busy, registry, { logger: new MemoryLogger(), pollInterval: { min: '5ms', max: '5ms' } });
-    await w.start();
-    await store.enqueue({ type: 'job' });
-    await waitFor(() => completes === 1, 5_000, 'the first complete');
-    await w.stop({ timeout: 0 });
-    const atStop = completes;
-    // Longer than every retry delay of a write (20 + 40 + 80 + 160 ms).
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(completes).toBe(atStop);
+    // Fake timers (promise plumbing stays real): the check below moves time far past every retry
+    // delay of a write (20 + 40 + 80 + 160 ms), so a retry that survived stop() fires before it on
+    // any machine, however slow.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const registry = new HandlerRegistry().register('job', async () => 'ok');
+      let completes = 0;
+      const busy = Object.create(store) as TaskStore;
+      busy.complete = async () => {
+        completes++;
+        throw Object.assign(new Error('database is locked'), { retryable: true });
+      };
+      Object.assign(busy, { completeMany: undefined, completeAndClaim: undefined });
+      const w = new Worker(busy, registry, { logger: new MemoryLogger(), pollInterval: { min: '5ms', max: '5ms' } });
+      await w.start();
+      await store.enqueue({ type: 'job' });
+      await advanceUntil(() => completes === 1, 'the first complete');
+      let stopped = false;
+      void w.stop({ timeout: 0 }).then(() => (stopped = true));
+      // stop()'s deadline is a fake timer too.
+      await advanceUntil(() => stopped, 'stop() to resolve');
+      const atStop = completes;
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(completes).toBe(atStop);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stop() twice on a worker that never started makes no store call and stays stopped', async () => {
