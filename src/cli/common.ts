@@ -103,11 +103,6 @@ export function listenForStop(): StopListener {
   return { requested, dispose };
 }
 
-/** Resolves with the first SIGINT or SIGTERM; the long-running commands (worker, serve) stop on it. */
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return listenForStop().requested;
-}
-
 /** Maps an error to the documented exit code: usage mistakes 2, everything else 1. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof InvalidArgumentError) return EXIT.USAGE;

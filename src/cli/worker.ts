@@ -7,7 +7,7 @@ import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
 import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
-import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseNonBlankArg, parseIntervalArg, parsePositiveInt, printJson, printLines, waitForSignal } from './common';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseNonBlankArg, parseIntervalArg, parsePositiveInt, printJson, printLines, listenForStop } from './common';
 import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
@@ -45,58 +45,70 @@ export function registerWorkerCommand(program: Command): void {
     .option('--backup-dir <dir>', 'folder of scheduled backups', parseNonBlankArg('a folder path'))
     .option('--backup-keep <n>', 'scheduled backups to keep (default 7)', parsePositiveInt)
     .action(async (flags: WorkerFlags, command: Command) => {
-      const ctx = contextOf(command);
-      refuseUnpairedFlags(flags);
-      const registry = loadHandlers(flags.handlers);
-      const logger = cliLogger('info');
-      const options: WorkerOptions = {
-        queue: flags.queue,
-        concurrency: flags.concurrency,
-        strategy: flags.strategy,
-        capabilities: flags.capabilities,
-        shutdownTimeout: flags.shutdownTimeout,
-        logger,
-      };
-      // Every option is checked before the store opens, and so creates, the database: a typo is a
-      // usage error with nothing touched. The scheduler checks its own; it verifies the store's file
-      // only when a job runs, after start().
-      resolveWorkerOptions(options);
-      let store: SqliteTaskStore | undefined;
-      const scheduler = maintenanceFor(ctx.dbPath, flags, logger, () => store?.verifyFileSync());
-      const services = openServices(ctx, logger);
-      store = services.store;
+      // First, before any start-up work: loading handlers and opening the store (which can wait up
+      // to the busy timeout for another writer) must not leave a window where a signal kills the
+      // process instead of stopping it.
+      const stop = listenForStop();
       try {
-        const worker = new Worker(services.store, registry, { ...options, clock: services.clock });
-        const stopRequested = waitForSignal();
-        await worker.start();
-        scheduler?.start();
-        const info = {
-          workerId: worker.workerId,
-          pid: process.pid,
-          db: ctx.dbPath,
-          queue: worker.options.queue,
-          concurrency: worker.options.concurrency,
-          strategy: worker.options.strategy.name,
-          types: registry.types(),
-          maintenance: scheduler ? Object.fromEntries(scheduler.jobs) : {},
-        };
-        if (ctx.json) printJson({ event: 'started', ...info });
-        else printLines(`worker ${info.workerId} started: queue ${info.queue}, ${info.concurrency} at once, ${info.strategy}, types ${info.types.join(', ')}`);
-        // A replaced database file stops the worker for good: exit 1 with the store's message.
-        const signal = await Promise.race([stopRequested, worker.halted]);
-        if (signal instanceof Error) {
-          await worker.stop();
-          throw signal;
-        }
-        if (!ctx.json) printLines(`${signal} received: stopping (waiting for ${worker.activeCount} running task(s))`);
-        await worker.stop();
-        if (ctx.json) printJson({ event: 'stopped', workerId: worker.workerId, signal });
-        else printLines(`worker ${worker.workerId} stopped`);
+        await runWorker(flags, command, stop.requested);
       } finally {
-        await scheduler?.stop();
-        await services.store.close();
+        stop.dispose();
       }
     });
+}
+
+/** The worker command once its stop listener is in place: `stopRequested` may already have settled. */
+async function runWorker(flags: WorkerFlags, command: Command, stopRequested: Promise<NodeJS.Signals>): Promise<void> {
+  const ctx = contextOf(command);
+  refuseUnpairedFlags(flags);
+  const registry = loadHandlers(flags.handlers);
+  const logger = cliLogger('info');
+  const options: WorkerOptions = {
+    queue: flags.queue,
+    concurrency: flags.concurrency,
+    strategy: flags.strategy,
+    capabilities: flags.capabilities,
+    shutdownTimeout: flags.shutdownTimeout,
+    logger,
+  };
+  // Every option is checked before the store opens, and so creates, the database: a typo is a
+  // usage error with nothing touched. The scheduler checks its own; it verifies the store's file
+  // only when a job runs, after start().
+  resolveWorkerOptions(options);
+  let store: SqliteTaskStore | undefined;
+  const scheduler = maintenanceFor(ctx.dbPath, flags, logger, () => store?.verifyFileSync());
+  const services = openServices(ctx, logger);
+  store = services.store;
+  try {
+    const worker = new Worker(services.store, registry, { ...options, clock: services.clock });
+    await worker.start();
+    scheduler?.start();
+    const info = {
+      workerId: worker.workerId,
+      pid: process.pid,
+      db: ctx.dbPath,
+      queue: worker.options.queue,
+      concurrency: worker.options.concurrency,
+      strategy: worker.options.strategy.name,
+      types: registry.types(),
+      maintenance: scheduler ? Object.fromEntries(scheduler.jobs) : {},
+    };
+    if (ctx.json) printJson({ event: 'started', ...info });
+    else printLines(`worker ${info.workerId} started: queue ${info.queue}, ${info.concurrency} at once, ${info.strategy}, types ${info.types.join(', ')}`);
+    // A replaced database file stops the worker for good: exit 1 with the store's message.
+    const signal = await Promise.race([stopRequested, worker.halted]);
+    if (signal instanceof Error) {
+      await worker.stop();
+      throw signal;
+    }
+    if (!ctx.json) printLines(`${signal} received: stopping (waiting for ${worker.activeCount} running task(s))`);
+    await worker.stop();
+    if (ctx.json) printJson({ event: 'stopped', workerId: worker.workerId, signal });
+    else printLines(`worker ${worker.workerId} stopped`);
+  } finally {
+    await scheduler?.stop();
+    await services.store.close();
+  }
 }
 
 /**
