@@ -6,7 +6,7 @@ import { HandlerRegistry } from '../../src/queue/handler-registry';
 import { SqliteTaskStore } from '../../src/queue/sqlite/store';
 import { Worker } from '../../src/queue/worker';
 import { fifo } from '../../src/strategies/ordered';
-import { MemoryLogger, tempDir, waitFor } from './worker-helpers';
+import { advanceUntil, MemoryLogger, tempDir } from './worker-helpers';
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -100,23 +100,36 @@ describe('SqliteTaskStore: the database file changed under an open store', () =>
   });
 
   it('a worker whose store loses its file stops once and reports it through halted, without a log line per poll or per task', async () => {
-    const registry = new HandlerRegistry();
-    registry.register('work', async () => undefined);
-    const worker = new Worker(store, registry, { logger, pollInterval: { min: '5ms', max: '10ms' }, heartbeatInterval: '10ms' });
-    await worker.start();
-    await waitFor(() => store.countsSync().byStatus.completed >= 50, 10_000, 'some completions');
-    writeFileSync(dbPath, randomBytes(64 * 1024), { flag: 'r+' });
-    expect(() => store.verifyFileSync()).toThrow(DatabaseReplacedError);
-    const error = await worker.halted;
-    expect(error).toBeInstanceOf(DatabaseReplacedError);
-    await worker.stop();
-    expect(worker.status).toBe('stopped');
-    // Give a crash loop time to show itself.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(errors()).toEqual([
-      'database file changed while open; the store stopped using it without writing to it',
-      'worker stopped: its database file changed under it',
-    ]);
-    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    // Fake timers (promise plumbing stays real): after stop() the test moves time far past every
+    // poll, heartbeat, retry and error backoff of the worker, so a loop that outlived stop() shows
+    // itself in the log on any machine, however slow, and however slow the loop.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const registry = new HandlerRegistry();
+      registry.register('work', async () => undefined);
+      const worker = new Worker(store, registry, { logger, pollInterval: { min: '5ms', max: '10ms' }, heartbeatInterval: '10ms' });
+      await worker.start();
+      await advanceUntil(() => store.countsSync().byStatus.completed >= 50, 'some completions');
+      writeFileSync(dbPath, randomBytes(64 * 1024), { flag: 'r+' });
+      expect(() => store.verifyFileSync()).toThrow(DatabaseReplacedError);
+      let error: Error | undefined;
+      void worker.halted.then((e) => (error = e));
+      await advanceUntil(() => error !== undefined, 'the worker to halt');
+      expect(error).toBeInstanceOf(DatabaseReplacedError);
+      let stopped = false;
+      void worker.stop().then(() => (stopped = true));
+      await advanceUntil(() => stopped, 'stop() to resolve');
+      expect(worker.status).toBe('stopped');
+      // docs/worker.md: when stop() resolves the worker holds no timer, so nothing can loop later.
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(errors()).toEqual([
+        'database file changed while open; the store stopped using it without writing to it',
+        'worker stopped: its database file changed under it',
+      ]);
+      expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -18,6 +18,17 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
+/**
+ * Under jest's fake timers: moves fake time on in 1 ms steps until `condition` holds; fails after
+ * `limitMs` of fake time, so a condition that never holds ends the test instead of hanging it.
+ */
+export async function advanceUntil(condition: () => boolean, what: string, limitMs = 60_000): Promise<void> {
+  for (let ms = 0; !condition(); ms++) {
+    if (ms > limitMs) throw new Error(`${what} did not happen within ${limitMs} ms of fake time`);
+    await jest.advanceTimersByTimeAsync(1);
+  }
+}
+
 /** A promise with its resolve function exposed, for handlers the test releases by hand. */
 export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
   let open!: (value: T) => void;

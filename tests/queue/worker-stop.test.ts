@@ -1,15 +1,7 @@
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
-import { gate, MemoryLogger, openStore, tempDir } from './worker-helpers';
-
-/** Moves fake time on in 1 ms steps until `condition` holds; fails after a minute of fake time. */
-async function advanceUntil(condition: () => boolean, what: string): Promise<void> {
-  for (let ms = 0; !condition(); ms++) {
-    if (ms > 60_000) throw new Error(`${what} did not happen within 60 s of fake time`);
-    await jest.advanceTimersByTimeAsync(1);
-  }
-}
+import { advanceUntil, gate, MemoryLogger, openStore, tempDir } from './worker-helpers';
 
 describe('worker stop', () => {
   let cleanup: () => void;
