@@ -329,7 +329,8 @@ describe('worker', () => {
     await w.start();
     await waitFor(() => (w as unknown as { sleeper: { waitingFor?: string } }).sleeper.waitingFor === 'idle', 5_000, 'idle');
     const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await status(task.id)) === 'completed', 2_000, 'woken by the enqueue');
+    // The next poll is an hour away: any bound well under that tells woken from polled.
+    await waitFor(async () => (await status(task.id)) === 'completed', 20_000, 'woken by the enqueue');
   });
 
   it('registers itself while running and extends leases with one heartbeat timer', async () => {
