@@ -18,7 +18,7 @@ describe('worker counts', () => {
     const w = new Worker(slowAck, registry, { logger: new MemoryLogger(), concurrency: 1, prefetch: 1, heartbeatInterval: '10s' });
     env.workers.push(w);
     await w.start();
-    await waitFor(async () => (await env.store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+    await waitFor(async () => (await env.store.counts()).byStatus.running === 2, 'both claimed');
     await env.store.cancel(second!);
     expect(w.cancelWaiting(second!)).toBe(true);
     expect(w.running()).toHaveLength(1);

@@ -19,10 +19,10 @@ describe('worker: what a handler returns', () => {
       .register('good', () => 'ok');
     await start(registry);
     const bad = (await env.store.enqueue({ type: 'bad', maxAttempts: 1 })).task;
-    await waitFor(async () => (await env.store.get(bad.id))!.status === 'failed', 5_000, 'the bad attempt to fail');
+    await waitFor(async () => (await env.store.get(bad.id))!.status === 'failed', 'the bad attempt to fail');
     expect((await env.store.get(bad.id))!.lastError).toBe('then() blew up');
     const good = (await env.store.enqueue({ type: 'good' })).task;
-    await waitFor(async () => (await env.store.get(good.id))!.status === 'completed', 5_000, 'the next task to run');
+    await waitFor(async () => (await env.store.get(good.id))!.status === 'completed', 'the next task to run');
     expect(env.workers[0]!.activeCount).toBe(0);
   });
 
@@ -39,10 +39,10 @@ describe('worker: what a handler returns', () => {
       .register('good', () => 'ok');
     await start(registry);
     const odd = (await env.store.enqueue({ type: 'odd', maxAttempts: 1 })).task;
-    await waitFor(async () => (await env.store.get(odd.id))!.status === 'failed', 5_000, 'the odd attempt to fail');
+    await waitFor(async () => (await env.store.get(odd.id))!.status === 'failed', 'the odd attempt to fail');
     expect((await env.store.get(odd.id))!.lastError).toMatch(/\S/);
     const good = (await env.store.enqueue({ type: 'good' })).task;
-    await waitFor(async () => (await env.store.get(good.id))!.status === 'completed', 5_000, 'the next task to run');
+    await waitFor(async () => (await env.store.get(good.id))!.status === 'completed', 'the next task to run');
     expect(env.workers[0]!.activeCount).toBe(0);
   });
 
@@ -59,15 +59,15 @@ describe('worker: what a handler returns', () => {
       });
     await start(registry, 1);
     const twice = (await env.store.enqueue({ type: 'twice' })).task;
-    await waitFor(async () => (await env.store.get(twice.id))!.status === 'completed', 5_000, 'the thenable task');
+    await waitFor(async () => (await env.store.get(twice.id))!.status === 'completed', 'the thenable task');
     expect((await env.store.get(twice.id))!.result).toBe('first');
     await env.store.enqueueBatch([{ type: 'slow' }, { type: 'slow' }]);
     // Both claimed (one prefetched): a claim starts at admission when a handler slot is free, so by now it would have.
-    await waitFor(async () => (await env.store.counts()).byStatus.running === 2, 5_000, 'both slow tasks claimed');
+    await waitFor(async () => (await env.store.counts()).byStatus.running === 2, 'both slow tasks claimed');
     expect(env.workers[0]!.running()).toHaveLength(1);
     expect(most).toBe(1);
     open.open();
-    await waitFor(async () => (await env.store.counts()).byStatus.completed === 3, 5_000, 'all completed');
+    await waitFor(async () => (await env.store.counts()).byStatus.completed === 3, 'all completed');
     expect(most).toBe(1);
   });
 });

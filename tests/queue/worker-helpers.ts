@@ -8,12 +8,20 @@ import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import type { TaskStore } from '../../src/queue/types';
 import type { Worker } from '../../src/queue/worker';
 
-/** Polls `condition` every few ms until it holds; fails after `timeoutMs` instead of hanging. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/**
+ * Polls `condition` every few ms until it holds; fails after `timeoutMs` (default 20 s) naming `what`
+ * instead of hanging. The bound only turns a hang into a failure, so the default is generous for a
+ * loaded machine; pass one only where the time itself is part of what the test checks.
+ */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what?: string): Promise<void>;
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs?: number, what?: string): Promise<void>;
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutOrWhat?: number | string, what = 'condition'): Promise<void> {
+  const timeoutMs = typeof timeoutOrWhat === 'number' ? timeoutOrWhat : 20_000;
+  const label = typeof timeoutOrWhat === 'string' ? timeoutOrWhat : what;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

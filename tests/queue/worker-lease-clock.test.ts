@@ -80,15 +80,15 @@ describe('worker lease clock', () => {
     const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
     const w = worker();
     await w.start();
-    await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed, the second waiting');
+    await waitFor(async () => (await store.counts()).byStatus.running === 2, 'both claimed, the second waiting');
     failBeats = true;
-    await waitFor(() => beats.failed > 0, 5_000, 'a failed heartbeat');
+    await waitFor(() => beats.failed > 0, 'a failed heartbeat');
     // Past the lease granted at claim; no heartbeat got through, so the store takes both back.
     clock.advance(30_001);
     const stolen = await claimElsewhere(w);
     expect(stolen.map((c) => c.task.id).sort()).toEqual([first, second]);
     open.open();
-    await waitFor(() => w.activeCount === 0 && !w.full && w.running().length === 0, 5_000, 'the worker to let go of both claims');
+    await waitFor(() => w.activeCount === 0 && !w.full && w.running().length === 0, 'the worker to let go of both claims');
     expect(started).toEqual([first]);
     expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/waited past its lease/), meta: expect.objectContaining({ taskId: second }) }));
     // Dropped, not released: the other worker's lease is untouched.
@@ -101,14 +101,14 @@ describe('worker lease clock', () => {
     const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
     const w = worker();
     await w.start();
-    await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+    await waitFor(async () => (await store.counts()).byStatus.running === 2, 'both claimed');
     clock.advance(20_000);
     const answered = beats.answered;
     // Both claims heartbeated at least once after the clock moved: leases now run to 50 s at least.
-    await waitFor(() => beats.answered >= answered + 4, 5_000, 'heartbeats at 20 s');
+    await waitFor(() => beats.answered >= answered + 4, 'heartbeats at 20 s');
     clock.advance(20_000);
     open.open();
-    await waitFor(async () => (await store.counts()).byStatus.completed === 2, 5_000, 'both completed');
+    await waitFor(async () => (await store.counts()).byStatus.completed === 2, 'both completed');
     expect(started).toEqual([first, second]);
   });
 
@@ -122,15 +122,15 @@ describe('worker lease clock', () => {
     await w.start();
     // The loop claims quick and slow; quick's completion carries the claim of the third task,
     // which waits behind slow.
-    await waitFor(async () => (await store.get(quick!))?.status === 'completed' && (await store.get(carried!))?.status === 'running', 5_000, 'the carried claim');
+    await waitFor(async () => (await store.get(quick!))?.status === 'completed' && (await store.get(carried!))?.status === 'running', 'the carried claim');
     expect(started).toEqual([quick, slow]);
     failBeats = true;
-    await waitFor(() => beats.failed > 0, 5_000, 'a failed heartbeat');
+    await waitFor(() => beats.failed > 0, 'a failed heartbeat');
     clock.advance(30_001);
     const stolen = await claimElsewhere(w);
     expect(stolen.map((c) => c.task.id).sort()).toEqual([slow, carried]);
     open.open();
-    await waitFor(() => w.activeCount === 0 && !w.full && w.running().length === 0, 5_000, 'the worker to let go of every claim');
+    await waitFor(() => w.activeCount === 0 && !w.full && w.running().length === 0, 'the worker to let go of every claim');
     expect(started).toEqual([quick, slow]);
     expect(await store.get(carried!)).toMatchObject({ status: 'running', leaseOwner: 'other', attempts: 2 });
   });

@@ -14,7 +14,7 @@ describe('worker limits match the store', () => {
     env.workers.push(w);
     await w.start();
     const { task } = await env.store.enqueue({ type: 'job' });
-    await waitFor(async () => (await env.store.get(task.id))?.status === 'completed', 5_000, 'completion');
+    await waitFor(async () => (await env.store.get(task.id))?.status === 'completed', 'completion');
     expect(env.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 

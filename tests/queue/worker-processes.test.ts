@@ -101,11 +101,11 @@ describe('worker processes', () => {
     const rescuer = new Worker(counting, registry, { workerId: 'rescuer', clock, logger: new MemoryLogger(), pollInterval: { min: '5ms', max: '5ms' } });
     await rescuer.start();
     try {
-      await waitFor(() => claims >= 3, 5_000, 'a few claims while the lease holds');
+      await waitFor(() => claims >= 3, 'a few claims while the lease holds');
       expect(await store.get(task.id)).toMatchObject({ status: 'running', leaseOwner: 'crasher' });
 
       clock.set(orphan.leaseExpiresAt!.getTime() + 1);
-      await waitFor(async () => (await base.get(task.id))?.status === 'completed', 5_000, 'rescued');
+      await waitFor(async () => (await base.get(task.id))?.status === 'completed', 'rescued');
       expect(await store.get(task.id)).toMatchObject({ attempts: 2, result: 'finished on attempt 2' });
     } finally {
       await rescuer.stop();

@@ -35,7 +35,7 @@ describe('worker halted by a replaced database file, holding prefetched claims',
     store.enqueueBatchSync([{ type: 'work' }, { type: 'work' }, { type: 'work' }]);
     const worker = new Worker(store, registry, { logger, concurrency: 1, prefetch: 2, heartbeatInterval: '10ms', pollInterval: { min: '5ms', max: '10ms' } });
     await worker.start();
-    await waitFor(() => store.countsSync().byStatus.running === 3, 5_000, 'one running, two waiting');
+    await waitFor(() => store.countsSync().byStatus.running === 3, 'one running, two waiting');
     writeFileSync(dbPath, randomBytes(64 * 1024), { flag: 'r+' });
     expect(() => store.verifyFileSync()).toThrow(DatabaseReplacedError);
     expect(await worker.halted).toBeInstanceOf(DatabaseReplacedError);

@@ -52,7 +52,7 @@ describe('worker', () => {
     });
     await worker().start();
     const { task } = await store.enqueue({ type: 'double', payload: { n: 21 } });
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completion');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'completion');
     expect((await store.get(task.id))?.result).toEqual({ doubled: 42 });
     expect(seen[0]).toMatchObject({ taskId: task.id, attempt: 1 });
     expect(seen[0]!.task.payload).toEqual({ n: 21 });
@@ -69,10 +69,10 @@ describe('worker', () => {
     const w = worker();
     await w.start();
     const { task } = await store.enqueue({ type: 'flaky', maxAttempts: 3 });
-    await waitFor(async () => (await store.get(task.id))?.lastError === 'first attempt fails', 5_000, 'first failure');
+    await waitFor(async () => (await store.get(task.id))?.lastError === 'first attempt fails', 'first failure');
     clock.advance(3_600_000); // past any backoff delay
     w.notify();
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'retry');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'retry');
     expect(calls).toBe(2);
     expect((await store.get(task.id))?.attempts).toBe(2);
   });
@@ -87,7 +87,7 @@ describe('worker', () => {
     await worker().start();
     const bad = (await store.enqueue({ type: 'bad', maxAttempts: 5 })).task;
     const weird = (await store.enqueue({ type: 'weird', maxAttempts: 1 })).task;
-    await waitFor(async () => (await status(bad.id)) === 'failed' && (await status(weird.id)) === 'failed', 5_000, 'both dead');
+    await waitFor(async () => (await status(bad.id)) === 'failed' && (await status(weird.id)) === 'failed', 'both dead');
     expect(await store.get(bad.id)).toMatchObject({ attempts: 1, lastError: 'payload is unusable' });
     expect((await store.get(weird.id))?.lastError).toContain('a plain string');
   });
@@ -105,12 +105,12 @@ describe('worker', () => {
     const w = worker({ concurrency: 3 });
     await w.start();
     await store.enqueueBatch(Array.from({ length: 10 }, () => ({ type: 'slow' })));
-    await waitFor(() => active === 3, 5_000, 'three running');
+    await waitFor(() => active === 3, 'three running');
     const running = await store.list({ status: 'running', order: 'asc' });
     expect(running).toHaveLength(3);
     expect(w.running()).toEqual(running.map((t) => expect.objectContaining({ taskId: t.id, attempt: 1, startedAt: clock.now(), state: 'running' })));
     release.open();
-    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 10, 5_000, 'all done');
+    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 10, 'all done');
     expect(peak).toBe(3);
   });
 
@@ -119,7 +119,7 @@ describe('worker', () => {
     await worker().start();
     const other = (await store.enqueue({ type: 'theirs' })).task;
     const mine = (await store.enqueue({ type: 'mine' })).task;
-    await waitFor(async () => (await status(mine.id)) === 'completed', 5_000, 'mine');
+    await waitFor(async () => (await status(mine.id)) === 'completed', 'mine');
     expect(await status(other.id)).toBe('queued');
   });
 
@@ -133,13 +133,13 @@ describe('worker', () => {
     const w = worker({ concurrency: 1 });
     await w.start();
     const { task } = await store.enqueue({ type: 'stuck', timeout: 30, maxAttempts: 1 });
-    await waitFor(async () => (await status(task.id)) === 'failed', 5_000, 'timeout recorded');
+    await waitFor(async () => (await status(task.id)) === 'failed', 'timeout recorded');
     expect((await store.get(task.id))?.lastError).toBe(new TaskTimeoutError(30).message);
     expect(signal?.aborted).toBe(true);
     expect(signal?.reason).toBeInstanceOf(TaskTimeoutError);
     expect(w.activeCount).toBe(1);
     handlerDone.open();
-    await waitFor(() => w.activeCount === 0, 5_000, 'slot freed');
+    await waitFor(() => w.activeCount === 0, 'slot freed');
     expect(await status(task.id)).toBe('failed');
   });
 
@@ -153,9 +153,9 @@ describe('worker', () => {
     }));
     await worker().start();
     const { task } = await store.enqueue({ type: 'long' });
-    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    await waitFor(async () => (await status(task.id)) === 'running', 'running');
     expect(await store.cancel(task.id)).toBe('cancel-requested');
-    await waitFor(async () => (await status(task.id)) === 'cancelled', 5_000, 'cancelled');
+    await waitFor(async () => (await status(task.id)) === 'cancelled', 'cancelled');
     expect(reason).toBeInstanceOf(TaskCancelledError);
   });
 
@@ -165,13 +165,13 @@ describe('worker', () => {
     const w = worker({ leaseDuration: '1s', heartbeatInterval: '500ms' });
     await w.start();
     const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    await waitFor(async () => (await status(task.id)) === 'running', 'running');
     // No macrotask runs between these two lines, so no heartbeat can slip in before the takeover.
     clock.advance(2_000);
     const [stolen] = await store.claim({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: w.options.strategy, types: ['job'] });
     expect(stolen?.task.id).toBe(task.id);
     finish.open('late result');
-    await waitFor(() => w.activeCount === 0, 5_000, 'first handler settled');
+    await waitFor(() => w.activeCount === 0, 'first handler settled');
     expect(await store.get(task.id)).toMatchObject({ status: 'running', leaseOwner: 'other', result: null });
     expect(await store.complete(task.id, stolen!.token, 'winner')).toBe(true);
     expect((await store.get(task.id))?.result).toBe('winner');
@@ -189,7 +189,7 @@ describe('worker', () => {
     await w.start();
     const q = (await store.enqueue({ type: 'quick' })).task;
     const s = (await store.enqueue({ type: 'stuck' })).task;
-    await waitFor(() => w.activeCount === 2, 5_000, 'both running');
+    await waitFor(() => w.activeCount === 2, 'both running');
     const stopped = w.stop({ timeout: '300ms' });
     quick.open();
     await stopped;
@@ -215,7 +215,7 @@ describe('worker', () => {
     workers.push(w);
     const ids = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
     await w.start();
-    await waitFor(() => claimStarted, 5_000, 'claim in flight');
+    await waitFor(() => claimStarted, 'claim in flight');
     const stopped = w.stop();
     claimGate.open();
     await stopped;
@@ -233,14 +233,14 @@ describe('worker', () => {
       const ids = (await store.enqueueBatch(Array.from({ length: 5 }, () => ({ type: 'job' })))).map((r) => r.task.id);
       const w = worker({ concurrency: 1, prefetch: 2 });
       await w.start();
-      await waitFor(async () => (await store.counts()).byStatus.running === 3, 5_000, 'three claims');
+      await waitFor(async () => (await store.counts()).byStatus.running === 3, 'three claims');
       expect(started).toEqual([ids[0]]);
       expect(w.running().map((r) => r.taskId)).toEqual([ids[0]]);
       expect(w.activeCount).toBe(1);
       expect(w.full).toBe(true);
       expect((await store.counts()).byStatus.queued).toBe(2);
       open.open();
-      await waitFor(async () => (await store.counts()).byStatus.completed === 5, 5_000, 'all completed');
+      await waitFor(async () => (await store.counts()).byStatus.completed === 5, 'all completed');
       expect(started).toEqual(ids);
     });
 
@@ -254,10 +254,10 @@ describe('worker', () => {
       const ids = (await store.enqueueBatch(Array.from({ length: 3 }, () => ({ type: 'job' })))).map((r) => r.task.id);
       const w = worker({ concurrency: 1, prefetch: 2 });
       await w.start();
-      await waitFor(async () => (await store.counts()).byStatus.running === 3, 5_000, 'three claims');
+      await waitFor(async () => (await store.counts()).byStatus.running === 3, 'three claims');
       const stopped = w.stop({ timeout: 5_000 });
       // Stopping: the running handler gets its deadline; the waiting ones are handed back at once.
-      await waitFor(async () => (await store.counts()).byStatus.queued === 2, 5_000, 'hand-back');
+      await waitFor(async () => (await store.counts()).byStatus.queued === 2, 'hand-back');
       open.open();
       await stopped;
       expect(runs).toBe(1);
@@ -275,11 +275,11 @@ describe('worker', () => {
       const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
       const w = worker({ concurrency: 1, prefetch: 1 });
       await w.start();
-      await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+      await waitFor(async () => (await store.counts()).byStatus.running === 2, 'both claimed');
       expect(await store.cancel(second!)).toBe('cancel-requested');
-      await waitFor(async () => (await status(second!)) === 'cancelled', 5_000, 'cancel acknowledged');
+      await waitFor(async () => (await status(second!)) === 'cancelled', 'cancel acknowledged');
       open.open();
-      await waitFor(async () => (await status(first!)) === 'completed', 5_000, 'first completed');
+      await waitFor(async () => (await status(first!)) === 'completed', 'first completed');
       expect(ran).toEqual([first]);
     });
 
@@ -291,14 +291,14 @@ describe('worker', () => {
       const [first, second] = (await store.enqueueBatch([{ type: 'job' }, { type: 'job' }])).map((r) => r.task.id);
       const w = worker({ concurrency: 1, prefetch: 1, heartbeatInterval: '10s' });
       await w.start();
-      await waitFor(async () => (await store.counts()).byStatus.running === 2, 5_000, 'both claimed');
+      await waitFor(async () => (await store.counts()).byStatus.running === 2, 'both claimed');
       expect(w.cancelWaiting(first!)).toBe(false);
       expect(w.cancelWaiting(999)).toBe(false);
       await store.cancel(second!);
       expect(w.cancelWaiting(second!)).toBe(true);
-      await waitFor(async () => (await status(second!)) === 'cancelled', 5_000, 'cancel acknowledged');
+      await waitFor(async () => (await status(second!)) === 'cancelled', 'cancel acknowledged');
       open.open();
-      await waitFor(async () => (await status(first!)) === 'completed', 5_000, 'first completed');
+      await waitFor(async () => (await status(first!)) === 'completed', 'first completed');
     });
   });
 
@@ -317,7 +317,7 @@ describe('worker', () => {
     workers.push(w);
     const { task } = await store.enqueue({ type: 'job' });
     await w.start();
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completion after errors');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'completion after errors');
     const warnings = logger.lines.filter((l) => l.message.includes('claim loop error'));
     expect(warnings).toHaveLength(3);
     expect(warnings.map((l) => l.meta?.retryInMs)).toEqual([5, 10, 20]);
@@ -327,7 +327,7 @@ describe('worker', () => {
     registry.register('job', async () => 'ok');
     const w = worker({ pollInterval: { min: '1h', max: '1h' } });
     await w.start();
-    await waitFor(() => (w as unknown as { sleeper: { waitingFor?: string } }).sleeper.waitingFor === 'idle', 5_000, 'idle');
+    await waitFor(() => (w as unknown as { sleeper: { waitingFor?: string } }).sleeper.waitingFor === 'idle', 'idle');
     const { task } = await store.enqueue({ type: 'job' });
     // The next poll is an hour away: any bound well under that tells woken from polled.
     await waitFor(async () => (await status(task.id)) === 'completed', 20_000, 'woken by the enqueue');
@@ -340,12 +340,12 @@ describe('worker', () => {
     await w.start();
     expect(await store.listWorkers()).toEqual([expect.objectContaining({ workerId: 'w-1', capabilities: { region: 'us' } })]);
     const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    await waitFor(async () => (await status(task.id)) === 'running', 'running');
     const firstExpiry = (await store.get(task.id))!.leaseExpiresAt!.getTime();
     clock.advance(5_000);
-    await waitFor(async () => (await store.get(task.id))!.leaseExpiresAt!.getTime() > firstExpiry, 5_000, 'lease extended');
+    await waitFor(async () => (await store.get(task.id))!.leaseExpiresAt!.getTime() > firstExpiry, 'lease extended');
     finish.open();
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'completed');
   });
 
   it('aborts the signal with LeaseLostError when a heartbeat finds the lease taken over', async () => {
@@ -359,13 +359,13 @@ describe('worker', () => {
     const w = worker({ leaseDuration: '1s', heartbeatInterval: '10ms' });
     await w.start();
     const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await status(task.id)) === 'running', 5_000, 'running');
+    await waitFor(async () => (await status(task.id)) === 'running', 'running');
     clock.advance(60_000);
     const [stolen] = await store.claim({ workerId: 'other', limit: 1, leaseMs: 600_000, strategy: w.options.strategy, types: ['job'] });
     expect(stolen?.task.id).toBe(task.id);
-    await waitFor(() => reason !== undefined, 5_000, 'abort');
+    await waitFor(() => reason !== undefined, 'abort');
     expect(reason).toBeInstanceOf(LeaseLostError);
-    await waitFor(() => w.activeCount === 0, 5_000, 'settled');
+    await waitFor(() => w.activeCount === 0, 'settled');
     expect(await store.get(task.id)).toMatchObject({ status: 'running', leaseOwner: 'other' });
   });
 
@@ -373,7 +373,7 @@ describe('worker', () => {
     registry.register('odd', async () => ({ when: 10n }));
     await worker().start();
     const { task } = await store.enqueue({ type: 'odd', maxAttempts: 3 });
-    await waitFor(async () => (await status(task.id)) === 'failed', 5_000, 'dead');
+    await waitFor(async () => (await status(task.id)) === 'failed', 'dead');
     const dead = (await store.get(task.id))!;
     expect(dead.attempts).toBe(1);
     expect(dead.lastError).toContain("result could not be stored");
@@ -395,10 +395,10 @@ describe('worker', () => {
     workers.push(w);
     await w.start();
     const { task } = await store.enqueue({ type: 'job', maxAttempts: 3 });
-    await waitFor(() => runs === 1 && w.activeCount === 0, 5_000, 'first run settled');
+    await waitFor(() => runs === 1 && w.activeCount === 0, 'first run settled');
     expect(await store.get(task.id)).toMatchObject({ status: 'running', attempts: 1 });
     clock.advance(30_001);
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed on the next attempt');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'completed on the next attempt');
     expect(runs).toBe(2);
     expect((await store.get(task.id))!.attempts).toBe(2);
   });
@@ -411,9 +411,9 @@ describe('worker', () => {
     });
     await worker().start();
     const { task } = await store.enqueue({ type: 'job' });
-    await waitFor(async () => (await store.get(task.id))?.progress?.percent === 50, 5_000, 'progress');
+    await waitFor(async () => (await store.get(task.id))?.progress?.percent === 50, 'progress');
     finish.open();
-    await waitFor(async () => (await status(task.id)) === 'completed', 5_000, 'completed');
+    await waitFor(async () => (await status(task.id)) === 'completed', 'completed');
   });
 
   it('completes tasks that settle together in one completeMany call when the store offers it', async () => {
@@ -429,7 +429,7 @@ describe('worker', () => {
     const w = new Worker(batching, registry, { clock, logger, concurrency: 20, pollInterval: { min: '5ms', max: '5ms' } });
     workers.push(w);
     await w.start();
-    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 20, 5_000, 'all completed');
+    await waitFor(async () => (await store.list({ status: 'completed', limit: 100 })).length === 20, 'all completed');
     expect(batches[0]).toBe(20);
   });
 
@@ -454,7 +454,7 @@ describe('worker', () => {
     const w = new Worker(combined, registry, { clock, logger, concurrency: 10, pollInterval: { min: '5ms', max: '5ms' } });
     workers.push(w);
     await w.start();
-    await waitFor(async () => (await store.counts()).byStatus.completed === 100, 5_000, 'all completed');
+    await waitFor(async () => (await store.counts()).byStatus.completed === 100, 'all completed');
     expect([...ran.values()].every((n) => n === 1) && ran.size === 100).toBe(true);
     // The first claim comes from the loop; after that every full batch carries the next claim.
     expect(calls.carried).toBeGreaterThanOrEqual(80);
@@ -477,7 +477,7 @@ describe('worker', () => {
     const w = new Worker(combined, registry, { clock, logger, concurrency: 10, pollInterval: { min: '5ms', max: '5ms' } });
     workers.push(w);
     await w.start();
-    await waitFor(async () => stopping !== undefined, 5_000, 'a carried claim');
+    await waitFor(async () => stopping !== undefined, 'a carried claim');
     await stopping;
     const counts = (await store.counts()).byStatus;
     expect(counts.running).toBe(0);
@@ -493,7 +493,7 @@ describe('worker', () => {
     const eu = (await store.enqueue({ type: 'job', requires: { region: 'eu' } })).task;
     const us = (await store.enqueue({ type: 'job', requires: { region: 'us' } })).task;
     const any = (await store.enqueue({ type: 'job' })).task;
-    await waitFor(async () => (await status(us.id)) === 'completed' && (await status(any.id)) === 'completed', 5_000, 'us and any');
+    await waitFor(async () => (await status(us.id)) === 'completed' && (await status(any.id)) === 'completed', 'us and any');
     expect(await status(eu.id)).toBe('queued');
   });
 });
