@@ -255,7 +255,8 @@ describe('worker', () => {
       const w = worker({ concurrency: 1, prefetch: 2 });
       await w.start();
       await waitFor(async () => (await store.counts()).byStatus.running === 3, 'three claims');
-      const stopped = w.stop({ timeout: 5_000 });
+      // A deadline far beyond the test's own steps: the handler released below must finish within it.
+      const stopped = w.stop({ timeout: 20_000 });
       // Stopping: the running handler gets its deadline; the waiting ones are handed back at once.
       await waitFor(async () => (await store.counts()).byStatus.queued === 2, 'hand-back');
       open.open();
@@ -468,7 +469,9 @@ describe('worker', () => {
     combined.completeAndClaim = async (items, request) => {
       const result = await (store as unknown as CompletingClaimStore).completeAndClaim(items, request);
       if (result.claimed.length > 0 && stopping === undefined) {
-        stopping = w.stop({ timeout: 1_000 });
+        // The deadline is not what this test checks: a generous one, so a stall cannot end stop()
+        // before this batch's slots are released and its carried claims handed back.
+        stopping = w.stop({ timeout: 20_000 });
         await new Promise((resolve) => setImmediate(resolve));
       }
       return result;
