@@ -1,10 +1,39 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SHADOW_QUEUE } from '../../src/compat';
 import { tempDb, until } from './helpers';
-import { markers, sleep, spawnApp, within } from './process-helpers';
+import { markers, spawnApp, within } from './process-helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** TASKBRIDGE_LEASE of these tests' processes. */
+const LEASE_MS = 1_000;
+
+/**
+ * Whether the database file says `sql` (one row, column `ok`; `@now` is bound to the current time)
+ * as the app processes left it: read-only, so reading never checkpoints or rewrites what they
+ * wrote. False while the file or its tables (a process creating it) do not exist yet.
+ */
+function dbSays(dbPath: string, sql: string, params: Record<string, unknown> = {}): boolean {
+  if (!fs.existsSync(dbPath)) return false;
+  const raw = new Database(dbPath, { readonly: true });
+  try {
+    return (raw.prepare(sql).get({ ...params, now: Date.now() }) as { ok: number }).ok === 1;
+  } catch (err) {
+    if (/no such table/.test((err as Error).message)) return false;
+    throw err;
+  } finally {
+    raw.close();
+  }
+}
+
+/** Every unfinished row's lease has expired: a new process may take it over as an orphan. */
+const LEASES_EXPIRED = "SELECT NOT EXISTS (SELECT 1 FROM tasks WHERE status IN ('queued', 'running') AND lease_expires_at > @now) AS ok";
+/** ... and no worker row was seen for two leases: no process counts the owner as alive. */
+const OWNER_STALE = `SELECT (${LEASES_EXPIRED}) AND NOT EXISTS (SELECT 1 FROM workers WHERE last_seen_at >= @now - 2 * @leaseMs) AS ok`;
+/** The mirror rows of s1 and s2 say `running`. */
+const S1_S2_MIRRORED_RUNNING = "SELECT COUNT(*) = 2 AS ok FROM tasks WHERE queue = @queue AND idempotency_key IN ('s1', 's2') AND status = 'running'";
 
 beforeAll(() => {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
@@ -14,7 +43,7 @@ describe('crash in sqlite mode', () => {
   it('a run whose process is SIGKILLed mid-run is completed by the restarted process, once', async () => {
     const db = tempDb();
     const marker = path.join(db.dir, 'markers');
-    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms' };
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: `${LEASE_MS}ms`, TASKBRIDGE_POLL_INTERVAL: '50ms' };
     try {
       const first = spawnApp(env, { start: ['r1'], hang: true, marker });
       await until(() => first.out().includes('RUNNING r1'), 'the first process to run r1');
@@ -53,13 +82,13 @@ describe('process exit and lost closures', () => {
   it('a sqlite-mode run whose closure died with its process and has no handler is failed, saying so', async () => {
     const db = tempDb();
     const marker = path.join(db.dir, 'markers');
-    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms' };
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: `${LEASE_MS}ms`, TASKBRIDGE_POLL_INTERVAL: '50ms' };
     try {
       const first = spawnApp(env, { start: ['lost-1'], hang: true, marker, module: 'no-handler' });
       await until(() => first.out().includes('RUNNING lost-1'), 'the run to start');
       first.child.kill('SIGKILL');
       await first.exited;
-      await sleep(2200); // two leases: the dead owner's worker row is stale
+      await until(() => dbSays(db.dbPath, OWNER_STALE, { leaseMs: LEASE_MS }), 'the dead owner\'s lease and worker row to go stale');
       const second = spawnApp(env, { start: [], hang: false, marker });
       expect(await within(second.exited, 'the second process')).toBe(0);
       const raw = new Database(db.dbPath, { readonly: true });
@@ -77,7 +106,7 @@ describe('mode flips with runs in flight', () => {
   it('memory -> shadow -> sqlite -> memory: every run accounted for, none run to completion twice', async () => {
     const db = tempDb();
     const marker = path.join(db.dir, 'markers');
-    const base = { TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '50ms', TASKBRIDGE_MIRROR_FLUSH_DELAY: '5ms' };
+    const base = { TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: `${LEASE_MS}ms`, TASKBRIDGE_POLL_INTERVAL: '50ms', TASKBRIDGE_MIRROR_FLUSH_DELAY: '5ms' };
     try {
       // memory: runs finish before the process exits (the legacy deploy drains with waitAll).
       const mem = spawnApp({ ...base, TASKBRIDGE_MODE: 'memory' }, { start: ['m1', 'm2'], hang: false, marker });
@@ -86,17 +115,17 @@ describe('mode flips with runs in flight', () => {
       // shadow: killed with s1, s2 running; their mirror rows stay behind as interrupted.
       const shadow = spawnApp({ ...base, TASKBRIDGE_MODE: 'shadow' }, { start: ['s1', 's2'], hang: true, marker });
       await until(() => shadow.out().includes('RUNNING s1') && shadow.out().includes('RUNNING s2'), 'shadow runs to start');
-      await sleep(100); // one flush period, so the running states are mirrored
+      await until(() => dbSays(db.dbPath, S1_S2_MIRRORED_RUNNING, { queue: SHADOW_QUEUE }), 'the mirror to show s1 and s2 running');
       shadow.child.kill('SIGKILL');
       await shadow.exited;
-      await sleep(1200); // the mirror leases expire
+      await until(() => dbSays(db.dbPath, LEASES_EXPIRED), 'the mirror leases to expire');
 
       // sqlite: adopts s1, s2 from the mirror (handler registered) and is killed with q1, q2 running.
       const cut = spawnApp({ ...base, TASKBRIDGE_MODE: 'sqlite' }, { start: ['q1', 'q2'], hang: true, marker });
       await until(() => ['s1', 's2', 'q1', 'q2'].every((id) => cut.out().includes(`RUNNING ${id}`)), 'sqlite phase to run adopted and new runs', 20_000);
       cut.child.kill('SIGKILL');
       await cut.exited;
-      await sleep(1200); // the queue leases expire
+      await until(() => dbSays(db.dbPath, LEASES_EXPIRED), 'the queue leases to expire');
 
       // memory again (rollback): takes over everything the queue still holds and finishes it.
       const back = spawnApp({ ...base, TASKBRIDGE_MODE: 'memory' }, { start: [], hang: false, marker });
