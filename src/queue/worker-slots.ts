@@ -240,13 +240,17 @@ export class HandlerSlots {
 
   private onTimeout(execution: Execution, timeoutMs: number): void {
     execution.timer = undefined;
-    if (execution.settled || execution.state !== 'running') return;
+    if (execution.settled || !execution.writable) return;
+    const cancelled = execution.state === 'cancel-requested';
     execution.state = 'timed-out';
     const error = new TaskTimeoutError(timeoutMs);
     execution.abort(error);
-    // The handler may ignore its signal: record the failure now, keep the slot until it returns.
+    // The handler may ignore its signal: record the end now, keep the slot until it returns. A
+    // cancel seen earlier already aborted the signal; the timeout still bounds how long the task
+    // stays running for a handler that ignores it, and ends it as the cancel asked.
     execution.holds++;
-    this.writer.fail(execution, { message: error.message, retryable: true });
+    if (cancelled) this.writer.acknowledgeCancel(execution);
+    else this.writer.fail(execution, { message: error.message, retryable: true });
   }
 
   private readonly writeProgress = (execution: Execution, progress: TaskProgress): Promise<boolean> => {

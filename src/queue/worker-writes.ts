@@ -193,8 +193,8 @@ export async function extendLeases(store: TaskStore, executions: Iterable<Execut
           e.clearTimer();
           e.abort(new LeaseLostError(e.taskId));
         } else if (outcome === 'cancel-requested' && e.state === 'running') {
+          // The timeout timer stays: a handler that ignores the abort is still ended at its limit.
           e.state = 'cancel-requested';
-          e.clearTimer();
           e.abort(new TaskCancelledError(e.taskId));
         }
       },
