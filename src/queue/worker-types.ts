@@ -129,9 +129,21 @@ export class Execution implements HandlerContext {
 export function toAttemptError(thrown: unknown): AttemptError {
   try {
     const retryable = (thrown as { retryable?: unknown } | null | undefined)?.retryable !== false;
-    if (thrown instanceof Error) return { message: thrown.message || thrown.name || 'Error', retryable };
+    if (thrown instanceof Error) return { message: errorText(thrown), retryable };
     return { message: `Non-Error thrown: ${describeValue(thrown)}`, retryable };
   } catch {
     return { message: `Non-Error thrown: ${describeThrown(thrown)}`, retryable: true };
   }
+}
+
+/**
+ * An Error's message as text. `message` and `name` are ordinary properties a library may set to
+ * anything; the store takes only a string, and refusing the write would leave the attempt to its
+ * lease instead of recording the handler's error.
+ */
+function errorText(error: Error): string {
+  const { message, name } = error as { message: unknown; name: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  if (message !== undefined && message !== null && message !== '') return describeValue(message);
+  return typeof name === 'string' && name !== '' ? name : 'Error';
 }
