@@ -46,12 +46,25 @@ export type ModeExecutor = ClosableExecutor & HandlerCapable;
 /** How long a mirror flush waits for another connection's lock before counting a fault. */
 const SHADOW_BUSY_TIMEOUT_MS = 20;
 
-/** Every executor built here, so shutdown can flush and close them all (see shutdownModeExecutors). */
+/**
+ * Every executor built here that holds something to close, so shutdown can flush and close them all
+ * (see shutdownModeExecutors). A memory-mode executor joins only once it opens the queue file: the
+ * set keeps its members (and their registries, with every run) alive, and legacy code that builds a
+ * manager per job or request and drops it must not leak them, as it never did in memory.
+ */
 const live = new Set<ClosableExecutor>();
 
-function memorySide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): TakeoverExecutor {
+/**
+ * The in-memory executor with rollback takeover. `standalone`: it is the mode's executor, not the
+ * inner one of a shadow executor (which closes it), so it joins {@link live} when it opens the file.
+ */
+function memorySide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap, standalone = false): TakeoverExecutor {
   const inner = new MemoryRunExecutor(registry, { clock, logger });
-  return new TakeoverExecutor(inner, registry, { dbPath: config.dbPath, clock, logger, leaseMs: config.leaseMs, handlers });
+  const executor: TakeoverExecutor = new TakeoverExecutor(inner, registry, {
+    dbPath: config.dbPath, clock, logger, leaseMs: config.leaseMs, handlers,
+    onFileOpened: standalone ? () => live.add(executor) : undefined,
+  });
+  return executor;
 }
 
 function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Clock, logger: Logger, handlers: RunHandlerMap): ShadowRunExecutor {
@@ -105,8 +118,9 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
   const logger = deps.logger ?? createLogger(config.logLevel);
   const handlers = new RunHandlerMap();
   let executor: ModeExecutor;
-  if (config.mode === 'memory') executor = memorySide(registry, config, clock, logger, handlers);
-  else if (config.mode === 'shadow') executor = shadowSide(registry, config, clock, logger, handlers);
+  // Joins `live` itself if it ever opens the queue file (see memorySide).
+  if (config.mode === 'memory') return memorySide(registry, config, clock, logger, handlers, true);
+  if (config.mode === 'shadow') executor = shadowSide(registry, config, clock, logger, handlers);
   else {
     let queue: SqliteRunExecutor | undefined;
     try {
@@ -117,15 +131,19 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
         dbPath: config.dbPath, error: describeThrown(err),
       });
     }
-    if (queue === undefined) executor = memorySide(registry, { ...config, dbPath: ':memory:' }, clock, logger, handlers);
-    else if (isCanary(config)) executor = new RoutingRunExecutor(queue, shadowSide(registry, config, clock, logger, handlers), canaryPredicate(config));
+    // No file: nothing to close, and nothing to keep alive.
+    if (queue === undefined) return memorySide(registry, { ...config, dbPath: ':memory:' }, clock, logger, handlers, true);
+    if (isCanary(config)) executor = new RoutingRunExecutor(queue, shadowSide(registry, config, clock, logger, handlers), canaryPredicate(config));
     else executor = queue;
   }
   live.add(executor);
   return executor;
 }
 
-/** Flushes mirrors, stops workers and closes the stores of every executor built so far. */
+/**
+ * Flushes mirrors, stops workers and closes the stores of every executor built so far that holds
+ * any (a memory-mode one only once it opened the queue file to take runs over).
+ */
 export async function shutdownModeExecutors(): Promise<void> {
   const all = [...live];
   live.clear();

@@ -26,6 +26,8 @@ export interface TakeoverOptions {
   handlers: RunHandlerMap;
   /** How long close() waits for taken-over runs; default {@link TAKEOVER_CLOSE_TIMEOUT_MS}. */
   closeTimeoutMs?: number;
+  /** Called once, when the executor first opens the queue file: from then on it has something to close. */
+  onFileOpened?: () => void;
 }
 
 /**
@@ -187,6 +189,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     if (isMemoryPath(this.o.dbPath) || !fs.existsSync(this.o.dbPath)) return undefined;
     try {
       this.side = openMirrorStore(this.o.dbPath, this.o.clock);
+      this.o.onFileOpened?.();
     } catch (err) {
       this.o.logger.error('rollback: cannot open the queue file to take over its runs', { dbPath: this.o.dbPath, error: describeThrown(err) });
     }
