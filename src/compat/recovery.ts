@@ -100,6 +100,8 @@ export function runFromTask(task: Task): Run {
  */
 export class RunRecovery {
   private sweepTimer: NodeJS.Immediate | undefined;
+  /** The sweep again, once the leases of runs it could not fail yet have run out. */
+  private resweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RunRecoveryOptions) {}
 
@@ -116,6 +118,8 @@ export class RunRecovery {
 
   stop(): void {
     if (this.sweepTimer !== undefined) clearImmediate(this.sweepTimer);
+    clearTimeout(this.resweepTimer);
+    this.resweepTimer = undefined;
   }
 
   /**
@@ -159,21 +163,41 @@ export class RunRecovery {
 
   /**
    * Fails pinned runs whose owner process is gone and whose module has no handler here: their
-   * closure died with that process and nothing else can run them.
+   * closure died with that process and nothing else can run them. An owner is gone when its worker
+   * rows went stale or, on this host, its pid is free ({@link ownerProcessGone}): a process restarted
+   * right after a crash finds its predecessor's rows still fresh. A run that the dead process still
+   * holds under a lease cannot be failed before the lease runs out; the sweep then runs once more at
+   * that time (unref'd: a process that exits first leaves it to the next start).
    */
   private sweep(): void {
+    this.resweepTimer = undefined;
     const side = this.o.side;
     if (side === undefined) return;
     try {
       const live = this.liveOwners(side);
+      // One pid probe per owner, not per run.
+      const gone = new Map<string, boolean>();
+      const ownerLive = (pin: string): boolean => {
+        if (!live.has(pin)) return false;
+        if (!gone.has(pin)) gone.set(pin, ownerProcessGone(pin));
+        return !gone.get(pin);
+      };
       const tasks = this.o.store.listSync({ status: ['queued', 'running'], queue: RUN_QUEUE, limit: 10_000 });
+      const now = this.o.clock.now();
+      let leasedUntil: number | undefined;
       for (const task of tasks) {
         const pin = task.requires?.[OWNER_CAPABILITY];
-        if (pin === undefined || pin === this.o.owner || live.has(pin) || this.o.handlers.has(task.type)) continue;
+        if (pin === undefined || pin === this.o.owner || this.o.handlers.has(task.type) || ownerLive(pin)) continue;
         const message = closureGoneMessage(task.idempotencyKey ?? String(task.id), task.type);
         if (side.failOrphan(task.id, message)) {
           this.o.logger.error('run failed: closure gone and no handler', { runId: task.idempotencyKey, taskId: task.id, moduleId: task.type });
+        } else if (task.leaseExpiresAt !== null && task.leaseExpiresAt.getTime() > now) {
+          leasedUntil = Math.max(leasedUntil ?? 0, task.leaseExpiresAt.getTime());
         }
+      }
+      if (leasedUntil !== undefined) {
+        this.resweepTimer = setTimeout(() => this.sweep(), leasedUntil - now + 1);
+        this.resweepTimer.unref();
       }
     } catch (err) {
       this.o.logger.warn('orphan sweep failed; it runs again at the next start', { error: describeThrown(err) });
