@@ -46,8 +46,8 @@ export function complete(ctx: StoreContext, taskId: number, token: number, resul
  * inside a caller's transaction); {@link PreparedCompletions.announce} emits 'completed' after the commit.
  */
 export interface PreparedCompletions {
-  /** True when each row must be read back for 'completed' listeners: `write` then needs a transaction around it. */
-  readonly readsBack: boolean;
+  /** True when the batch is written item by item: `write` then needs a transaction around it. */
+  readonly perItem: boolean;
   /** Writes the batch; per item, whether its lease was still held. */
   write(): boolean[];
   /** Emits 'completed' for the rows the last `write` completed. */
@@ -62,33 +62,40 @@ export function prepareCompletions(ctx: StoreContext, items: readonly Completion
     return { id: item.taskId, token: item.token, json: serializeResult(item.result, ctx.options.maxPayloadBytes) };
   });
   const now = ctx.options.clock.now();
-  if (!ctx.options.events.has('completed')) {
-    // A task listed twice is written once, from its first item, as when written one by one
-    // (UPDATE ... FROM would apply an arbitrary one of the duplicates).
+  const listening = ctx.options.events.has('completed');
+  if (!listening) {
     const seen = new Set<number>();
     const rows: [number, number, string | null][] = [];
     for (const p of prepared) {
-      if (seen.has(p.id)) continue;
+      if (seen.has(p.id)) break;
       seen.add(p.id);
       rows.push([p.id, p.token, p.json]);
     }
-    const json = JSON.stringify(rows);
-    return {
-      readsBack: false,
-      write: () => {
-        if (rows.length === 0) return [];
-        const held = new Set(ctx.lifecycle.completeBatch.all(now, json) as number[]);
-        return prepared.map((p) => held.delete(p.id));
-      },
-      announce: () => undefined,
-    };
+    // The one statement reports held tasks by id, which tells items apart only when each names
+    // another task. A task named twice (a worker completing an attempt whose lease its own claim
+    // took back, beside the attempt that claim started) goes item by item below, where the current
+    // token wins whatever its place and a repeated one is written once, from its first item.
+    if (rows.length === prepared.length) {
+      const json = JSON.stringify(rows);
+      return {
+        perItem: false,
+        write: () => {
+          if (rows.length === 0) return [];
+          const held = new Set(ctx.lifecycle.completeBatch.all(now, json) as number[]);
+          return prepared.map((p) => held.has(p.id));
+        },
+        announce: () => undefined,
+      };
+    }
   }
   const rows: TaskRow[] = [];
   return {
-    readsBack: true,
+    perItem: true,
     write: () => {
       rows.length = 0;
       return prepared.map((p) => {
+        if (!listening) return ctx.lifecycle.complete.run(p.json, now, p.id, p.token).changes === 1;
+        // Reading the row back costs a little, so it is only done when someone listens for 'completed'.
         const row = ctx.lifecycle.completeReturning.get(p.json, now, p.id, p.token) as TaskRow | undefined;
         if (row !== undefined) rows.push(row);
         return row !== undefined;
@@ -102,13 +109,14 @@ export function prepareCompletions(ctx: StoreContext, items: readonly Completion
 
 /**
  * Completes several tasks with one commit instead of one per task (one UPDATE statement for the
- * batch unless a 'completed' listener needs each row read back). Each item is fenced like
+ * batch unless a 'completed' listener needs each row read back or the batch names a task twice:
+ * then row by row, in one transaction). Each item is fenced like
  * {@link complete}; the flags say which leases were still held. Every item is validated first, so
  * one bad result refuses the whole call and nothing is written.
  */
 export function completeMany(ctx: StoreContext, items: readonly CompletionItem[]): boolean[] {
   const batch = prepareCompletions(ctx, items);
-  const held = guard('completeMany', () => (batch.readsBack ? ctx.db.transaction(batch.write).immediate() : batch.write()));
+  const held = guard('completeMany', () => (batch.perItem ? ctx.db.transaction(batch.write).immediate() : batch.write()));
   batch.announce();
   return held;
 }
