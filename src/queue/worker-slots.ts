@@ -151,14 +151,19 @@ export class HandlerSlots {
 
   /**
    * A claim whose known lease ran out before it could start: the store may have handed the task to
-   * another worker already, so it is not this worker's to run or to release (no write at all).
+   * another worker already, so it is not this worker's to run. It is still released: the release is
+   * fenced by the token, so it does nothing once another claim took the task, and otherwise hands
+   * it back without counting an attempt that never ran (left to expire, the next claim took it back
+   * as a failed attempt, and a task on its last attempt died without running). The slot stays taken
+   * until the release settled, so this worker's next claim cannot take it back first.
    */
   private dropExpired(execution: Execution): void {
-    execution.state = 'lost';
-    this.o.logger.warn('a claimed task waited past its lease (no heartbeat got through); dropped unstarted, another worker will run it', {
+    execution.state = 'abandoned';
+    execution.settled = true;
+    this.o.logger.warn('a claimed task waited past its lease (no heartbeat got through); not started, handed back unless another worker took it', {
       workerId: this.o.workerId, taskId: execution.taskId, leaseUntil: execution.leaseUntil,
     });
-    this.endUnstarted(execution);
+    void this.hooks.handBack([execution.claimed]).then(() => this.release(execution));
   }
 
   private endUnstarted(execution: Execution): void {
