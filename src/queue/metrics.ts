@@ -132,7 +132,8 @@ export async function metrics(options: MetricsOptions): Promise<QueueMetrics> {
   const list: WorkerStatus[] = workers.map((w) => ({
     ...w,
     stale: now - w.lastSeenAt.getTime() > staleAfterMs,
-    leases: leases[w.workerId] ?? { active: 0, expired: 0 },
+    // Own entries only: an id such as `constructor` or `__proto__` would find Object.prototype's member.
+    leases: Object.hasOwn(leases, w.workerId) ? leases[w.workerId]! : { active: 0, expired: 0 },
   }));
   const stale = list.filter((w) => w.stale).length;
   return {
