@@ -222,7 +222,10 @@ export interface CompletionItem {
 /**
  * Optional store capability: completes several tasks in one transaction, so a busy worker pays
  * one commit per batch instead of one per task. Each item is fenced like `complete()`; the
- * returned flags say which were still held. A store without it gets one `complete()` per task.
+ * returned flags say which were still held. A task may be named more than once (a worker can
+ * settle an attempt whose lease was taken back beside the attempt that followed): each item is
+ * written as if alone, in order, so only the current token completes it and an exact repeat reports
+ * lost. A store without it gets one `complete()` per task.
  */
 export interface BatchCompletingStore {
   completeMany(items: readonly CompletionItem[]): Promise<boolean[]>;
