@@ -91,7 +91,7 @@ describe('worker lease clock', () => {
     await waitFor(() => w.activeCount === 0 && !w.full && w.running().length === 0, 'the worker to let go of both claims');
     expect(started).toEqual([first]);
     expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/waited past its lease/), meta: expect.objectContaining({ taskId: second }) }));
-    // Dropped, not released: the other worker's lease is untouched.
+    // Not started here; its release is fenced by the old token, so the other worker's lease is untouched.
     expect(await store.get(second!)).toMatchObject({ status: 'running', leaseOwner: 'other', attempts: 2 });
   });
 
