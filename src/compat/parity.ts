@@ -7,7 +7,7 @@ import type { Run } from '../manager/types';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import { readMirrorFile } from './read-only-store';
 import { flushMirrorsOf } from './shadow-executor';
-import { RUN_QUEUE, SHADOW_QUEUE } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, runIdOf } from './run-payload';
 
 /** What differs between the registry and the SQLite side for one run. */
 export type MismatchKind = 'missing-in-sqlite' | 'missing-in-registry' | 'status' | 'startedAt' | 'completedAt' | 'moduleId';
@@ -94,9 +94,16 @@ function rowFinishedBefore(row: StoredRunRow | undefined, since: number): boolea
 const iso = (d: Date | number | null | undefined): string | undefined =>
   d === null || d === undefined ? undefined : new Date(d).toISOString();
 
+/**
+ * Rows by run id: a row's key, or the run id its payload names (a run started again under a
+ * suffixed key). Rows come oldest first, so a run id's newest task wins.
+ */
 function byKey(rows: readonly StoredRunRow[]): Map<string, StoredRunRow> {
   const map = new Map<string, StoredRunRow>();
-  for (const row of rows) if (row.key !== null) map.set(row.key, row);
+  for (const row of rows) {
+    const runId = runIdOf(row.key, row.payload);
+    if (runId !== null) map.set(runId, row);
+  }
   return map;
 }
 

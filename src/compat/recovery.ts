@@ -4,7 +4,7 @@ import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { Task } from '../queue/types';
-import { fromPayload, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import { fromPayload, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow, runIdOf } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 export { OWNER_CAPABILITY } from './run-payload';
@@ -139,10 +139,12 @@ export class RunRecovery {
       for (const row of side.listOrphans(SHADOW_QUEUE)) {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
       }
+      // Newest first (the list's order): of two unfinished tasks of one run id (a run started again
+      // while its previous task was settling), the newer is the run; the older one is superseded.
       const tasks = this.o.store.listSync({ status: ['queued', 'running'], type: moduleId, queue: RUN_QUEUE, limit: 10_000 });
       const now = this.o.clock.now();
       for (const task of tasks) {
-        const runId = task.idempotencyKey;
+        const runId = runIdOf(task.idempotencyKey, task.payload);
         if (runId === null || known(runId) || this.ownedElsewhere(task, others, now)) continue;
         const pin = task.requires?.[OWNER_CAPABILITY];
         // Pinned to a process that is gone: its closure went with it, so this handler runs it.
@@ -188,9 +190,10 @@ export class RunRecovery {
       for (const task of tasks) {
         const pin = task.requires?.[OWNER_CAPABILITY];
         if (pin === undefined || pin === this.o.owner || this.o.handlers.has(task.type) || ownerLive(pin)) continue;
-        const message = closureGoneMessage(task.idempotencyKey ?? String(task.id), task.type);
+        const runId = runIdOf(task.idempotencyKey, task.payload);
+        const message = closureGoneMessage(runId ?? String(task.id), task.type);
         if (side.failOrphan(task.id, message)) {
-          this.o.logger.error('run failed: closure gone and no handler', { runId: task.idempotencyKey, taskId: task.id, moduleId: task.type });
+          this.o.logger.error('run failed: closure gone and no handler', { runId, taskId: task.id, moduleId: task.type });
         } else if (task.leaseExpiresAt !== null && task.leaseExpiresAt.getTime() > now) {
           leasedUntil = Math.max(leasedUntil ?? 0, task.leaseExpiresAt.getTime());
         }

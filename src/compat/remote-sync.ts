@@ -47,7 +47,7 @@ export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): 
 
 /**
  * Reads one run that is not executing here from the store and brings the registry in line: a
- * finished task settles it (its outcome written unless the run was cancelled here), one running
+ * finished task settles it (its outcome written unless the run was cancelled here or started again), one running
  * in another process marks it running. Returns true when the run settled. A read the store refuses is logged and
  * changes nothing.
  */
@@ -66,13 +66,13 @@ export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSatura
   }
   if (task === undefined || e.local) return false;
   if (isFinishedStatus(task.status)) {
-    if (!e.cancelled) d.update(e.runId, outcomeFields(task));
+    if (!e.cancelled && !e.superseded) d.update(e.runId, outcomeFields(task));
     d.settle(e);
     return true;
   }
   // Leased here but not local: claimed ahead (prefetch) and not begun, so still `queued` (the
   // contract's `running` means the work began); the dispatch writes `running` when it starts.
-  if (task.status === 'running' && !d.leasedHere(task) && d.registry.getRun(e.runId)?.status === 'queued' && !e.cancelled) {
+  if (task.status === 'running' && !d.leasedHere(task) && !e.cancelled && !e.superseded && d.registry.getRun(e.runId)?.status === 'queued') {
     d.update(e.runId, outcomeFields(task));
   }
   return false;

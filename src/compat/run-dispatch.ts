@@ -33,7 +33,8 @@ export class RunDispatch {
     // A task this executor does not follow yet: one it did not start (recovered, or from another process).
     if (this.o.runs.ofTask(task.id) === undefined) this.o.adoptClaimed(task);
     const e = this.o.runs.ofTask(task.id);
-    if (e === undefined || e.cancelled) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
+    // A superseded task: its run was started again (a newer task is the run), so its work never begins.
+    if (e === undefined || e.cancelled || e.superseded) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
     const { runId } = e;
     const work = e.work ?? this.handlerWork(runId, task.type);
     if (work === undefined) {
@@ -43,7 +44,7 @@ export class RunDispatch {
     }
     e.local = true;
     e.startedAtMs = this.o.clock.now();
-    this.update(runId, { status: 'running', startedAt: new Date(e.startedAtMs) });
+    this.update(e, { status: 'running', startedAt: new Date(e.startedAtMs) });
     const taskCtx: TaskContext = {
       runId,
       // Wired to the worker's signal only if read: two AbortSignals per run showed in the drain's profile.
@@ -53,7 +54,7 @@ export class RunDispatch {
       reportProgress: (p) => {
         const patch = validateProgress(p);
         if (e.cancelled || e.done) return;
-        this.update(runId, patch);
+        this.update(e, patch);
         void ctx.reportProgress(p).catch(() => undefined);
       },
     };
@@ -67,7 +68,7 @@ export class RunDispatch {
         // Back to queued with the attempt's error, and followed through the store again: the retry
         // may be claimed here or by another process that registered the module's handler.
         e.local = false;
-        this.update(runId, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
+        this.update(e, { status: 'queued', errorMessage: `attempt ${ctx.attempt} of ${task.maxAttempts} failed: ${message}` });
         throw isError(err) ? err : new Error(message);
       }
       this.o.logger.error('run failed', { runId, error: message });
@@ -95,11 +96,12 @@ export class RunDispatch {
   }
 
   private finish(e: RunEntry, patch: Partial<Run>): void {
-    this.update(e.runId, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
+    this.update(e, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
     this.o.runs.settle(e);
   }
 
-  private update(runId: string, patch: Partial<Run>): void {
-    updateRunSafely(this.o.registry, this.o.logger, runId, patch);
+  /** Writes the run's record, unless a newer task of its run id has become the run meanwhile. */
+  private update(e: RunEntry, patch: Partial<Run>): void {
+    if (!e.superseded) updateRunSafely(this.o.registry, this.o.logger, e.runId, patch);
   }
 }

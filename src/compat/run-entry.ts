@@ -14,6 +14,11 @@ export interface RunEntry {
   /** Enqueued with this executor's owner capability: no other process can claim it. */
   pinned: boolean;
   cancelled: boolean;
+  /**
+   * A newer task of the same run id became the run (it was started again while this task settled,
+   * here or in another process): this entry's outcome is history and must not reach the registry.
+   */
+  superseded: boolean;
   startedAtMs?: number;
   /** Resolves when the run settled here, or was seen settled in the store. */
   readonly settled: Promise<void>;
@@ -27,7 +32,7 @@ export function createRunEntry(runId: string, taskId: number, moduleId: string, 
   const settled = new Promise<void>((r) => (resolve = r));
   let controller: AbortController | undefined;
   return {
-    runId, taskId, moduleId, work, local: false, pinned, cancelled: false, settled, resolve, done: false,
+    runId, taskId, moduleId, work, local: false, pinned, cancelled: false, superseded: false, settled, resolve, done: false,
     get controller() {
       return (controller ??= new AbortController());
     },
@@ -44,8 +49,10 @@ export class RunTable {
   private readonly byRun = new Map<string, RunEntry>();
   private readonly byTask = new Map<number, RunEntry>();
 
-  /** Follows a run; it replaces an earlier run of the same id by id, not by task. */
+  /** Follows a run; it replaces (supersedes) an earlier run of the same id by id, not by task. */
   add(entry: RunEntry): void {
+    const earlier = this.byRun.get(entry.runId);
+    if (earlier !== undefined && earlier !== entry) earlier.superseded = true;
     this.byRun.set(entry.runId, entry);
     this.byTask.set(entry.taskId, entry);
   }

@@ -24,6 +24,12 @@ export interface RunPayload {
      * process lives the run is its (recovery elsewhere leaves it alone).
      */
     readonly owner: string;
+    /**
+     * The run id, written only when the task's key is not the run id: a run started again while its
+     * previous task still held the key gets a task under a suffixed key, and whoever reads that task
+     * back (recovery, another process, a rollback) must still see the run's own id.
+     */
+    readonly runId?: string;
   };
 }
 
@@ -39,17 +45,19 @@ export function toPayload(run: Run, owner: string): RunPayload {
 }
 
 /**
- * The queue task of a run started in sqlite mode: keyed by run id, with the module's retry policy.
+ * The queue task of a run started in sqlite mode: keyed by run id (or by `key`, when that is taken:
+ * the payload then names the run id), with the module's retry policy.
  * A `pinned` run (no handler: only this process holds its closure) requires `owner` as the
  * {@link OWNER_CAPABILITY}, so no other process's worker can claim it.
  */
-export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean): EnqueueRequest {
+export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean, key = run.runId): EnqueueRequest {
   const b = policy.backoff;
+  const payload = toPayload(run, owner);
   return {
     type: run.moduleId,
     queue: RUN_QUEUE,
-    payload: toPayload(run, owner),
-    idempotencyKey: run.runId,
+    payload: key === run.runId ? payload : { ...payload, run: { ...payload.run, runId: run.runId } },
+    idempotencyKey: key,
     maxAttempts: policy.maxAttempts,
     ...(b === undefined ? {} : { backoff: { base: b.baseMs, factor: b.factor, cap: b.capMs, jitter: b.jitter } }),
     ...(pinned ? { requires: { [OWNER_CAPABILITY]: owner } } : {}),
@@ -61,7 +69,7 @@ export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinn
  * producers. `owner` is undefined when the payload does not name its starter (another producer's
  * row): recovery then cannot tell whether that process lives.
  */
-export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string } {
+export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string; runId?: string } {
   const p = payload as { parameters?: unknown; run?: Partial<Record<keyof RunPayload['run'], unknown>> | null } | null;
   // Every field is checked: the payload is whatever some producer wrote, and one malformed row
   // must not stop recovery or the registry from reading the others.
@@ -72,9 +80,15 @@ export function fromPayload(payload: unknown): { parameters: Record<string, unkn
       moduleName: typeof p.run.moduleName === 'string' ? p.run.moduleName : undefined,
       createdAt: created === undefined || Number.isNaN(created.getTime()) ? undefined : created,
       owner: typeof p.run.owner === 'string' ? p.run.owner : undefined,
+      ...(typeof p.run.runId === 'string' && p.run.runId !== '' ? { runId: p.run.runId } : {}),
     };
   }
   return { parameters: p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {} };
+}
+
+/** The run id of a stored task: the one its payload names, else its key (null when it has neither). */
+export function runIdOf(key: string | null, payload: unknown): string | null {
+  return fromPayload(payload).runId ?? key;
 }
 
 /** Rebuilds a legacy run record from a stored row (for runs this process did not start). */
@@ -85,7 +99,7 @@ export function runFromRow(row: {
   const meta = fromPayload(row.payload);
   const at = (v: number | Date | null): Date | undefined => (v === null ? undefined : new Date(v));
   const run: Run = {
-    runId: row.key ?? '',
+    runId: meta.runId ?? row.key ?? '',
     moduleId: row.type,
     moduleName: meta.moduleName ?? row.type,
     status: row.status,

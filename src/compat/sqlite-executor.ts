@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
-import { closingFields, describeThrown, updateRunSafely } from '../manager/run-lifecycle';
+import { CLEARED_OUTCOME, closingFields, describeThrown, updateRunSafely } from '../manager/run-lifecycle';
 import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
@@ -53,6 +53,8 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly recovery: RunRecovery;
   private readonly dispatch: RunDispatch;
   private closed = false;
+  /** Tasks this executor created under a key other than their run id (see freshKey). */
+  private restarts = 0;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
     this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
@@ -67,12 +69,13 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   start(run: Run, work: TaskWork): void {
     const pinned = !this.o.handlers.has(run.moduleId);
-    const request = runRequest(run, this.owner, this.o.handlers.policy(run.moduleId), pinned);
+    const policy = this.o.handlers.policy(run.moduleId);
+    const request = runRequest(run, this.owner, policy, pinned);
     let result = this.o.store.enqueueSync(request);
     if (!result.created && isFinishedStatus(result.task.status)) {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
-      else result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}` });
+      else result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
     } else if (
       !result.created &&
       (this.refuseUnrecordedCancel(result.task, false) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
@@ -81,9 +84,19 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // the store yet (completions are batched, or the cancel write was refused), or it was cancelled
       // here and another process is still stopping it: attaching to that task would report its old
       // outcome for the new run and never run the new work.
-      result = this.o.store.enqueueSync({ ...request, idempotencyKey: `${run.runId}#${this.o.clock.now()}-${result.task.id}` });
+      result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
+  }
+
+  /**
+   * A key no task has yet, for a run id whose own key is taken: this executor's owner id (unique to
+   * it) and a count of its restarts. A time in the key repeated within one millisecond (or under a
+   * clock that stands still), and the second restart then attached to the first one's task.
+   */
+  private freshKey(runId: string): string {
+    this.restarts += 1;
+    return `${runId}#${this.owner}-${this.restarts}`;
   }
 
   async cancel(runId: string): Promise<boolean> {
@@ -203,8 +216,13 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    * run id, and a task whose cancel is still to be written must never run.
    */
   private adopt(task: Task, run: Run): void {
-    if (this.runs.has(run.runId) || this.runs.ofTask(task.id) !== undefined || this.unrecordedCancels.has(task.id)) return;
+    if (this.runs.ofTask(task.id) !== undefined || this.unrecordedCancels.has(task.id)) return;
+    const current = this.runs.current(run.runId);
+    // Two unfinished tasks of one run id: it was started again (here or elsewhere) while the older
+    // task settled. The newer task is the run; the older one is superseded and never runs.
+    if (current !== undefined && current.taskId > task.id) return;
     if (this.o.registry.getRun(run.runId) === undefined) this.o.registry.addRun(run);
+    else if (current !== undefined) this.update(run.runId, { ...CLEARED_OUTCOME, ...run });
     this.track(run.runId, task.id, run.moduleId, undefined);
   }
 
@@ -261,7 +279,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    * claim it any more, so it fails with the store's error, as startTask now throws it, and settles.
    */
   private failLost(e: RunEntry, err: unknown): void {
-    if (!e.cancelled) {
+    if (!e.cancelled && !e.superseded) {
       const errorMessage = describeThrown(err);
       this.o.logger.error('run failed: its queue database is gone', { runId: e.runId, error: errorMessage });
       this.update(e.runId, { status: 'failed', errorMessage, ...closingFields(this.o.clock.now(), e.startedAtMs) });

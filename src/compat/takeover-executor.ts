@@ -118,13 +118,15 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
       const cancelRequested: string[] = [];
       for (const row of rows) {
-        if (row.type !== moduleId || row.key === null || this.inner.isActive(row.key)) continue;
+        if (row.type !== moduleId) continue;
+        // By its run id, which a task of a run started again does not have as its key.
+        const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
+        if (run.runId === '' || this.inner.isActive(run.runId)) continue;
         const pin = row.requires?.[OWNER_CAPABILITY];
         if (pin !== undefined && live.has(pin)) continue;
         const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
         if (lease === undefined) continue;
         const { token } = lease;
-        const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { status: 'queued' });
         const taken: Taken = { taskId: row.id, token, lost: false, leaseLost: new AbortController() };

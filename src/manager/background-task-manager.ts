@@ -3,7 +3,7 @@ import { DuplicateRunError, InvalidInputError } from '../core/errors';
 import { assertPlainJson } from '../core/json';
 import type { Logger } from '../core/logger';
 import { createDefaultExecutor } from './executor-provider';
-import { closingFields, describeThrown } from './run-lifecycle';
+import { CLEARED_OUTCOME, OUTCOME_FIELDS, closingFields, describeThrown } from './run-lifecycle';
 import { assertNonEmptyString, type RunRegistry } from './run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from './types';
 
@@ -19,25 +19,6 @@ export interface BackgroundTaskManagerOptions {
   /** Source of `createdAt` for runs that lack one; also handed to the default executor factory. */
   clock?: Clock;
 }
-
-/**
- * Fields of a previous execution. startTask clears them, so a run id started again (after it
- * finished) never shows the old run's timestamps, error or progress (a queued run at 100 %) next to
- * status `queued`.
- */
-const OUTCOME_FIELDS = [
-  'startedAt',
-  'completedAt',
-  'durationSeconds',
-  'exitCode',
-  'errorMessage',
-  'progressPercent',
-  'itemsProcessed',
-  'itemsTotal',
-] as const;
-
-/** The patch that removes the outcome fields (updateRun deletes a key whose value is undefined). */
-const CLEARED_OUTCOME: Partial<Run> = Object.freeze(Object.fromEntries(OUTCOME_FIELDS.map((f) => [f, undefined])));
 
 /**
  * The legacy fire-and-forget task manager (the fixed contract): hand over a run and its async work,

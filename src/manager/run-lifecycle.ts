@@ -11,6 +11,25 @@ import type { Run, TaskContext } from './types';
 /** The message recorded for whatever a work threw or rejected with (never throws; see core's). */
 export { describeThrown };
 
+/**
+ * Fields of a previous execution. startTask clears them (as does a sqlite-mode executor adopting a
+ * newer task of a run id), so a run id started again never shows the old run's timestamps, error or
+ * progress (a queued run at 100 %) next to status `queued`.
+ */
+export const OUTCOME_FIELDS = [
+  'startedAt',
+  'completedAt',
+  'durationSeconds',
+  'exitCode',
+  'errorMessage',
+  'progressPercent',
+  'itemsProcessed',
+  'itemsTotal',
+] as const;
+
+/** The patch that removes the outcome fields (updateRun deletes a key whose value is undefined). */
+export const CLEARED_OUTCOME: Partial<Run> = Object.freeze(Object.fromEntries(OUTCOME_FIELDS.map((f) => [f, undefined])));
+
 /** The error's stack for a log line, or undefined when there is none or reading it throws. */
 export function stackOf(error: unknown): string | undefined {
   try {
