@@ -66,8 +66,9 @@ export function syncRemoteRun(e: RunEntry, d: Omit<RemoteSyncDeps, 'workerSatura
   }
   if (task === undefined || e.local) return false;
   if (isFinishedStatus(task.status)) {
-    if (!e.cancelled && !e.superseded) d.update(e.runId, outcomeFields(task));
+    // Settled before the outcome is written: a registry listener must see a finished run inactive.
     d.settle(e);
+    if (!e.cancelled && !e.superseded) d.update(e.runId, outcomeFields(task));
     return true;
   }
   // Leased here but not local: claimed ahead (prefetch) and not begun, so still `queued` (the

@@ -95,9 +95,10 @@ export class RunDispatch {
     throw new NonRetryableError(`Run ${e.runId} was cancelled`);
   }
 
+  /** Settled first: a registry listener that sees the run finish must find it inactive (see MemoryRunExecutor). */
   private finish(e: RunEntry, patch: Partial<Run>): void {
-    this.update(e, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
     this.o.runs.settle(e);
+    this.update(e, { ...patch, ...closingFields(this.o.clock.now(), e.startedAtMs) });
   }
 
   /** Writes the run's record, unless a newer task of its run id has become the run meanwhile. */

@@ -23,6 +23,8 @@ export function flushMirrorsOf(registry: RunRegistry): void {
  */
 export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly unsubscribe: () => void;
+  /** Runs started while the registry announced another change: followed from their `queued` announcement on. */
+  private readonly awaitingQueued = new Set<string>();
 
   constructor(
     private readonly inner: RunExecutor,
@@ -36,14 +38,24 @@ export class ShadowRunExecutor implements ClosableExecutor, HandlerCapable {
     // exactly what the application will read back. Only the runs this executor started are
     // followed, up to their final state: the mirror knows which (see MirrorWriter.follows).
     this.unsubscribe = registry.subscribe((run, kind) => {
-      if (kind !== 'removed' && this.mirror.follows(run.runId)) this.mirror.push(run);
+      if (kind === 'removed') return;
+      if (this.awaitingQueued.size > 0 && this.awaitingQueued.has(run.runId)) {
+        // States announced before the start (the previous run of this id finishing) are not this run's.
+        if (run.status !== 'queued') return;
+        this.awaitingQueued.delete(run.runId);
+        this.mirror.push(run);
+      } else if (this.mirror.follows(run.runId)) this.mirror.push(run);
     });
   }
 
   start(run: Run, work: TaskWork): void {
     // The manager wrote `queued` before calling start, so that state is mirrored here; from then on
-    // the mirror follows the run until a final state is pushed.
-    this.mirror.push(run);
+    // the mirror follows the run until a final state is pushed. Started by a registry listener (a
+    // recurring job starting its run id again as it completes), that `queued` is announced after
+    // the change in flight, which may be the previous run's final state still on its way to this
+    // mirror: pushed now, it would be overtaken by that older state and the new run not followed.
+    if (this.registry.announcing) this.awaitingQueued.add(run.runId);
+    else this.mirror.push(run);
     this.inner.start(run, work);
   }
 

@@ -279,12 +279,12 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    * claim it any more, so it fails with the store's error, as startTask now throws it, and settles.
    */
   private failLost(e: RunEntry, err: unknown): void {
+    this.runs.settle(e);
     if (!e.cancelled && !e.superseded) {
       const errorMessage = describeThrown(err);
       this.o.logger.error('run failed: its queue database is gone', { runId: e.runId, error: errorMessage });
       this.update(e.runId, { status: 'failed', errorMessage, ...closingFields(this.o.clock.now(), e.startedAtMs) });
     }
-    this.runs.settle(e);
   }
 
   private update(runId: string, patch: Partial<Run>): void {

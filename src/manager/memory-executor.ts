@@ -192,6 +192,9 @@ export class MemoryRunExecutor implements RunExecutor {
   }
 
   private finish(entry: Entry, result: { ok: true } | { ok: false; error: unknown }): void {
+    // No longer active before its final state is announced: a registry listener that sees the run
+    // finish must find it inactive (and may start the run id again, as a recurring job does).
+    if (this.active.get(entry.runId) === entry) this.active.delete(entry.runId);
     try {
       if (entry.cancelled) {
         // The run was cancelled: its status stays `cancelled`, whatever the work produced.
@@ -213,7 +216,6 @@ export class MemoryRunExecutor implements RunExecutor {
     } catch {
       // Only a throwing logger gets here; it must not become an unhandled rejection of the run.
     } finally {
-      if (this.active.get(entry.runId) === entry) this.active.delete(entry.runId);
       this.runningCount -= 1;
       this.settle(entry);
       this.drain();

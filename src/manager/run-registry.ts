@@ -89,6 +89,9 @@ export function cloneRun(run: Run): Run {
 export class RunRegistry {
   private readonly runs = new Map<string, Run>();
   private readonly listeners = new Set<RunChangeListener>();
+  /** Changes made by a listener while another change is being announced, waiting their turn (see emit). */
+  private readonly queued: { run: Run; kind: RunChangeKind }[] = [];
+  private emitting = false;
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
 
@@ -203,7 +206,9 @@ export class RunRegistry {
 
   /**
    * Calls `listener` after every change. Additive to the legacy contract: it lets the compat layer
-   * mirror status changes without the registry knowing about modes.
+   * mirror status changes without the registry knowing about modes. Every listener sees each run's
+   * changes in the order they happened: a change a listener makes (it starts a finished run again,
+   * say) is announced once the change it reacted to has reached every listener.
    * @returns a function that removes the listener
    */
   subscribe(listener: RunChangeListener): () => void {
@@ -218,6 +223,14 @@ export class RunRegistry {
     return this.runs.size;
   }
 
+  /**
+   * True while listeners are being called: a change made now (by a listener) is announced only
+   * after the change being announced has reached every listener (see {@link subscribe}).
+   */
+  get announcing(): boolean {
+    return this.emitting;
+  }
+
   private select(predicate: (run: Run) => boolean): Run[] {
     const out: Run[] = [];
     for (const run of this.runs.values()) if (predicate(run)) out.push(cloneRun(run));
@@ -226,6 +239,23 @@ export class RunRegistry {
 
   private emit(run: Run, kind: RunChangeKind): void {
     if (this.listeners.size === 0) return;
+    // Announced at once, a change made by a listener reached the listeners after it before the
+    // change it reacted to: a mirror then ended on the older state and stopped following the run.
+    if (this.emitting) {
+      this.queued.push({ run, kind });
+      return;
+    }
+    this.emitting = true;
+    try {
+      this.announce(run, kind);
+      for (let i = 0; i < this.queued.length; i++) this.announce(this.queued[i]!.run, this.queued[i]!.kind);
+    } finally {
+      this.queued.length = 0;
+      this.emitting = false;
+    }
+  }
+
+  private announce(run: Run, kind: RunChangeKind): void {
     for (const listener of [...this.listeners]) {
       try {
         listener(cloneRun(run), kind);
