@@ -100,7 +100,7 @@ export function runFromTask(task: Task): Run {
  */
 export class RunRecovery {
   private sweepTimer: NodeJS.Immediate | undefined;
-  /** The sweep again, once the leases of runs it could not fail yet have run out. */
+  /** The sweep again, for runs it could not fail yet (see sweep). */
   private resweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RunRecoveryOptions) {}
@@ -165,11 +165,11 @@ export class RunRecovery {
 
   /**
    * Fails pinned runs whose owner process is gone and whose module has no handler here: their
-   * closure died with that process and nothing else can run them. An owner is gone when its worker
-   * rows went stale or, on this host, its pid is free ({@link ownerProcessGone}): a process restarted
-   * right after a crash finds its predecessor's rows still fresh. A run that the dead process still
-   * holds under a lease cannot be failed before the lease runs out; the sweep then runs once more at
-   * that time (unref'd: a process that exits first leaves it to the next start).
+   * closure died with that process and nothing here can run them. An owner whose worker rows are
+   * fresh (two leases) is left that long even when its pid is free (a restart right after a crash):
+   * a process that registered the module's handler takes its runs over meanwhile. Runs left for that
+   * reason, or held under a lease not yet run out, are looked at again once both have passed
+   * (unref'd: a process that exits first leaves them to the next start).
    */
   private sweep(): void {
     this.resweepTimer = undefined;
@@ -179,27 +179,34 @@ export class RunRecovery {
       const live = this.liveOwners(side);
       // One pid probe per owner, not per run.
       const gone = new Map<string, boolean>();
-      const ownerLive = (pin: string): boolean => {
-        if (!live.has(pin)) return false;
-        if (!gone.has(pin)) gone.set(pin, ownerProcessGone(pin));
-        return !gone.get(pin);
+      const processGone = (owner: string): boolean => {
+        if (!gone.has(owner)) gone.set(owner, ownerProcessGone(owner));
+        return gone.get(owner)!;
       };
       const tasks = this.o.store.listSync({ status: ['queued', 'running'], queue: RUN_QUEUE, limit: 10_000 });
       const now = this.o.clock.now();
-      let leasedUntil: number | undefined;
+      let again: number | undefined;
+      const lookAgainAt = (at: number): void => {
+        again = Math.max(again ?? 0, at);
+      };
       for (const task of tasks) {
         const pin = task.requires?.[OWNER_CAPABILITY];
-        if (pin === undefined || pin === this.o.owner || this.o.handlers.has(task.type) || ownerLive(pin)) continue;
+        if (pin === undefined || pin === this.o.owner || this.o.handlers.has(task.type)) continue;
+        if (live.has(pin)) {
+          // Its rows count it live until two leases after they were last written (at most from now).
+          if (processGone(pin)) lookAgainAt(now + 2 * this.o.leaseMs);
+          continue;
+        }
         const runId = runIdOf(task.idempotencyKey, task.payload);
         const message = closureGoneMessage(runId ?? String(task.id), task.type);
         if (side.failOrphan(task.id, message)) {
           this.o.logger.error('run failed: closure gone and no handler', { runId, taskId: task.id, moduleId: task.type });
         } else if (task.leaseExpiresAt !== null && task.leaseExpiresAt.getTime() > now) {
-          leasedUntil = Math.max(leasedUntil ?? 0, task.leaseExpiresAt.getTime());
+          lookAgainAt(task.leaseExpiresAt.getTime());
         }
       }
-      if (leasedUntil !== undefined) {
-        this.resweepTimer = setTimeout(() => this.sweep(), leasedUntil - now + 1);
+      if (again !== undefined) {
+        this.resweepTimer = setTimeout(() => this.sweep(), again - now + 1);
         this.resweepTimer.unref();
       }
     } catch (err) {
