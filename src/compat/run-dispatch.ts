@@ -3,6 +3,7 @@ import { closingFields, describeThrown, updateRunSafely, validateProgress } from
 import type { Run, TaskContext, TaskWork } from '../manager/types';
 import type { HandlerContext } from '../queue/handler-registry';
 import type { Task } from '../queue/types';
+import { toAttemptError } from '../queue/worker-types';
 import { closureGoneMessage } from './recovery';
 import { linkedSignal, type RunEntry, type RunTable } from './run-entry';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
@@ -63,7 +64,8 @@ export class RunDispatch {
     } catch (err) {
       if (e.cancelled) return this.cancelledOutcome(e);
       const message = describeThrown(err);
-      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts) {
+      // The worker's own reading of the error: one marked `retryable: false` is never retried.
+      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts && toAttemptError(err).retryable) {
         this.o.logger.warn('run attempt failed; the queue retries it after its backoff', { runId, attempt: ctx.attempt, maxAttempts: task.maxAttempts, error: message });
         // Back to queued with the attempt's error, and followed through the store again: the retry
         // may be claimed here or by another process that registered the module's handler.

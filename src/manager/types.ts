@@ -49,7 +49,8 @@ export interface RunHandlerOptions {
   /** Attempts per run, 1..1000, counting crash recoveries too. Default 3 (one try, two recoveries). */
   maxAttempts?: number;
   /**
-   * Retry a run whose work failed (rejected) while attempts remain. Default false: a failure is
+   * Retry a run whose work failed (rejected) while attempts remain, unless the error it rejected
+   * with has `retryable: false` (as the queue's own handlers do). Default false: a failure is
    * final, exactly as in memory mode, and the extra attempts only recover crashes.
    */
   retryFailures?: boolean;
