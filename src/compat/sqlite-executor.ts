@@ -250,9 +250,13 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     await this.worker.stop();
   }
 
-  /** Runs not executing here are followed in the store; ref'd only while such runs exist. */
+  /**
+   * Runs not executing here are followed in the store; ref'd only while such runs exist. Never once
+   * close() began: a run started while it waits for the worker is in the file for the next process,
+   * and a poll of the closed store would keep this process up for good.
+   */
   private ensureSync(): void {
-    if (this.syncTimer !== undefined) return;
+    if (this.syncTimer !== undefined || this.closed) return;
     this.syncTimer = setInterval(() => this.syncRemote(), this.o.pollIntervalMs);
   }
 
