@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Clock } from '../core/clock';
 import { untilDoneOrTimeout } from '../core/deadline';
 import type { Logger } from '../core/logger';
-import { describeThrown } from '../manager/run-lifecycle';
+import { CLEARED_OUTCOME, describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
@@ -127,8 +127,10 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
         if (lease === undefined) continue;
         const { token } = lease;
+        // A record the registry already holds (an earlier run of the id in this process) is replaced,
+        // as startTask replaces it: the earlier run's error, progress and exit code are not this run's.
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
-        else this.registry.updateRun(run.runId, { status: 'queued' });
+        else this.registry.updateRun(run.runId, { ...CLEARED_OUTCOME, ...run });
         const taken: Taken = { taskId: row.id, token, lost: false, leaseLost: new AbortController() };
         this.taken.set(run.runId, taken);
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
