@@ -3,6 +3,7 @@ import { describeThrown } from '../manager/run-lifecycle';
 import { HandlerRegistry, type TaskHandler } from '../queue/handler-registry';
 import type { Task } from '../queue/types';
 import { Worker } from '../queue/worker';
+import { isRetryable, isStoreLost } from '../queue/worker-writes';
 import { OWNER_CAPABILITY } from './recovery';
 import { RUN_QUEUE } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
@@ -22,6 +23,9 @@ export class RunWorker {
   private readonly handlers = new HandlerRegistry();
   private worker: Worker | undefined;
   private stopping: Promise<void> = Promise.resolve();
+  /** The next start of a worker whose start failed (see start). */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
 
   constructor(private readonly o: RunWorkerOptions) {}
 
@@ -40,8 +44,11 @@ export class RunWorker {
 
   /** Starts a worker if none is running, or wakes the running one. */
   ensure(): void {
-    if (this.worker !== undefined && this.worker.status !== 'stopping' && this.worker.status !== 'stopped') {
-      this.worker.notify();
+    const current = this.worker;
+    if (current !== undefined && current.status !== 'stopping' && current.status !== 'stopped') {
+      // 'idle': its start failed; it may be started again.
+      if (current.status === 'idle') this.start(current);
+      else current.notify();
       return;
     }
     const o = this.o;
@@ -55,7 +62,36 @@ export class RunWorker {
       // The owner prefix is how holdsLease recognises the leases of this executor's workers.
       clock: o.clock, logger: o.logger, events: o.store.options.events, workerId: `${o.owner}-${randomBytes(3).toString('hex')}`,
     });
-    this.worker.start().catch((err: unknown) => o.logger.error('sqlite-mode worker did not start', { error: describeThrown(err) }));
+    this.start(this.worker);
+  }
+
+  /**
+   * Starts `worker`; when the store refuses to register it (a write lock held past the busy
+   * timeout by a backup or VACUUM elsewhere, a full disk) it is started again after a doubling
+   * wait (the poll interval, up to 5 s). Once, it stayed idle for good: every run of this process
+   * waited in the queue and waitAll never resolved. Ref'd, like the running worker it stands for.
+   */
+  private start(worker: Worker): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    worker.start().then(
+      () => {
+        this.retryDelayMs = 0;
+      },
+      (err: unknown) => {
+        const retry = this.worker === worker && worker.status === 'idle' && !isStoreLost(err);
+        const { pollIntervalMs } = this.o;
+        this.retryDelayMs = Math.min(Math.max(pollIntervalMs, this.retryDelayMs * 2), Math.max(pollIntervalMs, 5_000));
+        this.o.logger[retry && isRetryable(err) ? 'warn' : 'error']('sqlite-mode worker did not start', {
+          error: describeThrown(err), ...(retry ? { retryInMs: this.retryDelayMs } : {}),
+        });
+        if (!retry) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.worker === worker && worker.status === 'idle') this.start(worker);
+        }, this.retryDelayMs);
+      },
+    );
   }
 
   /** True when one of this executor's workers, the current or an earlier one, holds the task's lease. */
@@ -75,6 +111,9 @@ export class RunWorker {
 
   /** Stops the current worker (waiting for its running handlers and their writes). */
   async stop(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryDelayMs = 0;
     const worker = this.worker;
     this.worker = undefined;
     if (worker !== undefined) this.stopping = worker.stop();
