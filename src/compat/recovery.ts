@@ -4,7 +4,7 @@ import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { Task } from '../queue/types';
-import { fromPayload, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow, runIdOf } from './run-payload';
+import { fromPayload, moduleIdOf, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow, runIdOf, taskType } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 export { OWNER_CAPABILITY } from './run-payload';
@@ -141,7 +141,7 @@ export class RunRecovery {
       }
       // Newest first (the list's order): of two unfinished tasks of one run id (a run started again
       // while its previous task was settling), the newer is the run; the older one is superseded.
-      const tasks = this.o.store.listSync({ status: ['queued', 'running'], type: moduleId, queue: RUN_QUEUE, limit: 10_000 });
+      const tasks = this.o.store.listSync({ status: ['queued', 'running'], type: taskType(moduleId), queue: RUN_QUEUE, limit: 10_000 });
       const now = this.o.clock.now();
       for (const task of tasks) {
         const runId = runIdOf(task.idempotencyKey, task.payload);
@@ -191,16 +191,17 @@ export class RunRecovery {
       };
       for (const task of tasks) {
         const pin = task.requires?.[OWNER_CAPABILITY];
-        if (pin === undefined || pin === this.o.owner || this.o.handlers.has(task.type)) continue;
+        const moduleId = moduleIdOf(task.type, task.payload);
+        if (pin === undefined || pin === this.o.owner || this.o.handlers.has(moduleId)) continue;
         if (live.has(pin)) {
           // Its rows count it live until two leases after they were last written (at most from now).
           if (processGone(pin)) lookAgainAt(now + 2 * this.o.leaseMs);
           continue;
         }
         const runId = runIdOf(task.idempotencyKey, task.payload);
-        const message = closureGoneMessage(runId ?? String(task.id), task.type);
+        const message = closureGoneMessage(runId ?? String(task.id), moduleId);
         if (side.failOrphan(task.id, message)) {
-          this.o.logger.error('run failed: closure gone and no handler', { runId, taskId: task.id, moduleId: task.type });
+          this.o.logger.error('run failed: closure gone and no handler', { runId, taskId: task.id, moduleId });
         } else if (task.leaseExpiresAt !== null && task.leaseExpiresAt.getTime() > now) {
           lookAgainAt(task.leaseExpiresAt.getTime());
         }

@@ -3,7 +3,7 @@ import { SystemClock, type Clock } from '../core/clock';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import { readMirrorFile } from './read-only-store';
-import { RUN_QUEUE, SHADOW_QUEUE, runIdOf } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, moduleIdOf, runIdOf } from './run-payload';
 
 /** One unfinished run the queue file holds, as a rollback sees it. */
 export interface RollbackItem {
@@ -48,7 +48,8 @@ function itemsOf(rows: readonly StoredRunRow[], queue: 'work' | 'shadow', now: n
     .map((r) => {
       const leased = r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
       const state: RollbackItem['state'] = leased ? 'running-elsewhere' : r.status === 'running' ? 'interrupted' : 'queued';
-      return { runId: runIdOf(r.key, r.payload) ?? `task:${r.id}`, taskId: r.id, moduleId: r.type, state, queue, hasHandler: handled.has(r.type) };
+      const moduleId = moduleIdOf(r.type, r.payload);
+      return { runId: runIdOf(r.key, r.payload) ?? `task:${r.id}`, taskId: r.id, moduleId, state, queue, hasHandler: handled.has(moduleId) };
     });
 }
 

@@ -37,9 +37,9 @@ export class RunDispatch {
     // A superseded task: its run was started again (a newer task is the run), so its work never begins.
     if (e === undefined || e.cancelled || e.superseded) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
     const { runId } = e;
-    const work = e.work ?? this.handlerWork(runId, task.type);
+    const work = e.work ?? this.handlerWork(runId, e.moduleId);
     if (work === undefined) {
-      const message = closureGoneMessage(runId, task.type);
+      const message = closureGoneMessage(runId, e.moduleId);
       this.finish(e, { status: 'failed', errorMessage: message });
       throw new NonRetryableError(message);
     }
@@ -65,7 +65,7 @@ export class RunDispatch {
       if (e.cancelled) return this.cancelledOutcome(e);
       const message = describeThrown(err);
       // The worker's own reading of the error: one marked `retryable: false` is never retried.
-      if (this.o.handlers.policy(task.type).retryFailures && ctx.attempt < task.maxAttempts && toAttemptError(err).retryable) {
+      if (this.o.handlers.policy(e.moduleId).retryFailures && ctx.attempt < task.maxAttempts && toAttemptError(err).retryable) {
         this.o.logger.warn('run attempt failed; the queue retries it after its backoff', { runId, attempt: ctx.attempt, maxAttempts: task.maxAttempts, error: message });
         // Back to queued with the attempt's error, and followed through the store again: the retry
         // may be claimed here or by another process that registered the module's handler.

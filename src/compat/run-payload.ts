@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Run, RunStatus } from '../manager/types';
 import type { EnqueueRequest } from '../queue/types';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH } from '../queue/validation';
 import type { RunRetryPolicy } from './handlers';
 
 /** Queue holding the shadow mirror. Separate from the work queue so no worker ever claims a mirror row. */
@@ -27,10 +29,36 @@ export interface RunPayload {
     /**
      * The run id, written only when the task's key is not the run id: a run started again while its
      * previous task still held the key gets a task under a suffixed key, and whoever reads that task
-     * back (recovery, another process, a rollback) must still see the run's own id.
+     * back (recovery, another process, a rollback) must still see the run's own id. Also written
+     * when the run id itself is no queue key ({@link runKey}).
      */
     readonly runId?: string;
+    /** The module id, written only when the task's type is not the module id ({@link taskType}). */
+    readonly moduleId?: string;
   };
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * `text` itself when the queue takes it as a name of at most `max` characters, else a digest of it.
+ * The contract takes any non-empty string as a run or module id, but the queue stores keys and
+ * types as well-formed Unicode (a lone surrogate would be read back as U+FFFD) of bounded length.
+ * The digest is of the UTF-16 code units, so ids that differ only in lone surrogates stay apart.
+ */
+function queueName(text: string, max: number): string {
+  if (text.length <= max && !LONE_SURROGATE.test(text)) return text;
+  return `sha256:${createHash('sha256').update(Buffer.from(text, 'utf16le')).digest('hex')}`;
+}
+
+/** The idempotency key of a run's task: its run id, or a digest of one the queue cannot store as a key. */
+export function runKey(runId: string): string {
+  return queueName(runId, MAX_IDEMPOTENCY_KEY_LENGTH);
+}
+
+/** The task type of a module's runs: its module id, or a digest of one the queue cannot store as a type. */
+export function taskType(moduleId: string): string {
+  return queueName(moduleId, MAX_NAME_LENGTH);
 }
 
 /**
@@ -45,18 +73,23 @@ export function toPayload(run: Run, owner: string): RunPayload {
 }
 
 /**
- * The queue task of a run started in sqlite mode: keyed by run id (or by `key`, when that is taken:
- * the payload then names the run id), with the module's retry policy.
+ * The queue task of a run started in sqlite mode: keyed by run id (or by `key`, when that is taken),
+ * typed by module id, with the module's retry policy. Where the key or the type is not the id itself
+ * ({@link runKey}, {@link taskType}), the payload names the id.
  * A `pinned` run (no handler: only this process holds its closure) requires `owner` as the
  * {@link OWNER_CAPABILITY}, so no other process's worker can claim it.
  */
-export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean, key = run.runId): EnqueueRequest {
+export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean, key = runKey(run.runId)): EnqueueRequest {
   const b = policy.backoff;
   const payload = toPayload(run, owner);
+  const type = taskType(run.moduleId);
   return {
-    type: run.moduleId,
+    type,
     queue: RUN_QUEUE,
-    payload: key === run.runId ? payload : { ...payload, run: { ...payload.run, runId: run.runId } },
+    payload: key === run.runId && type === run.moduleId ? payload : {
+      ...payload,
+      run: { ...payload.run, ...(key === run.runId ? {} : { runId: run.runId }), ...(type === run.moduleId ? {} : { moduleId: run.moduleId }) },
+    },
     idempotencyKey: key,
     maxAttempts: policy.maxAttempts,
     ...(b === undefined ? {} : { backoff: { base: b.baseMs, factor: b.factor, cap: b.capMs, jitter: b.jitter } }),
@@ -69,7 +102,7 @@ export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinn
  * producers. `owner` is undefined when the payload does not name its starter (another producer's
  * row): recovery then cannot tell whether that process lives.
  */
-export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string; runId?: string } {
+export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string; runId?: string; moduleId?: string } {
   const p = payload as { parameters?: unknown; run?: Partial<Record<keyof RunPayload['run'], unknown>> | null } | null;
   // Every field is checked: the payload is whatever some producer wrote, and one malformed row
   // must not stop recovery or the registry from reading the others.
@@ -81,6 +114,7 @@ export function fromPayload(payload: unknown): { parameters: Record<string, unkn
       createdAt: created === undefined || Number.isNaN(created.getTime()) ? undefined : created,
       owner: typeof p.run.owner === 'string' ? p.run.owner : undefined,
       ...(typeof p.run.runId === 'string' && p.run.runId !== '' ? { runId: p.run.runId } : {}),
+      ...(typeof p.run.moduleId === 'string' && p.run.moduleId !== '' ? { moduleId: p.run.moduleId } : {}),
     };
   }
   return { parameters: p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {} };
@@ -89,6 +123,11 @@ export function fromPayload(payload: unknown): { parameters: Record<string, unkn
 /** The run id of a stored task: the one its payload names, else its key (null when it has neither). */
 export function runIdOf(key: string | null, payload: unknown): string | null {
   return fromPayload(payload).runId ?? key;
+}
+
+/** The module id of a stored task: the one its payload names, else its type. */
+export function moduleIdOf(type: string, payload: unknown): string {
+  return fromPayload(payload).moduleId ?? type;
 }
 
 /** Rebuilds a legacy run record from a stored row (for runs this process did not start). */
@@ -100,8 +139,8 @@ export function runFromRow(row: {
   const at = (v: number | Date | null): Date | undefined => (v === null ? undefined : new Date(v));
   const run: Run = {
     runId: meta.runId ?? row.key ?? '',
-    moduleId: row.type,
-    moduleName: meta.moduleName ?? row.type,
+    moduleId: meta.moduleId ?? row.type,
+    moduleName: meta.moduleName ?? meta.moduleId ?? row.type,
     status: row.status,
     createdAt: meta.createdAt ?? (at(row.createdAt) as Date),
     parameters: meta.parameters,

@@ -8,7 +8,7 @@ import type { SqliteTaskStore } from '../queue/sqlite/store';
 import type { CancelOutcome, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { RUN_QUEUE, runRequest } from './run-payload';
+import { RUN_QUEUE, runKey, runRequest, taskType } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { newOwnerId, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
@@ -74,7 +74,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     let result = this.o.store.enqueueSync(request);
     if (!result.created && isFinishedStatus(result.task.status)) {
       // The same run id started again after it finished: a new task, the old one keeps its history.
-      if (this.o.side?.retireKey(RUN_QUEUE, run.runId)) result = this.o.store.enqueueSync(request);
+      if (this.o.side?.retireKey(RUN_QUEUE, runKey(run.runId))) result = this.o.store.enqueueSync(request);
       else result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
     } else if (
       !result.created &&
@@ -96,7 +96,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    */
   private freshKey(runId: string): string {
     this.restarts += 1;
-    return `${runId}#${this.owner}-${this.restarts}`;
+    return runKey(`${runId}#${this.owner}-${this.restarts}`);
   }
 
   async cancel(runId: string): Promise<boolean> {
@@ -227,7 +227,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private ensureType(moduleId: string): void {
-    this.worker.handle(moduleId, this.dispatch.handle, !this.o.handlers.has(moduleId));
+    this.worker.handle(taskType(moduleId), this.dispatch.handle, !this.o.handlers.has(moduleId));
   }
 
   /** Starts the worker and, while it runs, a periodic look for runs whose process died. */

@@ -14,7 +14,7 @@ import type { RunHandler, RunHandlerMap } from './handlers';
 import { liveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
-import { RUN_QUEUE, SHADOW_QUEUE, runFromRow } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, moduleIdOf, runFromRow } from './run-payload';
 import { leaseRenewIntervalMs } from './lease-renewal';
 
 /** Options of {@link TakeoverExecutor}. */
@@ -118,7 +118,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
       const cancelRequested: string[] = [];
       for (const row of rows) {
-        if (row.type !== moduleId) continue;
+        if (moduleIdOf(row.type, row.payload) !== moduleId) continue;
         // By its run id, which a task of a run started again does not have as its key.
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (run.runId === '' || this.inner.isActive(run.runId)) continue;
