@@ -10,7 +10,7 @@ import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { RUN_QUEUE, runKey, runRequest, taskType } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
-import { newOwnerId, RunRecovery, OWNER_CAPABILITY } from './recovery';
+import { closureGoneMessage, newOwnerId, ownerProcessGone, RunRecovery, OWNER_CAPABILITY } from './recovery';
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
 import { createRunEntry, RunTable, type RunEntry } from './run-entry';
@@ -85,8 +85,21 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // here and another process is still stopping it: attaching to that task would report its old
       // outcome for the new run and never run the new work.
       result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
+    } else if (!result.created && this.pinnedToGoneProcess(result.task)) {
+      // Started again by the process that replaced a crashed one (a restart re-issuing its jobs):
+      // only the dead process could claim that task, so attached to it the new work never ran. The
+      // new run gets a task of its own; the old one is failed now, or, while a lease still holds
+      // it, by the orphan sweep later.
+      this.o.side?.failOrphan(result.task.id, closureGoneMessage(run.runId, run.moduleId));
+      result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
+  }
+
+  /** True for a task pinned to another executor whose process has certainly ended (its closure with it). */
+  private pinnedToGoneProcess(task: Task): boolean {
+    const pin = task.requires?.[OWNER_CAPABILITY];
+    return pin !== undefined && pin !== this.owner && ownerProcessGone(pin);
   }
 
   /**
