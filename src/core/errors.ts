@@ -217,13 +217,24 @@ export function isError(value: unknown): value is Error {
 }
 
 /**
+ * An Error's message as text. `message` and `name` are ordinary properties a library may set to
+ * anything, and what reads them (the store, the registry's `errorMessage`) takes only a string.
+ */
+export function errorText(error: Error): string {
+  const { message, name } = error as { message: unknown; name: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  if (message !== undefined && message !== null && message !== '') return describeValue(message);
+  return typeof name === 'string' && name !== '' ? name : 'Error';
+}
+
+/**
  * The message recorded for whatever was thrown or rejected with, Error or not. Never throws: it
  * runs inside outcome handlers (a run's, a task's), where a value whose `message` getter throws, or
  * a revoked Proxy, would otherwise leave the run or task unfinished.
  */
 export function describeThrown(error: unknown): string {
   try {
-    if (error instanceof Error) return error.message || error.name;
+    if (error instanceof Error) return errorText(error);
     if (typeof error === 'string') return error;
     if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
       return (error as { message: string }).message;

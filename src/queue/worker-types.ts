@@ -1,5 +1,5 @@
 import type { Duration } from '../core/duration';
-import { TaskbridgeError, describeThrown, describeValue } from '../core/errors';
+import { TaskbridgeError, describeThrown, describeValue, errorText } from '../core/errors';
 import type { HandlerContext } from './handler-registry';
 import type { AttemptError, ClaimedTask, Task, TaskProgress } from './types';
 
@@ -136,14 +136,3 @@ export function toAttemptError(thrown: unknown): AttemptError {
   }
 }
 
-/**
- * An Error's message as text. `message` and `name` are ordinary properties a library may set to
- * anything; the store takes only a string, and refusing the write would leave the attempt to its
- * lease instead of recording the handler's error.
- */
-function errorText(error: Error): string {
-  const { message, name } = error as { message: unknown; name: unknown };
-  if (typeof message === 'string' && message !== '') return message;
-  if (message !== undefined && message !== null && message !== '') return describeValue(message);
-  return typeof name === 'string' && name !== '' ? name : 'Error';
-}
