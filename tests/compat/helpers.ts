@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { closeModeExecutor, createModeExecutor, loadConfig, type ConfigInput, type ModeExecutor } from '../../src/compat';
 import { createLogger } from '../../src/core/logger';
-import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
+import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 
 /** A temp folder with a database path inside, as {@link tempDb} makes it. */
 export interface TempDb {
@@ -63,4 +63,16 @@ export async function withModeManager<E extends ModeExecutor = ModeExecutor>(env
     await closeModeExecutor(executor);
     db.remove();
   }
+}
+
+/** Resolves once `registry` announces `runId` in `status`. */
+export function statusReached(registry: RunRegistry, runId: string, status: Run['status']): Promise<void> {
+  return new Promise((resolve) => {
+    const off = registry.subscribe((r) => {
+      if (r.runId === runId && r.status === status) {
+        off();
+        resolve();
+      }
+    });
+  });
 }

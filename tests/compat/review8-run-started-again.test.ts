@@ -3,7 +3,7 @@ import { ManualClock, SystemClock, type Clock } from '../../src/core/clock';
 import { createLogger } from '../../src/core/logger';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { tempDb, until, type TempDb } from './helpers';
+import { statusReached, tempDb, until, type TempDb } from './helpers';
 
 const logger = createLogger('silent');
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: { n: 1 } });
@@ -14,17 +14,6 @@ function sqliteManager(db: TempDb, env: Record<string, string> = {}, clock: Cloc
   const config = loadConfig({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_POLL_INTERVAL: '20ms', ...env }, {});
   const executor = createModeExecutor(config, registry, { clock, logger });
   return { executor, registry, manager: new BackgroundTaskManager(registry, { executor, clock, logger }) };
-}
-
-function statusReached(registry: RunRegistry, runId: string, status: Run['status']): Promise<void> {
-  return new Promise((resolve) => {
-    const off = registry.subscribe((r) => {
-      if (r.runId === runId && r.status === status) {
-        off();
-        resolve();
-      }
-    });
-  });
 }
 
 /** Work that ends when its run is cancelled. */

@@ -1,23 +1,12 @@
 import type { ModeExecutor } from '../../src/compat';
-import { RunRegistry, type Run } from '../../src/manager';
-import { until, withModeManager, type ModeManager } from './helpers';
+import type { Run } from '../../src/manager';
+import { statusReached, until, withModeManager, type ModeManager } from './helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(), parameters: {} });
 
 /** Runs `body` with a sqlite-mode manager on a temp database, polling every 20 ms. */
 function withSqliteManager(body: (m: ModeManager) => Promise<void>): Promise<void> {
   return withModeManager({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_POLL_INTERVAL: '20ms' }, body);
-}
-
-function statusReached(registry: RunRegistry, runId: string, status: Run['status']): Promise<void> {
-  return new Promise((resolve) => {
-    const off = registry.subscribe((r) => {
-      if (r.runId === runId && r.status === status) {
-        off();
-        resolve();
-      }
-    });
-  });
 }
 
 /** The members of the sqlite executor's queue store these tests reach into. */
