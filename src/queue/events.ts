@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { InvalidOptionError, describeThrown } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Task, TaskProgress } from './types';
-import { refuseUnknownKeys } from './validation';
+import { refuseUnknownKeys } from '../core/options';
 
 /** Payloads of the task state-change events, by event name. */
 export interface TaskEventMap {

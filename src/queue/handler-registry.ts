@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '../core/errors';
 import { parseDuration, type Duration } from '../core/duration';
 import type { Task, TaskProgress } from './types';
-import { refuseUnknownKeys, validateName } from './validation';
+import { refuseUnknownKeys } from '../core/options';
+import { validateName } from './validation';
 
 /** What a handler receives besides its payload. */
 export interface HandlerContext<P = unknown> {

@@ -3,7 +3,8 @@
  * about itself. Kept apart from `validation.ts`, which checks what goes into a task.
  */
 import { InvalidOptionError } from '../core/errors';
-import { isPlainObject, refuseUnknownKeys, validateCapabilities, validateInteger, validateName } from './validation';
+import { refuseUnknownKeys } from '../core/options';
+import { isPlainObject, validateCapabilities, validateInteger, validateName } from './validation';
 
 const FILTER_KEYS = new Set(['status', 'type', 'queue', 'limit', 'offset', 'order']);
 const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];

@@ -8,7 +8,8 @@ import { assertStrategy, createStrategy } from '../strategies';
 import type { Strategy } from '../strategies/types';
 import { TaskEvents } from './events';
 import type { Capabilities } from './types';
-import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, refuseUnknownKeys, validateCapabilities, validateName } from './validation';
+import { refuseUnknownKeys } from '../core/options';
+import { ENQUEUE_DEFAULTS, MAX_LEASE_MS, validateCapabilities, validateName } from './validation';
 
 /** Idle polling: the delay starts at `min` after an empty claim and doubles up to `max`. */
 export interface PollIntervalOptions {

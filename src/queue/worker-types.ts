@@ -135,4 +135,3 @@ export function toAttemptError(thrown: unknown): AttemptError {
     return { message: `Non-Error thrown: ${describeThrown(thrown)}`, retryable: true };
   }
 }
-
