@@ -39,9 +39,10 @@ export const TAKEOVER_CLOSE_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 interface Taken {
   readonly taskId: number;
   readonly token: number;
-  /** Another claim took the task: no more renewals, and the fenced write-back will be refused. */
-  lost: boolean;
-  /** Aborted with a {@link LeaseLostError} when the lease is lost: the handler's signal follows it. */
+  /**
+   * Aborted with a {@link LeaseLostError} when another claim took the task: the handler's signal
+   * follows it, renewals stop, and the fenced write-back will be refused.
+   */
   readonly leaseLost: AbortController;
 }
 
@@ -131,7 +132,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         // as startTask replaces it: the earlier run's error, progress and exit code are not this run's.
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { ...CLEARED_OUTCOME, ...run });
-        const taken: Taken = { taskId: row.id, token, lost: false, leaseLost: new AbortController() };
+        const taken: Taken = { taskId: row.id, token, leaseLost: new AbortController() };
         this.taken.set(run.runId, taken);
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
         this.inner.start(run, (ctx) => handler(run, leaseBoundContext(ctx, taken.leaseLost.signal)));
@@ -239,7 +240,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private renew(side: MirrorStore): void {
     // A copy: a cancel below settles the run synchronously, which removes it from `taken`.
     for (const [runId, t] of [...this.taken]) {
-      if (t.lost) continue;
+      if (t.leaseLost.signal.aborted) continue;
       let outcome: HeartbeatOutcome;
       try {
         outcome = side.heartbeatTakenOver(t.taskId, t.token, this.o.leaseMs);
@@ -248,7 +249,6 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         continue;
       }
       if (outcome === 'lost') {
-        t.lost = true;
         this.o.logger.warn('rollback: another process took the lease of a taken-over run; its signal is aborted and its outcome will not be written back', { runId, taskId: t.taskId });
         t.leaseLost.abort(new LeaseLostError(t.taskId));
       } else if (outcome === 'cancel-requested') {
