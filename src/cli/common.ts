@@ -213,14 +213,15 @@ export function splitKeyValue(text: string): [key: string, value: string] | unde
   return key === '' ? undefined : [key, text.slice(eq + 1).trim()];
 }
 
-/** Parses `--capabilities k=v,k2=v2` into a record. */
+/** Parses `--capabilities k=v,k2=v2` into a record; a key given twice keeps its last value. */
 export function parseCapabilities(value: string): Record<string, string> {
-  const result: Record<string, string> = {};
+  const pairs: [string, string][] = [];
   for (const part of value.split(',')) {
     if (part.trim() === '') continue;
     const pair = splitKeyValue(part);
     if (pair === undefined) throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${JSON.stringify(part)}`);
-    result[pair[0]] = pair[1];
+    pairs.push(pair);
   }
-  return result;
+  // fromEntries defines own properties: an assignment of "__proto__" would set the prototype and drop the key.
+  return Object.fromEntries(pairs);
 }
