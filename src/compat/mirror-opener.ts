@@ -25,6 +25,8 @@ export type ReopenOutcome =
  * and the mirror catches up at the first attempt after it is gone.
  */
 export class MirrorOpener {
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
   private failures: number;
   private nextAt: number;
 
@@ -44,8 +46,10 @@ export class MirrorOpener {
         throw new InvalidOptionError(`reopen.${field}`, value, 'a positive finite number of milliseconds');
       }
     }
-    if ((options.maxDelayMs ?? 60_000) < (options.minDelayMs ?? 1_000)) {
-      throw new InvalidOptionError('reopen.maxDelayMs', options.maxDelayMs ?? 60_000, `at least reopen.minDelayMs (${options.minDelayMs ?? 1_000})`);
+    this.minDelayMs = options.minDelayMs ?? 1_000;
+    this.maxDelayMs = options.maxDelayMs ?? 60_000;
+    if (this.maxDelayMs < this.minDelayMs) {
+      throw new InvalidOptionError('reopen.maxDelayMs', this.maxDelayMs, `at least reopen.minDelayMs (${this.minDelayMs})`);
     }
     this.failures = 1;
     this.nextAt = clock.now() + this.delay();
@@ -70,9 +74,7 @@ export class MirrorOpener {
   }
 
   private delay(): number {
-    const min = this.options.minDelayMs ?? 1_000;
-    const max = this.options.maxDelayMs ?? 60_000;
     // 2 ** 30 already exceeds any sane cap; the exponent is clamped so the wait stays finite.
-    return Math.min(max, min * 2 ** Math.min(30, Math.max(0, this.failures - 1)));
+    return Math.min(this.maxDelayMs, this.minDelayMs * 2 ** Math.min(30, Math.max(0, this.failures - 1)));
   }
 }
