@@ -5,9 +5,9 @@ import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
-import type { CancelOutcome, Task } from '../queue/types';
+import type { CancelOutcome, EnqueueResult, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
-import type { RunHandler, RunHandlerMap } from './handlers';
+import type { RunHandler, RunHandlerMap, RunRetryPolicy } from './handlers';
 import { RUN_QUEUE, runKey, runRequest, taskType } from './run-payload';
 import type { ClosableExecutor, HandlerCapable } from './routing';
 import { closureGoneMessage, newOwnerId, ownerProcessGone, RunRecovery, OWNER_CAPABILITY } from './recovery';
@@ -53,7 +53,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private readonly recovery: RunRecovery;
   private readonly dispatch: RunDispatch;
   private closed = false;
-  /** Tasks this executor created under a key other than their run id (see freshKey). */
+  /** Tasks this executor created under a key other than their run id (see enqueueFresh). */
   private restarts = 0;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
@@ -75,7 +75,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     if (!result.created && isFinishedStatus(result.task.status)) {
       // The same run id started again after it finished: a new task, the old one keeps its history.
       if (this.o.side?.retireKey(RUN_QUEUE, runKey(run.runId))) result = this.o.store.enqueueSync(request);
-      else result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
+      else result = this.enqueueFresh(run, policy, pinned);
     } else if (
       !result.created &&
       (this.refuseUnrecordedCancel(result.task, false) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
@@ -84,14 +84,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       // the store yet (completions are batched, or the cancel write was refused), or it was cancelled
       // here and another process is still stopping it: attaching to that task would report its old
       // outcome for the new run and never run the new work.
-      result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
+      result = this.enqueueFresh(run, policy, pinned);
     } else if (!result.created && this.pinnedToGoneProcess(result.task)) {
       // Started again by the process that replaced a crashed one (a restart re-issuing its jobs):
       // only the dead process could claim that task, so attached to it the new work never ran. The
       // new run gets a task of its own; the old one is failed now, or, while a lease still holds
       // it, by the orphan sweep later.
       this.o.side?.failOrphan(result.task.id, closureGoneMessage(run.runId, run.moduleId));
-      result = this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, this.freshKey(run.runId)));
+      result = this.enqueueFresh(run, policy, pinned);
     }
     this.track(run.runId, result.task.id, run.moduleId, work, pinned && result.task.requires?.[OWNER_CAPABILITY] === this.owner);
   }
@@ -103,13 +103,15 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   /**
-   * A key no task has yet, for a run id whose own key is taken: this executor's owner id (unique to
-   * it) and a count of its restarts. A time in the key repeated within one millisecond (or under a
-   * clock that stands still), and the second restart then attached to the first one's task.
+   * Enqueues the run as a task of its own, for a run id whose own key is taken, under a key no task
+   * has yet: this executor's owner id (unique to it) and a count of its restarts. A time in the key
+   * repeated within one millisecond (or under a clock that stands still), and the second restart
+   * then attached to the first one's task.
    */
-  private freshKey(runId: string): string {
+  private enqueueFresh(run: Run, policy: RunRetryPolicy, pinned: boolean): EnqueueResult {
     this.restarts += 1;
-    return runKey(`${runId}#${this.owner}-${this.restarts}`);
+    const key = runKey(`${run.runId}#${this.owner}-${this.restarts}`);
+    return this.o.store.enqueueSync(runRequest(run, this.owner, policy, pinned, key));
   }
 
   async cancel(runId: string): Promise<boolean> {
