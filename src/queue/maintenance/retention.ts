@@ -2,8 +2,8 @@ import type Database = require('better-sqlite3');
 import type { Clock } from '../../core/clock';
 import { InvalidOptionError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
+import { refuseUnknownKeys } from '../../core/options';
 import { RETENTION_SQL } from '../sqlite/sql/retention';
-import { refuseUnknownKeys } from '../validation';
 
 /** How long finished tasks are kept, in ms after they finished. An absent age keeps that status forever. */
 export interface RetentionPolicy {

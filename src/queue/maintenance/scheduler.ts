@@ -3,7 +3,7 @@ import { SystemClock, type Clock } from '../../core/clock';
 import { MAX_TIMER_MS, parseDuration, type Duration } from '../../core/duration';
 import { InvalidOptionError } from '../../core/errors';
 import { createLogger, type Logger } from '../../core/logger';
-import { refuseUnknownKeys } from '../validation';
+import { refuseUnknownKeys } from '../../core/options';
 import { checkpoint, validateCheckpointMode, type CheckpointMode } from './checkpoint';
 import { cleanupFinishedTasks } from './retention';
 import { rotatingBackup } from './rotation';
