@@ -1,6 +1,6 @@
 import Database = require('better-sqlite3');
 import type { Clock } from '../core/clock';
-import { DatabaseMissingError, TaskbridgeError } from '../core/errors';
+import { TaskbridgeError } from '../core/errors';
 import { metrics, type QueueMetrics } from '../queue/metrics';
 import { guard } from '../queue/sqlite/context';
 import { checkReadableDatabaseFile, openReadOnlyDatabase, readOnlyError } from '../queue/sqlite/read-only-file';
@@ -12,7 +12,7 @@ import { SqliteMetricsSource } from '../queue/sqlite/stats';
 import type { Task, TaskCounts, TaskFilter, TaskStore, WorkerRecord } from '../queue/types';
 import { normalizeListFilter } from '../queue/query-validation';
 import type { CommandContext } from './common';
-import { cliLogger, MISSING_DATABASE_ACCEPTED, requireDatabase } from './store';
+import { cliLogger, missingDatabase, requireDatabase } from './store';
 
 /**
  * The queue as the reading commands (`list`, `show`, `stats`, `serve`) see it: the store's own
@@ -46,7 +46,7 @@ export class ReadOnlyQueue {
    * @throws DatabaseMissingError, NotADatabaseError, SchemaTooNewError, DatabaseUnreadableError
    */
   static open(dbPath: string): ReadOnlyQueue {
-    const db = openReadOnlyDatabase(dbPath, () => new DatabaseMissingError(dbPath, MISSING_DATABASE_ACCEPTED));
+    const db = openReadOnlyDatabase(dbPath, () => missingDatabase(dbPath));
     if (db !== undefined) return new ReadOnlyQueue(dbPath, db);
     // Nothing to read yet. The same queries on an empty in-memory schema give the empty answers.
     const empty = new Database(':memory:');
@@ -126,6 +126,6 @@ export async function withReadOnlyQueue<T>(ctx: CommandContext, fn: (queue: Read
 
 /** Refuses a missing database, a path that is not a file, and a file without the SQLite header, before SQLite opens it. */
 export function requireSqliteFile(ctx: Pick<CommandContext, 'dbPath'>): void {
-  checkReadableDatabaseFile(ctx.dbPath, () => new DatabaseMissingError(ctx.dbPath, MISSING_DATABASE_ACCEPTED));
+  checkReadableDatabaseFile(ctx.dbPath, () => missingDatabase(ctx.dbPath));
 }
 

@@ -23,13 +23,20 @@ export function cliLogger(fallback: LogLevel = 'warn'): Logger {
   return createLogger(level);
 }
 
-/** What a command that only reads accepts instead of a missing database (exit 1). */
-export const MISSING_DATABASE_ACCEPTED =
-  'the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)';
+/**
+ * The error of a command that needs an existing database (exit 1), saying how to give one: only
+ * enqueue, worker and restore create a database.
+ */
+export function missingDatabase(dbPath: string): DatabaseMissingError {
+  return new DatabaseMissingError(
+    dbPath,
+    'the path of an existing taskbridge database, given with --db PATH or TASKBRIDGE_DB_PATH (only enqueue, worker and restore create one)',
+  );
+}
 
-/** Throws {@link DatabaseMissingError} unless the database file exists: commands other than enqueue and worker never create one. */
+/** Throws {@link missingDatabase} unless the database file exists: commands other than enqueue, worker and restore never create one. */
 export function requireDatabase(ctx: Pick<CommandContext, 'dbPath'>): void {
-  if (!fs.existsSync(ctx.dbPath)) throw new DatabaseMissingError(ctx.dbPath, MISSING_DATABASE_ACCEPTED);
+  if (!fs.existsSync(ctx.dbPath)) throw missingDatabase(ctx.dbPath);
 }
 
 /**
