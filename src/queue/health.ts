@@ -94,8 +94,7 @@ export function health(options: HealthOptions): HealthReport {
   const file = path.resolve(options.path);
   const now = options.clock.now();
   const { databaseBytes, walBytes } = storageFigures(file);
-  const missing: Inspection = { checks: [{ name: 'database', status: 'fail', message: `database file ${file} does not exist` }], staleWorkers: [], deadLastHour: null };
-  const { checks, staleWorkers, deadLastHour } = fs.existsSync(file) ? inspectDatabase(file, now, settings) : missing;
+  const { checks, staleWorkers, deadLastHour } = inspectDatabase(file, now, settings);
   const maxWal = settings.maxWalBytes;
   checks.push({
     name: 'wal',
@@ -133,20 +132,25 @@ interface Inspection {
   readonly deadLastHour: number | null;
 }
 
+/** An inspection that stopped at `checks`, before the figures could be read. */
+function unread(...checks: HealthCheck[]): Inspection {
+  return { checks, staleWorkers: [], deadLastHour: null };
+}
+
 /**
- * Opens the file read-only and reads it. Every check is pushed only once its reading succeeded, so
- * a file that opens but whose tables cannot be read gets one failed `database` check, not an `ok`
- * one beside it.
+ * Opens the file read-only (a missing one is a failed `database` check) and reads it. Every check
+ * is pushed only once its reading succeeded, so a file that opens but whose tables cannot be read
+ * gets one failed `database` check, not an `ok` one beside it.
  */
 function inspectDatabase(file: string, now: number, settings: ResolvedHealthOptions): Inspection {
+  if (!fs.existsSync(file)) return unread({ name: 'database', status: 'fail', message: `database file ${file} does not exist` });
   let db: ReturnType<typeof openMaintenanceConnection> | undefined;
   try {
     db = openMaintenanceConnection(file, { readonly: true });
     const problems = integrityProblems(db, 'quick_check');
     const opened: HealthCheck = { name: 'database', status: 'ok', message: `opened ${file}` };
     if (problems.length > 0) {
-      const integrity: HealthCheck = { name: 'integrity', status: 'fail', message: `quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}` };
-      return { checks: [opened, integrity], staleWorkers: [], deadLastHour: null };
+      return unread(opened, { name: 'integrity', status: 'fail', message: `quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}` });
     }
     const { staleWorkers, deadLastHour } = readFigures(db, now, settings.staleAfterMs);
     return {
@@ -161,7 +165,7 @@ function inspectDatabase(file: string, now: number, settings: ResolvedHealthOpti
       deadLastHour,
     };
   } catch (error) {
-    return { checks: [{ name: 'database', status: 'fail', message: `cannot read ${file}: ${(error as Error).message}` }], staleWorkers: [], deadLastHour: null };
+    return unread({ name: 'database', status: 'fail', message: `cannot read ${file}: ${(error as Error).message}` });
   } finally {
     db?.close();
   }
