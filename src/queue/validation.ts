@@ -52,9 +52,6 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 
-// Every options object of the package refuses unknown keys through this one function (core, so strategies use it too).
-export { refuseUnknownKeys };
-
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A non-empty string of at most `max` characters (any well-formed Unicode). */
