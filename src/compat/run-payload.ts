@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Run, RunStatus } from '../manager/types';
 import type { EnqueueRequest } from '../queue/types';
-import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH } from '../queue/validation';
+import { isStorableName, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH } from '../queue/validation';
 import type { RunRetryPolicy } from './handlers';
 
 /** Queue holding the shadow mirror. Separate from the work queue so no worker ever claims a mirror row. */
@@ -38,8 +38,6 @@ export interface RunPayload {
   };
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * `text` itself when the queue takes it as a name of at most `max` characters, else a digest of it.
  * The contract takes any non-empty string as a run or module id, but the queue stores keys and
@@ -47,7 +45,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * The digest is of the UTF-16 code units, so ids that differ only in lone surrogates stay apart.
  */
 function queueName(text: string, max: number): string {
-  if (text.length <= max && !LONE_SURROGATE.test(text)) return text;
+  if (isStorableName(text, max)) return text;
   return `sha256:${createHash('sha256').update(Buffer.from(text, 'utf16le')).digest('hex')}`;
 }
 

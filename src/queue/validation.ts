@@ -51,14 +51,19 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * True when the queue stores `value` as a name (type, queue, key) of at most `max` characters as it
+ * is: a lone surrogate has no UTF-8 form, and SQLite would store U+FFFD instead.
+ */
+export function isStorableName(value: unknown, max = MAX_NAME_LENGTH): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max && !LONE_SURROGATE.test(value);
+}
 
 /** A non-empty string of at most `max` characters (any well-formed Unicode). */
 export function validateName(field: string, value: unknown, max = MAX_NAME_LENGTH): string {
-  // A lone surrogate has no UTF-8 form: SQLite would store U+FFFD instead, so the name (or
-  // idempotency key) read back would differ from the one given.
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || LONE_SURROGATE.test(value)) {
+  if (!isStorableName(value, max)) {
     throw new InvalidOptionError(field, value, `a non-empty string of at most ${max} characters (well-formed Unicode)`);
   }
   return value;
