@@ -137,7 +137,6 @@ function withConnection<T>(ctx: CommandContext, operation: string, fn: (db: Retu
   }
 }
 
-
 /**
  * The number of unexpired leases in the database at ctx.dbPath. Unless `force`, refuses when there
  * is any: names the workers on stderr (and prints the refusal with --json), then exits 1.
