@@ -14,6 +14,7 @@ import { closureGoneMessage, newOwnerId, ownerProcessGone, RunRecovery, OWNER_CA
 import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
 import { createRunEntry, RunTable, type RunEntry } from './run-entry';
+import { NewestTasks } from './newest-tasks';
 import { syncRemoteRun, syncRemoteRuns, type RemoteSyncDeps } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -41,6 +42,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   /** Identity of this executor: the capability that pins closure-only runs to this process. */
   readonly owner = newOwnerId();
   private readonly runs = new RunTable();
+  private readonly newestTasks: NewestTasks;
   /**
    * Runs cancelled here whose cancellation the store refused (busy, full): their task may still be
    * queued, and must never run when a worker claims it or recovery finds it. Task id to run id.
@@ -57,6 +59,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private restarts = 0;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
+    this.newestTasks = new NewestTasks((runId) => o.registry.getRun(runId) !== undefined);
     this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
     this.recovery.scheduleSweep();
     this.worker = new RunWorker({ ...o, owner: this.owner });
@@ -189,6 +192,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   private track(runId: string, taskId: number, moduleId: string, work: TaskWork | undefined, pinned = false): void {
     this.runs.add(createRunEntry(runId, taskId, moduleId, work, pinned));
+    this.newestTasks.note(runId, taskId);
     this.ensureType(moduleId);
     this.ensureWorker();
     this.ensureSync();
@@ -232,12 +236,13 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    */
   private adopt(task: Task, run: Run): void {
     if (this.runs.ofTask(task.id) !== undefined || this.unrecordedCancels.has(task.id)) return;
-    const current = this.runs.current(run.runId);
-    // Two unfinished tasks of one run id: it was started again (here or elsewhere) while the older
-    // task settled. The newer task is the run; the older one is superseded and never runs.
-    if (current !== undefined && current.taskId > task.id) return;
+    // A task of a run that settled here (its outcome not in the store yet), or an older task of a
+    // run id started again since: the newer task is the run, and this one never runs.
+    if (this.newestTasks.seen(run.runId, task.id)) return;
+    // Newer than any task of the id here: a new run (started again elsewhere, perhaps after an
+    // earlier run of the id ended here), so nothing of an earlier run's record may stay.
     if (this.o.registry.getRun(run.runId) === undefined) this.o.registry.addRun(run);
-    else if (current !== undefined) this.update(run.runId, { ...CLEARED_OUTCOME, ...run });
+    else this.update(run.runId, { ...CLEARED_OUTCOME, ...run });
     this.track(run.runId, task.id, run.moduleId, undefined);
   }
 

@@ -139,6 +139,52 @@ describe('recovery with two live replicas (sqlite mode, one file)', () => {
   }, 60_000);
 });
 
+describe('a run id that ended here and was started again by another process (sqlite mode)', () => {
+  it('is adopted as the new run: its handler gets the new parameters and the record loses the old outcome', async () => {
+    const db = tempDb();
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: LEASE, TASKBRIDGE_POLL_INTERVAL: '20ms' };
+    const clock = new ManualClock(Date.now());
+    let a: Replica | undefined;
+    try {
+      await withReplicaB(db, clock, { TASKBRIDGE_LEASE: LEASE }, async ({ manager, registry }) => {
+        // The first run of 'r' ends here, failed, with progress and parameters of its own.
+        manager.startTask({ runId: 'r', moduleId: 'm', moduleName: 'M', status: 'queued', createdAt: new Date(clock.now()), parameters: { n: 1 } }, async (ctx) => {
+          ctx.reportProgress({ percent: 50 });
+          throw new Error('the first run failed');
+        });
+        await within(manager.waitAll(), 'the first run of r to end here');
+        expect(registry.getRun('r')).toMatchObject({ status: 'failed', progressPercent: 50, errorMessage: 'the first run failed', parameters: { n: 1 } });
+
+        // Replica A starts 'r' again (its parameters are { runId: 'r' }) and dies while running it.
+        a = spawnReplica(env, ['r']);
+        await until(() => a!.saw('running', 'r'), 'replica A to run r');
+        a.child.kill('SIGKILL');
+        await a.exited;
+
+        const received: Run[] = [];
+        manager.registerHandler('m', async (run: Run) => {
+          received.push(run);
+        });
+        expect(manager.getActiveTaskIds()).toEqual(['r']);
+        expect(registry.getRun('r')).toMatchObject({ status: 'queued', parameters: { runId: 'r' } });
+        expect(registry.getRun('r')?.errorMessage).toBeUndefined();
+        expect(registry.getRun('r')?.progressPercent).toBeUndefined();
+        clock.advance(LEASE_MS + 1_000);
+        await within(manager.waitAll(), 'the adopted run of r to complete');
+        expect(received.map((r) => r.parameters)).toEqual([{ runId: 'r' }]);
+        const record = registry.getRun('r');
+        expect(record).toMatchObject({ status: 'completed', exitCode: 0, parameters: { runId: 'r' } });
+        expect(record?.errorMessage).toBeUndefined();
+        expect(record?.progressPercent).toBeUndefined();
+      });
+    } finally {
+      a?.child.kill('SIGKILL');
+      await a?.exited;
+      db.remove();
+    }
+  }, 60_000);
+});
+
 describe('recovery of runs this process did not start (sqlite mode)', () => {
   const request = (runId: string, payload: unknown) => ({ type: 'm', queue: RUN_QUEUE, payload, idempotencyKey: runId, maxAttempts: 3 });
 
