@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { InvalidOptionError, PayloadTooLargeError } from '../core/errors';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../queue/sqlite/options';
 import { MAX_TIME_MS, assertJsonSize } from '../queue/validation';
-import { decimalInteger, splitKeyValue } from './common';
+import { decimalInteger, parseJsonArg, splitKeyValue } from './common';
 
 /**
  * Parses one `--requires key=value` (repeatable) into the requirements gathered so far. The store
@@ -74,6 +74,32 @@ export function refuseTogether(first: string, firstValue: unknown, second: strin
 
 const PAYLOAD_LIMIT = DEFAULT_MAX_PAYLOAD_BYTES;
 const PAYLOAD_FILE_ACCEPTED = `a readable file, or - for stdin, holding one JSON value as UTF-8 text of at most ${PAYLOAD_LIMIT} bytes (the store's payload limit)`;
+const PAYLOAD_ACCEPTED = `one JSON value taking at most ${PAYLOAD_LIMIT} bytes as stored (compact JSON in UTF-8, the store's payload limit)`;
+
+/**
+ * Parses `--payload`: one JSON value, refused when its JSON as stored is over the store's payload
+ * limit, so the command fails as bad usage before the database is opened rather than in the store.
+ * @throws InvalidArgumentError for text that is not JSON (commander reports it as bad usage)
+ * @throws InvalidOptionError naming `--payload`, the value, what is accepted and the size as stored
+ */
+export function parsePayloadArg(value: string): unknown {
+  const payload = parseJsonArg(value);
+  assertStorableSize(payload, (why) => new InvalidOptionError('--payload', value, `${PAYLOAD_ACCEPTED}; ${why}`));
+  return payload;
+}
+
+/**
+ * The store's own rule on a payload's size (its JSON as stored), applied to a parsed payload: numbers
+ * can grow when written back (1e21 is stored as 1e+21), so the text as typed or read is not enough.
+ */
+function assertStorableSize(payload: unknown, refuse: (why: string) => Error): void {
+  try {
+    assertJsonSize('payload', JSON.stringify(payload), PAYLOAD_LIMIT);
+  } catch (error) {
+    if (!(error instanceof PayloadTooLargeError)) throw error;
+    throw refuse(`its JSON takes ${error.bytes} bytes as stored`);
+  }
+}
 
 /**
  * Reads the payload of `--payload-file`: the JSON value in the file, or in stdin for `-`. At most
@@ -98,13 +124,7 @@ export async function readPayloadFile(file: string): Promise<unknown> {
   } catch (error) {
     throw refuse(`it is not JSON (${(error as Error).message})`);
   }
-  // Numbers can grow when written back (1e21 is stored as 1e+21): the store's own rule on what it stores.
-  try {
-    assertJsonSize('--payload-file', JSON.stringify(payload), PAYLOAD_LIMIT);
-  } catch (error) {
-    if (!(error instanceof PayloadTooLargeError)) throw error;
-    throw refuse(`its JSON takes ${error.bytes} bytes as stored`);
-  }
+  assertStorableSize(payload, refuse);
   return payload;
 }
 

@@ -6,7 +6,6 @@ import {
   contextOf,
   parseDurationArg,
   parseIntInRange,
-  parseJsonArg,
   parseNonBlankArg,
   parseNonNegativeInt,
   parsePositiveInt,
@@ -15,7 +14,7 @@ import {
   printLines,
   type CommandContext,
 } from './common';
-import { parseRequirementArg, parseRunAtArg, readPayloadFile, refuseTogether } from './enqueue-args';
+import { parsePayloadArg, parseRequirementArg, parseRunAtArg, readPayloadFile, refuseTogether } from './enqueue-args';
 import { formatDuration, formatInstant, keyValues, table, truncate } from './format';
 import { withReadOnlyQueue } from './read-only';
 import { withServices } from './store';
@@ -39,7 +38,7 @@ export function registerTaskCommands(program: Command): void {
     .command('enqueue')
     .description('add a task to the queue (an existing task is returned when --key was used before)')
     .argument('<type>', 'task type: selects the handler')
-    .option('--payload <json>', 'task payload as JSON', parseJsonArg)
+    .option('--payload <json>', 'task payload as JSON', parsePayloadArg)
     .option('--payload-file <path>', 'read the JSON payload from this file (- for stdin), instead of --payload', parseNonBlankArg('a file path, or - for stdin'))
     .option('--priority <n>', 'integer 0..1000000, lower runs first under the priority strategy', parseNonNegativeInt)
     .option('--delay <duration>', 'run no earlier than now + duration, e.g. 30s, 5m, 2h', parseDurationArg)
