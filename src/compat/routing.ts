@@ -56,9 +56,10 @@ export async function closeExecutor(e: RunExecutor): Promise<void> {
 const PRUNE_FLOOR = 1024;
 
 /**
- * Sends each run to one of two executors (the canary). Which side an active run took is
- * remembered, so cancel and status questions go to the side that owns it. Finished runs are
- * forgotten now and then, so a long-lived canary does not keep one entry per run it ever started.
+ * Sends each run to one of two executors (the canary). Which side a run started here took is
+ * remembered for {@link RoutingRunExecutor.routeOf}; cancel and status questions ask both sides,
+ * since the queue side also holds runs this process never started. Finished runs are forgotten now
+ * and then, so a long-lived canary does not keep one entry per run it ever started.
  */
 export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
   /** Run id to the side that started it; may still hold runs that finished since the last prune. */
@@ -85,18 +86,26 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
     if (this.side.size > this.pruneAt) this.prune();
   }
 
+  /**
+   * Cancels the run on every side that holds it active, not only on the side its start here took:
+   * the queue side also runs ids it adopted (recovered from a gone process, or claimed after another
+   * process, whose canary config differs, started them), so an id's remembered side may hold only an
+   * ended run of it while the live one is on the other side, or both sides may hold one. A side
+   * cancels only runs it has active, so no run is cancelled twice. Both are asked at once: each
+   * aborts and marks its run before its first await, as a cancelTask does.
+   */
   async cancel(runId: string): Promise<boolean> {
-    const target = this.side.get(runId);
-    if (target) return target.cancel(runId);
-    return (await this.queueSide.cancel(runId)) || this.restSide.cancel(runId);
+    const answers = await Promise.all([this.queueSide.cancel(runId), this.restSide.cancel(runId)]);
+    return answers.includes(true);
   }
 
   async waitAll(): Promise<void> {
     await Promise.all([this.queueSide.waitAll(), this.restSide.waitAll()]);
   }
 
+  /** Each active run id once, also one active on both sides (see {@link RoutingRunExecutor.cancel}). */
   activeRunIds(): string[] {
-    return [...this.queueSide.activeRunIds(), ...this.restSide.activeRunIds()];
+    return [...new Set([...this.queueSide.activeRunIds(), ...this.restSide.activeRunIds()])];
   }
 
   isActive(runId: string): boolean {
@@ -107,7 +116,9 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
    * Which side a run started here went to: `'queue'` or `'rest'`. Always answered for a run that is
    * still active. For a finished run the answer is kept only until the next prune of the route map
    * (after roughly as many more starts as runs were kept), then it is undefined, as for a run this
-   * executor never started (such as one the queue side recovered from the file).
+   * executor never started (such as one the queue side recovered from the file). It names the side of
+   * the run started here even when the queue side has since adopted a newer run of the id; cancel and
+   * isActive look at both sides.
    */
   routeOf(runId: string): 'queue' | 'rest' | undefined {
     const target = this.side.get(runId);
@@ -131,8 +142,8 @@ export class RoutingRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   /**
-   * Drops the routes of runs their side no longer holds as active: cancel finds those on neither
-   * side anyway. The next prune waits until the map doubles what was kept (never below the floor),
+   * Drops the routes of runs their side no longer holds as active: routeOf need not answer for
+   * finished runs. The next prune waits until the map doubles what was kept (never below the floor),
    * so a prune's O(size) scan is paid for by as many starts and each start stays O(1) amortized.
    */
   private prune(): void {

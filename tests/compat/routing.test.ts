@@ -9,6 +9,38 @@ import { tempDb, until, withModeManager, type ModeManager } from './helpers';
 
 const run = (runId: string, moduleId: string): Run => ({ runId, moduleId, moduleName: moduleId, status: 'queued', createdAt: new Date(), parameters: { n: 1 } });
 
+/**
+ * Leaves `r` in the queue file as a process that is gone left it: started there (its canary sent
+ * the run to the queue), not pinned (its module has a handler), and owned by no live worker.
+ */
+async function leftByGoneProcess(dbPath: string, r: Run): Promise<void> {
+  const store = createSqliteTaskStore({ path: dbPath });
+  store.enqueueSync(runRequest(r, 'gone', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false));
+  await store.close();
+}
+
+/** A run id this process's canary at `percent` sends to the rest side (its bucket is not below the percent). */
+function restSideId(prefix: string, percent: number): string {
+  return Array.from({ length: 1000 }, (_, i) => `${prefix}-${i}`).find((id) => rolloutBucket(id) >= percent)!;
+}
+
+/** A handler that runs until its signal aborts, counting its calls and aborts. */
+function heldHandler(): { calls: () => number; aborted: () => number; handler: (r: Run, ctx: TaskContext) => Promise<void> } {
+  let calls = 0;
+  let aborted = 0;
+  return {
+    calls: () => calls,
+    aborted: () => aborted,
+    handler: (_r, ctx) => new Promise<void>((resolve) => {
+      calls += 1;
+      ctx.signal.addEventListener('abort', () => {
+        aborted += 1;
+        resolve();
+      });
+    }),
+  };
+}
+
 /** Runs `body` with a canary (sqlite mode with routing options) on a temp database. */
 function withCanary(overrides: Record<string, string>, body: (m: ModeManager<RoutingRunExecutor>) => Promise<void>): Promise<void> {
   return withModeManager<RoutingRunExecutor>({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_POLL_INTERVAL: '20ms', ...overrides }, body);
@@ -55,10 +87,7 @@ describe('canary routing', () => {
 
   it('a run the queue held is recovered by the queue side only: cancelTask aborts it and it stays cancelled', async () => {
     const db = tempDb();
-    const store = createSqliteTaskStore({ path: db.dbPath });
-    // Left queued by a process that is gone (not pinned: its module has a handler).
-    store.enqueueSync(runRequest(run('left', 'reports'), 'gone', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false));
-    await store.close();
+    await leftByGoneProcess(db.dbPath, run('left', 'reports'));
     await withModeManager<RoutingRunExecutor>({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry }) => {
       let calls = 0;
       let aborted = false;
@@ -84,6 +113,70 @@ describe('canary routing', () => {
       expect(calls).toBe(1);
       expect(registry.getRun('left')?.status).toBe('cancelled');
     }, db);
+  });
+
+  it('a run id whose run here went to the rest side and ended, recovered by the queue side from a gone process, is cancelled there', async () => {
+    // This process sends half the runs to the queue; the gone one (a later deploy at 100 %) sent this one.
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms' };
+    const id = restSideId('again', 50);
+    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+      manager.startTask(run(id, 'reports'), async () => undefined);
+      await manager.waitAll();
+      expect(registry.getRun(id)?.status).toBe('completed');
+      await leftByGoneProcess(db.dbPath, run(id, 'reports'));
+      const held = heldHandler();
+      manager.registerHandler('reports', held.handler);
+      try {
+        await until(() => held.calls() === 1, 'the recovered run to start');
+        // The route still names the side of the run started here, which has ended.
+        expect(executor.routeOf(id)).toBe('rest');
+        expect(manager.isTaskActive(id)).toBe(true);
+        const cancelled = manager.cancelTask(id);
+        expect(held.aborted()).toBe(1);
+        expect(await cancelled).toBe(true);
+        await manager.waitAll();
+        expect(held.calls()).toBe(1);
+        expect(registry.getRun(id)?.status).toBe('cancelled');
+        expect(manager.isTaskActive(id)).toBe(false);
+      } finally {
+        // A failed expectation must not leave the held run for close to wait on.
+        await Promise.all(executor.activeRunIds().map((r) => executor.queueSide.cancel(r)));
+      }
+    });
+  });
+
+  it('a run id active on both sides (the queue side recovered a gone process\'s run of it) is one active id, and cancelTask stops both', async () => {
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms' };
+    const id = restSideId('twice', 50);
+    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+      let restAborted = false;
+      manager.startTask(run(id, 'reports'), (ctx) => new Promise<void>((resolve) => {
+        ctx.signal.addEventListener('abort', () => {
+          restAborted = true;
+          resolve();
+        });
+      }));
+      const held = heldHandler();
+      try {
+        await until(() => registry.getRun(id)?.status === 'running', 'the rest-side run to start');
+        expect(executor.routeOf(id)).toBe('rest');
+        await leftByGoneProcess(db.dbPath, run(id, 'reports'));
+        manager.registerHandler('reports', held.handler);
+        await until(() => held.calls() === 1, 'the recovered run to start');
+        expect(executor.queueSide.isActive(id) && executor.restSide.isActive(id)).toBe(true);
+        expect(manager.getActiveTaskIds()).toEqual([id]);
+        expect(manager.getActiveTaskCount()).toBe(1);
+        const cancelled = manager.cancelTask(id);
+        expect([restAborted, held.aborted()]).toEqual([true, 1]);
+        expect(await cancelled).toBe(true);
+        await manager.waitAll();
+        // Neither run's outcome replaced the cancellation.
+        expect(registry.getRun(id)?.status).toBe('cancelled');
+        expect(manager.getActiveTaskIds()).toEqual([]);
+      } finally {
+        await Promise.all([executor.queueSide.cancel(id), executor.restSide.cancel(id)]);
+      }
+    });
   });
 
   it('the route map forgets finished runs, while active runs started before and after a prune are still cancelled through their side', async () => {
