@@ -78,6 +78,15 @@ export function liveOwners(side: MirrorStore, now: number, leaseMs: number): Set
   return owners;
 }
 
+/**
+ * Owners whose process is alive: a worker seen within two leases ({@link liveOwners}) and, on this
+ * host, a pid that still exists ({@link ownerProcessGone}), so a crashed process counts as gone at
+ * once. Each owner's pid is probed once.
+ */
+export function aliveOwners(side: MirrorStore, now: number, leaseMs: number): Set<string> {
+  return new Set([...liveOwners(side, now, leaseMs)].filter((owner) => !ownerProcessGone(owner)));
+}
+
 /** Why a run pinned to a process that ended cannot run: recorded as its error, so it names the remedy. */
 export function closureGoneMessage(runId: string, moduleId: string): string {
   return `Run ${runId} of module ${moduleId} cannot run: the closure passed to startTask is gone (its process ended) and no handler is registered for module ${moduleId}; use manager.registerHandler(moduleId, handler)`;
@@ -133,8 +142,8 @@ export class RunRecovery {
     const side = this.o.side;
     if (side === undefined) return;
     try {
-      // Other processes that are alive, decided once per owner: each check is a pid probe.
-      const others = new Set([...this.liveOwners(side)].filter((o) => o !== this.o.owner && !ownerProcessGone(o)));
+      const others = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
+      others.delete(this.o.owner);
       // Shadow runs interrupted by a dead shadow-mode process move into the work queue once.
       for (const row of side.listOrphans(SHADOW_QUEUE)) {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);

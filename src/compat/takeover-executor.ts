@@ -11,10 +11,10 @@ import type { HeartbeatOutcome } from '../queue/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
 import { LeaseLostError } from '../queue/worker-types';
 import type { RunHandler, RunHandlerMap } from './handlers';
-import { liveOwners, OWNER_CAPABILITY } from './recovery';
+import { aliveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
-import { RUN_QUEUE, SHADOW_QUEUE, moduleIdOf, runFromRow } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, fromPayload, moduleIdOf, runFromRow } from './run-payload';
 import { leaseRenewIntervalMs } from './lease-renewal';
 
 /** Options of {@link TakeoverExecutor}. */
@@ -74,6 +74,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private readonly taken = new Map<string, Taken>();
   private readonly owner = `rollback-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
   private renewTimer: NodeJS.Timeout | undefined;
+  private lookTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   /** Set while close() waits: called when the last taken-over run has been written back. */
@@ -107,15 +108,41 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
 
   /**
    * Registers the module's handler and takes over that module's waiting runs from the queue file
-   * (none once close() has begun: a closing executor must not lease runs it would not see through).
+   * (see {@link takeOverModule}); from then on it looks again once per lease period.
    */
   registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
     this.o.handlers.set(moduleId, handler, options);
-    if (this.closing !== undefined) return;
+    this.takeOverModule(moduleId);
+    this.lookEachLease();
+  }
+
+  /**
+   * Looks again once per lease period, for as long as the executor is open: in a rolling rollback a
+   * run is still held by a sqlite-mode process when the first look happens (running, or queued by
+   * it), and that process's runs are left in the file when it stops or dies. Unref'd: a look never
+   * keeps the process up.
+   */
+  private lookEachLease(): void {
+    if (this.lookTimer !== undefined || this.closing !== undefined) return;
+    this.lookTimer = setInterval(() => {
+      for (const moduleId of this.o.handlers.moduleIds()) this.takeOverModule(moduleId);
+    }, this.o.leaseMs);
+    this.lookTimer.unref();
+  }
+
+  /**
+   * Takes over the module's runs that the queue file holds and no live process owns: queued, or
+   * interrupted (an expired lease), and neither pinned to nor started by a process that is alive,
+   * which runs them itself. None once close() has begun: a closing executor must not lease runs it
+   * would not see through.
+   */
+  private takeOverModule(moduleId: string): void {
+    const handler = this.o.handlers.get(moduleId);
+    if (handler === undefined || this.closing !== undefined) return;
     const side = this.openSide();
     if (side === undefined) return;
     try {
-      const live = liveOwners(side, this.o.clock.now(), this.o.leaseMs);
+      const alive = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
       const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
       const cancelRequested: string[] = [];
       for (const row of rows) {
@@ -124,7 +151,8 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         if (run.runId === '' || this.inner.isActive(run.runId)) continue;
         const pin = row.requires?.[OWNER_CAPABILITY];
-        if (pin !== undefined && live.has(pin)) continue;
+        const starter = fromPayload(row.payload).owner;
+        if ((pin !== undefined && alive.has(pin)) || (starter !== undefined && alive.has(starter))) continue;
         const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
         if (lease === undefined) continue;
         const { token } = lease;
@@ -169,6 +197,8 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private async closeNow(): Promise<void> {
+    clearInterval(this.lookTimer);
+    this.lookTimer = undefined;
     await this.waitForTaken(this.o.closeTimeoutMs ?? TAKEOVER_CLOSE_TIMEOUT_MS);
     this.unsubscribe?.();
     this.unsubscribe = undefined;
