@@ -159,6 +159,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     this.o.handlers.set(moduleId, handler, options);
     this.ensureType(moduleId);
     this.recoverAll();
+    this.recoverEachLease();
     if (this.runs.size > 0 || this.serving) this.ensureWorker();
   }
 
@@ -250,23 +251,27 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
     this.worker.handle(taskType(moduleId), this.dispatch.handle, !this.o.handlers.has(moduleId));
   }
 
-  /** Starts the worker and, while it runs, a periodic look for runs whose process died. */
   private ensureWorker(): void {
     if (this.closed) return;
     this.worker.ensure();
-    if (this.recoverTimer === undefined && this.o.handlers.size > 0) {
-      this.recoverTimer = setInterval(() => this.recoverAll(), this.o.leaseMs);
-      // Never the reason a process stays up: the worker (while busy or serving) already is.
-      this.recoverTimer.unref();
-    }
+  }
+
+  /**
+   * Looks for runs of the registered modules whose process died, once per lease period until
+   * close(), busy or idle: an idle process with the handler must take a dead process's runs over
+   * before a process without it fails them (after two leases) as closures that are gone. Unref'd:
+   * never the reason a process stays up.
+   */
+  private recoverEachLease(): void {
+    if (this.recoverTimer !== undefined || this.closed) return;
+    this.recoverTimer = setInterval(() => this.recoverAll(), this.o.leaseMs);
+    this.recoverTimer.unref();
   }
 
   private async stopWorkerIfIdle(): Promise<void> {
     if (this.runs.size > 0 || this.serving) return;
     clearInterval(this.syncTimer);
-    clearInterval(this.recoverTimer);
     this.syncTimer = undefined;
-    this.recoverTimer = undefined;
     await this.worker.stop();
   }
 

@@ -9,7 +9,7 @@ import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager'
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies';
 import { tempDb, until, type TempDb } from './helpers';
-import { within } from './process-helpers';
+import { spawnApp, within } from './process-helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const REPLICA = path.join(__dirname, 'fixtures', 'replica-process.js');
@@ -134,6 +134,40 @@ describe('recovery with two live replicas (sqlite mode, one file)', () => {
     } finally {
       a.child.kill('SIGKILL');
       await a.exited;
+      db.remove();
+    }
+  }, 60_000);
+});
+
+describe('an idle process with the handler (sqlite mode)', () => {
+  it("takes over a run pinned to a process that died, without being busy, serving or registering again", async () => {
+    const db = tempDb();
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_DB_PATH: db.dbPath, TASKBRIDGE_LEASE: '1s', TASKBRIDGE_POLL_INTERVAL: '20ms' };
+    const clock = new ManualClock(Date.now());
+    let a: ReturnType<typeof spawnApp> | undefined;
+    try {
+      await withReplicaB(db, clock, { TASKBRIDGE_LEASE: '1s' }, async ({ manager, registry }) => {
+        const handled: string[] = [];
+        // B registers the handler and then has nothing to do: no runs, no worker, not serving.
+        manager.registerHandler('no-handler', async (run: Run) => {
+          handled.push(run.runId);
+        });
+        // A has only the closure of its run (no handler for the module): the run is pinned to A.
+        a = spawnApp(env, { start: ['p1'], hang: true, marker: `${db.dir}/markers`, module: 'no-handler' });
+        await until(() => a!.out().includes('RUNNING p1'), 'process A to run p1');
+        a.child.kill('SIGKILL');
+        await a.exited;
+        // Past A's lease on B's clock; B's look runs once per lease (1 s) of real time.
+        clock.advance(60_000);
+        await until(() => handled.includes('p1'), "idle B's periodic look to take over A's run", 20_000);
+        await within(manager.waitAll(), 'the taken-over run to complete');
+        expect(handled).toEqual(['p1']);
+        expect(registry.getRun('p1')?.status).toBe('completed');
+      });
+      expect(queueStatuses(db.dbPath)).toEqual({ p1: 'completed' });
+    } finally {
+      a?.child.kill('SIGKILL');
+      await a?.exited;
       db.remove();
     }
   }, 60_000);
