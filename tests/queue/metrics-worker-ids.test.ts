@@ -13,7 +13,7 @@ import { MemoryLogger, tempDir } from './worker-helpers';
  * "no leases", so `stats` showed that worker's leases as a function or the prototype, with no
  * `active`/`expired` counts. Worker ids are free text (`--worker-id`, `workerId`).
  */
-describe('review8: metrics() for workers whose ids name Object.prototype members', () => {
+describe('metrics() for workers whose ids name Object.prototype members', () => {
   let cleanup: () => void;
   let store: SqliteTaskStore;
   let clock: ManualClock;

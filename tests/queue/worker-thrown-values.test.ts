@@ -10,7 +10,7 @@ import type { TaskStore } from '../../src/queue/types';
  * worker logged that it could not record the failure, and the task stayed `running` until its
  * lease expired, then ran again with "lease expired" as its error instead of the handler's.
  */
-describe('review8: handlers that throw Errors with odd message or name values', () => {
+describe('handlers that throw Errors with odd message or name values', () => {
   let cleanup: () => void;
   let store: TaskStore;
   let worker: Worker | undefined;

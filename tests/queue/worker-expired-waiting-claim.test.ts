@@ -13,7 +13,7 @@ import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helper
  * `maxAttempts: 1` died unrun. A release is fenced by the token, so it hands the task back only
  * while it is still this worker's, and does nothing once another claim took it.
  */
-describe('review8: a waiting claim dropped past its lease is handed back when still held', () => {
+describe('a waiting claim dropped past its lease is handed back when still held', () => {
   let cleanup: () => void;
   let clock: ManualClock;
   let store: TaskStore;

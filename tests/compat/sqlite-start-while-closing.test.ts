@@ -4,7 +4,7 @@ import { RUN_QUEUE } from '../../src/compat';
 import { tempDb } from './helpers';
 import { runToExit } from '../support/run-to-exit';
 
-const APP = path.join(__dirname, 'fixtures', 'review8-start-while-closing.js');
+const APP = path.join(__dirname, 'fixtures', 'sqlite-start-while-closing.js');
 
 describe('sqlite mode: a run started while the manager shuts down', () => {
   it('is persisted for the next process, and the process still exits once the shutdown resolved', async () => {

@@ -16,7 +16,7 @@ import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helper
  * item: the stale token, so the current attempt's completion was dropped as "lease lost" and the
  * task stayed running until that lease expired too, then ran again.
  */
-describe('review8: a completion batch naming one task under two tokens', () => {
+describe('a completion batch naming one task under two tokens', () => {
   describe.each([
     ['without a completed listener', false],
     ['with a completed listener', true],

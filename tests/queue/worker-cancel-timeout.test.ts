@@ -10,7 +10,7 @@ import { advanceUntil, gate, MemoryLogger, openStore, tempDir } from './worker-h
  * cancel must not switch that limit off, or the task stays `running` (heartbeated) for as long as
  * the handler hangs, where without the cancel it would have ended at its timeout.
  */
-describe('review8: a cancel requested while a handler runs keeps the attempt timeout', () => {
+describe('a cancel requested while a handler runs keeps the attempt timeout', () => {
   let cleanup: () => void;
   let store: TaskStore;
 
