@@ -5,7 +5,7 @@ import { isFinishedStatus, type RunRegistry } from '../manager/run-registry';
 import type { Run, RunHandlerOptions, TaskWork } from '../manager/types';
 import type { MirrorStore } from '../queue/sqlite/mirror-store';
 import type { SqliteTaskStore } from '../queue/sqlite/store';
-import type { CancelOutcome, EnqueueResult, Task } from '../queue/types';
+import type { EnqueueResult, Task } from '../queue/types';
 import type { Strategy } from '../strategies/types';
 import type { RunHandler, RunHandlerMap, RunRetryPolicy } from './handlers';
 import { RUN_QUEUE, runKey, runRequest, taskType } from './run-payload';
@@ -15,6 +15,7 @@ import { RunDispatch } from './run-dispatch';
 import { RunWorker } from './run-worker';
 import { createRunEntry, RunTable, type RunEntry } from './run-entry';
 import { NewestTasks } from './newest-tasks';
+import { UnrecordedCancels } from './unrecorded-cancels';
 import { syncRemoteRun, syncRemoteRuns, type RemoteSyncDeps } from './remote-sync';
 
 /** Options of {@link SqliteRunExecutor}. */
@@ -43,11 +44,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   readonly owner = newOwnerId();
   private readonly runs = new RunTable();
   private readonly newestTasks: NewestTasks;
-  /**
-   * Runs cancelled here whose cancellation the store refused (busy, full): their task may still be
-   * queued, and must never run when a worker claims it or recovery finds it. Task id to run id.
-   */
-  private readonly unrecordedCancels = new Map<number, string>();
+  private readonly cancels: UnrecordedCancels;
   private readonly worker: RunWorker;
   private syncTimer: NodeJS.Timeout | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
@@ -59,13 +56,14 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private restarts = 0;
 
   constructor(private readonly o: SqliteRunExecutorOptions) {
+    this.cancels = new UnrecordedCancels(o.store, o.logger);
     this.newestTasks = new NewestTasks((runId) => o.registry.getRun(runId) !== undefined);
     this.recovery = new RunRecovery({ ...o, owner: this.owner, adopt: (task, run) => this.adopt(task, run) });
     this.recovery.scheduleSweep();
     this.worker = new RunWorker({ ...o, owner: this.owner });
     this.dispatch = new RunDispatch({
       ...o, runs: this.runs,
-      refuseUnrecordedCancel: (task) => this.refuseUnrecordedCancel(task, true),
+      refuseUnrecordedCancel: (task) => this.cancels.refuse(task, true),
       adoptClaimed: (task) => this.recovery.adoptClaimed(task),
     });
   }
@@ -81,7 +79,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
       else result = this.enqueueFresh(run, policy, pinned);
     } else if (
       !result.created &&
-      (this.refuseUnrecordedCancel(result.task, false) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
+      (this.cancels.refuse(result.task, false) || this.leasedHere(result.task) || this.runs.ofTask(result.task.id) !== undefined)
     ) {
       // The previous run of this id settled here (finished or cancelled) but its outcome is not in
       // the store yet (completions are batched, or the cancel write was refused), or it was cancelled
@@ -120,12 +118,11 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   async cancel(runId: string): Promise<boolean> {
     const entry = this.runs.current(runId);
     if (entry === undefined || entry.cancelled) return false;
-    const outcome = this.writeCancel(entry.taskId, runId);
+    const outcome = this.cancels.write(entry.taskId, runId);
     // Another process finished (or cancelled) the run before the next poll brought it here.
     if (outcome === 'already-finished' && !entry.local && syncRemoteRun(entry, this.syncDeps)) return false;
     entry.cancelled = true;
     this.update(runId, { status: 'cancelled', ...closingFields(this.o.clock.now(), entry.startedAtMs) });
-    if (outcome === 'error') this.unrecordedCancels.set(entry.taskId, runId);
     if (entry.local) entry.controller.abort(new Error('cancelled'));
     // Leased but not started: prefetched by this process's worker (ended here at once), or run elsewhere.
     else if (outcome !== 'cancel-requested' || this.worker.cancelWaiting(entry.taskId)) this.runs.settle(entry);
@@ -200,33 +197,9 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   }
 
   private recoverAll(): void {
-    const cancelled = new Set(this.unrecordedCancels.values());
+    const cancelled = this.cancels.runIds();
     for (const moduleId of this.o.handlers.moduleIds()) {
       this.recovery.recoverModule(moduleId, (runId) => this.runs.has(runId) || cancelled.has(runId));
-    }
-  }
-
-  /**
-   * True for a task whose run was cancelled here while the store refused the write: the write is
-   * tried again now, and the task must never run (`claimed`: this process's worker holds it).
-   */
-  private refuseUnrecordedCancel(task: Task, claimed: boolean): boolean {
-    const runId = this.unrecordedCancels.get(task.id);
-    if (runId === undefined) return false;
-    const outcome = this.writeCancel(task.id, runId);
-    // Kept until this process's worker refused the task (claimed) or the queue holds it as ended: a
-    // refused write leaves it queued, and a cancel-requested one may be waiting in this worker.
-    if (claimed || (outcome !== 'error' && outcome !== 'cancel-requested')) this.unrecordedCancels.delete(task.id);
-    return true;
-  }
-
-  /** Writes a cancellation to the queue; 'error' (logged) when the store refused it. */
-  private writeCancel(taskId: number, runId: string): CancelOutcome | 'error' {
-    try {
-      return this.o.store.cancelSync(taskId);
-    } catch (err) {
-      this.o.logger.error('could not record a cancellation in the queue', { runId, error: describeThrown(err) });
-      return 'error';
     }
   }
 
@@ -236,7 +209,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
    * run id, and a task whose cancel is still to be written must never run.
    */
   private adopt(task: Task, run: Run): void {
-    if (this.runs.ofTask(task.id) !== undefined || this.unrecordedCancels.has(task.id)) return;
+    if (this.runs.ofTask(task.id) !== undefined || this.cancels.has(task.id)) return;
     // A task of a run that settled here (its outcome not in the store yet), or an older task of a
     // run id started again since: the newer task is the run, and this one never runs.
     if (this.newestTasks.seen(run.runId, task.id)) return;
