@@ -20,7 +20,7 @@ describe('metrics() for workers whose ids name Object.prototype members', () => 
   let path: string;
 
   beforeEach(() => {
-    const tmp = tempDir('taskbridge-review8-');
+    const tmp = tempDir('taskbridge-');
     cleanup = tmp.cleanup;
     path = join(tmp.dir, 'q.db');
     clock = new ManualClock();

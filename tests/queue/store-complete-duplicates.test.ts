@@ -26,7 +26,7 @@ describe('a completion batch naming one task under two tokens', () => {
     let clock: ManualClock;
 
     beforeEach(() => {
-      const tmp = tempDir('taskbridge-review8-');
+      const tmp = tempDir('taskbridge-');
       cleanup = tmp.cleanup;
       clock = new ManualClock();
       const events = new TaskEvents();
@@ -75,7 +75,7 @@ describe('a completion batch naming one task under two tokens', () => {
   });
 
   it('a worker whose own claim took back and re-ran a task completes the new attempt', async () => {
-    const tmp = tempDir('taskbridge-review8-');
+    const tmp = tempDir('taskbridge-');
     const clock = new ManualClock();
     const store = openStore(tmp.dir, { clock });
     let failBeats = false;
