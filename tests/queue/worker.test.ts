@@ -1,3 +1,4 @@
+import { clearTimeout as clearRealTimeout, setTimeout as setRealTimeout } from 'node:timers';
 import { ManualClock } from '../../src/core/clock';
 import { NonRetryableError, TaskTimeoutError } from '../../src/core/errors';
 import { TaskEvents } from '../../src/queue/events';
@@ -6,7 +7,23 @@ import type { BatchCompletingStore, CompletingClaimStore, TaskStore } from '../.
 import { Worker } from '../../src/queue/worker';
 import type { WorkerOptions } from '../../src/queue/worker-options';
 import { LeaseLostError, TaskCancelledError, WorkerStoppedError } from '../../src/queue/worker-types';
-import { gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+import { advanceUntil, gate, MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
+
+/**
+ * Waits for `promise` for at most 20 s of real time: node:timers is not replaced by jest's fake
+ * timers, so the bound holds while fake time stands still. It only turns a hang into a failure.
+ */
+async function inRealTime<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setRealTimeout(() => reject(new Error(`timed out after 20 s waiting for ${what}`)), 20_000);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearRealTimeout(timer);
+  }
+}
 
 describe('worker', () => {
   let cleanup: () => void;
@@ -178,6 +195,10 @@ describe('worker', () => {
   });
 
   it('graceful stop waits for running handlers, then aborts those past the deadline', async () => {
+    // Fake timers (promise plumbing stays real): stop()'s 300 ms deadline is a timer, so it passes
+    // only when the test moves time. The quick handler, released after stop() began, then finishes
+    // inside the deadline on any machine, and the stuck one is aborted at the deadline, not before.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const quick = gate();
     let stuckSignal: AbortSignal | undefined;
     registry.register('quick', () => quick.promise);
@@ -186,18 +207,38 @@ describe('worker', () => {
       return new Promise(() => undefined); // never settles
     });
     const w = worker({ concurrency: 2 });
-    await w.start();
-    const q = (await store.enqueue({ type: 'quick' })).task;
-    const s = (await store.enqueue({ type: 'stuck' })).task;
-    await waitFor(() => w.activeCount === 2, 'both running');
-    const stopped = w.stop({ timeout: '300ms' });
-    quick.open();
-    await stopped;
-    expect(w.status).toBe('stopped');
-    expect(await status(q.id)).toBe('completed');
-    expect(stuckSignal?.reason).toBeInstanceOf(WorkerStoppedError);
-    expect(await store.get(s.id)).toMatchObject({ status: 'running' }); // its lease will expire
-    expect(await store.listWorkers()).toEqual([]);
+    let stopped = false;
+    try {
+      await w.start();
+      const q = (await store.enqueue({ type: 'quick' })).task;
+      const s = (await store.enqueue({ type: 'stuck' })).task;
+      await advanceUntil(() => w.activeCount === 2, 'both running');
+      const quickCompleted = new Promise<void>((resolve) => {
+        events.on('completed', ({ task }) => {
+          if (task.id === q.id) resolve();
+        });
+      });
+      void w.stop({ timeout: '300ms' }).then(() => (stopped = true));
+      quick.open();
+      // Fake time stands still meanwhile: the deadline cannot have passed when the completion lands.
+      await inRealTime(quickCompleted, "the quick task's completion");
+      expect(await status(q.id)).toBe('completed');
+      await jest.advanceTimersByTimeAsync(299);
+      expect(stopped).toBe(false); // still waiting for the stuck handler
+      expect(stuckSignal?.aborted).toBe(false);
+      await advanceUntil(() => stopped, 'stop() to resolve once its deadline passed', 10);
+      expect(w.status).toBe('stopped');
+      expect(await status(q.id)).toBe('completed');
+      expect(stuckSignal?.reason).toBeInstanceOf(WorkerStoppedError);
+      expect(await store.get(s.id)).toMatchObject({ status: 'running' }); // its lease will expire
+      expect(await store.listWorkers()).toEqual([]);
+    } finally {
+      // On a failure above, stop the worker under the same fake timers that hold its deadline.
+      quick.open();
+      void w.stop({ timeout: 0 }).then(() => (stopped = true));
+      await advanceUntil(() => stopped, 'stop() to resolve');
+      jest.useRealTimers();
+    }
   });
 
   it('graceful stop hands back claims it had not started', async () => {
