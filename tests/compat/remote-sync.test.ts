@@ -1,10 +1,16 @@
+import fs from 'node:fs';
 import { OWNER_CAPABILITY, RUN_QUEUE, SqliteRunExecutor } from '../../src/compat';
-import { needsRead } from '../../src/compat/remote-sync';
-import { createRunEntry } from '../../src/compat/run-entry';
+import { needsRead, syncRemoteRuns, type RemoteSyncDeps } from '../../src/compat/remote-sync';
+import { createRunEntry, type RunEntry } from '../../src/compat/run-entry';
+import { runRequest } from '../../src/compat/run-payload';
+import { DatabaseReplacedError, StoreBusyError } from '../../src/core/errors';
 import { BackgroundTaskManager, RunRegistry, type Run } from '../../src/manager';
+import type { SqliteTaskStore } from '../../src/queue/sqlite/store';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies';
-import { until, withModeManager } from './helpers';
+import { thrownBy } from '../support/thrown';
+import { MemoryLogger } from '../queue/worker-helpers';
+import { tempDb, until, withModeManager } from './helpers';
 import { within } from './process-helpers';
 
 const run = (runId: string): Run => ({ runId, moduleId: 'm', moduleName: 'm', status: 'queued', createdAt: new Date(), parameters: {} });
@@ -159,6 +165,159 @@ describe('following runs through the store (sqlite mode)', () => {
       release();
       await manager.waitAll();
       expect(registry.getRun('x')?.status).toBe('completed');
+    });
+  });
+
+  it('a run another process completes while every slot here is busy is settled by the poll, and the prefetched run stays queued', async () => {
+    await withManager({ TASKBRIDGE_POLL_INTERVAL: '20ms' }, async ({ manager, registry, other }) => {
+      // A registered handler makes the module's runs unpinned: any process may run them.
+      manager.registerHandler('m', async () => undefined);
+      const release = await xQueuedBehindBusy(manager, registry, other);
+      const [claimed] = other.claimSync({ workerId: 'other', limit: 1, leaseMs: 60_000, strategy: fifo });
+      expect(claimed?.task.idempotencyKey).toBe('x');
+      expect(other.completeSync(claimed!.task.id, claimed!.token)).toBe(true);
+      await until(() => registry.getRun('x')?.status === 'completed', 'the poll to settle x');
+      expect(registry.getRun('x')).toMatchObject({ exitCode: 0, completedAt: expect.any(Date) });
+      expect(manager.isTaskActive('x')).toBe(false);
+      // Claimed by this process's worker but not begun: the poll saw it running and left it queued.
+      expect(registry.getRun('prefetched')?.status).toBe('queued');
+      release();
+      await manager.waitAll();
+      expect(registry.getRun('prefetched')?.status).toBe('completed');
+    });
+  });
+});
+
+describe('one poll of the runs not executing here (syncRemoteRuns on a real store)', () => {
+  const policy = { maxAttempts: 1, retryFailures: false, backoff: undefined };
+
+  interface Rig {
+    store: SqliteTaskStore;
+    /** A second connection standing for another process. */
+    other: SqliteTaskStore;
+    registry: RunRegistry;
+    logger: MemoryLogger;
+    deps: RemoteSyncDeps;
+    entry(runId: string): RunEntry;
+    /** Runs ended by deps.storeLost. */
+    lost: string[];
+  }
+
+  /** Runs of module 'm' queued as sqlite mode queues them (unpinned), their records and entries; this process's worker is 'here'. */
+  async function withRig(runIds: readonly string[], body: (rig: Rig) => void | Promise<void>): Promise<void> {
+    const db = tempDb();
+    const logger = new MemoryLogger();
+    const store = createSqliteTaskStore({ path: db.dbPath, logger });
+    const other = createSqliteTaskStore({ path: db.dbPath, logger: new MemoryLogger() });
+    try {
+      const registry = new RunRegistry();
+      const runs = runIds.map(run);
+      const tasks = store.enqueueBatchSync(runs.map((r) => runRequest(r, 'owner', policy, false)));
+      const entries = new Map(runs.map((r, i) => {
+        registry.addRun(r);
+        return [r.runId, createRunEntry(r.runId, tasks[i]!.task.id, 'm', undefined, false)] as const;
+      }));
+      const lost: string[] = [];
+      const deps: RemoteSyncDeps = {
+        store, registry, logger, workerSaturated: false,
+        update: (runId, patch) => void registry.updateRun(runId, patch),
+        settle: (e) => {
+          e.done = true;
+          e.resolve();
+        },
+        leasedHere: (task) => task.leaseOwner === 'here',
+        storeLost: (e) => {
+          lost.push(e.runId);
+          e.done = true;
+        },
+      };
+      await body({ store, other, registry, logger, deps, lost, entry: (runId) => entries.get(runId)! });
+    } finally {
+      other.closeSync();
+      store.closeSync();
+      db.remove();
+    }
+  }
+
+  const poll = (rig: Rig, runIds: readonly string[]) => syncRemoteRuns(runIds.map(rig.entry), rig.deps);
+  const claimFor = (store: SqliteTaskStore, workerId: string) => store.claimSync({ workerId, limit: 1, leaseMs: 60_000, strategy: fifo })[0]!;
+
+  it('reads a backlog of queued runs in one store read, not with a point read per run', async () => {
+    const ids = Array.from({ length: 2_000 }, (_, i) => `r${i}`);
+    await withRig(ids, (rig) => {
+      const pointReads = jest.spyOn(rig.store, 'getSync');
+      const batchReads = jest.spyOn(rig.store, 'taskStatesSync');
+      poll(rig, ids);
+      // Before: 2,000 getSync calls, each a statement and a whole Task (its payload parsed), every poll.
+      expect(pointReads).toHaveBeenCalledTimes(0);
+      expect(batchReads).toHaveBeenCalledTimes(1);
+      expect(rig.registry.getRunsByStatus('queued')).toHaveLength(ids.length);
+      expect(ids.filter((id) => rig.entry(id).done)).toEqual([]);
+    });
+  });
+
+  it('settles runs another process finished with their outcome; one cancelled here settles without it', async () => {
+    await withRig(['done', 'failed', 'cancelled', 'waiting'], (rig) => {
+      const [done, failed, cancelled] = ['done', 'failed', 'cancelled'].map(() => claimFor(rig.other, 'elsewhere'));
+      expect([done, failed, cancelled].map((c) => c.task.idempotencyKey)).toEqual(['done', 'failed', 'cancelled']);
+      expect(rig.other.completeSync(done!.task.id, done!.token)).toBe(true);
+      expect(rig.other.failSync(failed!.task.id, failed!.token, { message: 'boom', retryable: false })).toBe('dead');
+      expect(rig.other.completeSync(cancelled!.task.id, cancelled!.token)).toBe(true);
+      rig.entry('cancelled').cancelled = true;
+      rig.registry.updateRun('cancelled', { status: 'cancelled' });
+      poll(rig, ['done', 'failed', 'cancelled', 'waiting']);
+      expect(['done', 'failed', 'cancelled', 'waiting'].map((id) => rig.entry(id).done)).toEqual([true, true, true, false]);
+      expect(rig.registry.getRun('done')).toMatchObject({ status: 'completed', exitCode: 0, startedAt: expect.any(Date), completedAt: expect.any(Date) });
+      expect(rig.registry.getRun('failed')).toMatchObject({ status: 'failed', errorMessage: 'boom', completedAt: expect.any(Date) });
+      expect(rig.registry.getRun('cancelled')?.status).toBe('cancelled');
+      expect(rig.registry.getRun('waiting')?.status).toBe('queued');
+    });
+  });
+
+  it('shows a run running in another process as running; one claimed here and not begun stays queued', async () => {
+    await withRig(['elsewhere', 'prefetched', 'waiting'], (rig) => {
+      claimFor(rig.other, 'elsewhere');
+      claimFor(rig.store, 'here');
+      poll(rig, ['elsewhere', 'prefetched', 'waiting']);
+      expect(rig.registry.getRun('elsewhere')).toMatchObject({ status: 'running', startedAt: expect.any(Date) });
+      expect(rig.registry.getRun('prefetched')?.status).toBe('queued');
+      expect(rig.registry.getRun('waiting')?.status).toBe('queued');
+      expect(['elsewhere', 'prefetched', 'waiting'].some((id) => rig.entry(id).done)).toBe(false);
+    });
+  });
+
+  it('a read the store refuses (busy) changes nothing and is logged; the next poll reads again', async () => {
+    await withRig(['done', 'waiting'], (rig) => {
+      const c = claimFor(rig.other, 'elsewhere');
+      expect(rig.other.completeSync(c.task.id, c.token)).toBe(true);
+      // Another process held the lock past the busy timeout for this one read (a real lock cannot
+      // keep a WAL reader out): the store's own method runs from the next call on.
+      const read = rig.store.taskStatesSync.bind(rig.store);
+      let refusals = 1;
+      rig.store.taskStatesSync = (...args) => {
+        if (refusals-- > 0) throw new StoreBusyError('taskStates');
+        return read(...args);
+      };
+      poll(rig, ['done', 'waiting']);
+      expect(rig.entry('done').done).toBe(false);
+      expect(rig.registry.getRun('done')?.status).toBe('queued');
+      expect(rig.lost).toEqual([]);
+      expect(rig.logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'could not read the runs from the queue' }));
+      poll(rig, ['done', 'waiting']);
+      expect(rig.entry('done').done).toBe(true);
+      expect(rig.registry.getRun('done')).toMatchObject({ status: 'completed', exitCode: 0 });
+    });
+  });
+
+  it('a lost store (file replaced) ends every run the poll follows, and none executing here', async () => {
+    await withRig(['a', 'b', 'running-here'], (rig) => {
+      rig.entry('running-here').local = true;
+      const file = rig.store.options.path;
+      fs.writeFileSync(`${file}.other`, 'not a database '.repeat(1000));
+      fs.renameSync(`${file}.other`, file);
+      expect(thrownBy(() => rig.store.verifyFileSync())).toBeInstanceOf(DatabaseReplacedError);
+      poll(rig, ['a', 'b', 'running-here']);
+      expect(rig.lost).toEqual(['a', 'b']);
     });
   });
 });
