@@ -18,7 +18,7 @@ export interface RemoteSyncDeps {
   update(runId: string, patch: Partial<Run>): void;
   settle(entry: RunEntry): void;
   /** True when one of this process's workers holds the task's lease (claimed, maybe not started). */
-  leasedHere(task: Task): boolean;
+  leasedHere(task: Pick<Task, 'leaseOwner'>): boolean;
   /** Ends a run whose store is lost for good (database file replaced): it can never run or be read. */
   storeLost(entry: RunEntry, err: unknown): void;
 }
@@ -27,8 +27,8 @@ export interface RemoteSyncDeps {
  * Whether a poll reads the entry from the store. A run pinned to this process that has not started
  * here can only change elsewhere by being cancelled or failed as an orphan; while the worker has
  * no free slot it would not claim it anyway, so reading it buys nothing and only lengthens every
- * poll's read. Once a slot is free,
- * the worker claims every claimable pinned run, and the ones it cannot claim are read again here.
+ * poll's read. Once a slot is free, the worker claims every claimable pinned run, and the ones it
+ * cannot claim are read again here.
  */
 export function needsRead(e: RunEntry, workerSaturated: boolean): boolean {
   if (e.done || e.local) return false;
@@ -45,7 +45,7 @@ const CHANGED: readonly TaskStatus[] = TASK_STATUSES.filter((s) => s !== 'queued
 type FollowDeps = Omit<RemoteSyncDeps, 'workerSaturated'>;
 
 /** The store's view of a run's task that a poll decides from: a whole Task, or the state a batched read returns. */
-type StoredTask = Parameters<typeof outcomeFields>[0];
+type StoredTask = Parameters<typeof outcomeFields>[0] & Pick<Task, 'leaseOwner'>;
 
 /**
  * One poll: follows runs that are not executing in this process (run by another process, or
@@ -75,7 +75,7 @@ export function syncRemoteRuns(entries: Iterable<RunEntry>, d: RemoteSyncDeps): 
   for (const e of due) {
     const stored = byTask.get(e.taskId);
     // done: settled by an earlier run's settlement in this poll (a registry listener may cancel or restart runs).
-    if (stored !== undefined && !e.done) follow(e, stored, () => leaseHeldHere(e, d), d);
+    if (stored !== undefined && !e.done) follow(e, stored, d);
   }
 }
 
@@ -92,18 +92,15 @@ export function syncRemoteRun(e: RunEntry, d: FollowDeps): boolean {
     d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
     return false;
   }
-  if (task === undefined) return false;
-  const found = task;
-  return follow(e, found, () => d.leasedHere(found), d);
+  return task !== undefined && follow(e, task, d);
 }
 
 /**
  * The one decision, from the store's view of the run's task: a finished task settles the run (its
  * outcome written unless the run was cancelled here or started again), one running in another
- * process marks it running. Returns true when the run settled. `leasedHere` is asked only for a
- * task running while the run's record still says queued.
+ * process marks it running. Returns true when the run settled.
  */
-function follow(e: RunEntry, stored: StoredTask, leasedHere: () => boolean, d: FollowDeps): boolean {
+function follow(e: RunEntry, stored: StoredTask, d: FollowDeps): boolean {
   if (e.local) return false;
   if (isFinishedStatus(stored.status)) {
     // Settled before the outcome is written: a registry listener must see a finished run inactive.
@@ -113,26 +110,10 @@ function follow(e: RunEntry, stored: StoredTask, leasedHere: () => boolean, d: F
   }
   // Leased here but not local: claimed ahead (prefetch) and not begun, so still `queued` (the
   // contract's `running` means the work began); the dispatch writes `running` when it starts.
-  if (stored.status === 'running' && !e.cancelled && !e.superseded && d.registry.getRun(e.runId)?.status === 'queued' && !leasedHere()) {
+  if (stored.status === 'running' && !e.cancelled && !e.superseded && d.registry.getRun(e.runId)?.status === 'queued' && !d.leasedHere(stored)) {
     d.update(e.runId, outcomeFields(stored));
   }
   return false;
-}
-
-/**
- * Whether this process holds the run's lease, by a point read: deps.leasedHere takes a whole Task,
- * which a batched state is not. Asked only for a run the store shows running while its record says
- * queued (prefetched here, at most a batch, or just begun elsewhere, once), never for the backlog.
- * A refused read counts as held: nothing changes, and the next poll asks again.
- */
-function leaseHeldHere(e: RunEntry, d: FollowDeps): boolean {
-  try {
-    const task = d.store.getSync(e.taskId);
-    return task === undefined || d.leasedHere(task);
-  } catch (err) {
-    d.logger.warn('could not read a run from the queue', { runId: e.runId, error: describeThrown(err) });
-    return true;
-  }
 }
 
 /** Ends a run that is not executing here when `err` says the store is lost: no later read can succeed, and following it would keep waitAll (and the poll) going forever. */

@@ -95,7 +95,7 @@ export class RunWorker {
   }
 
   /** True when one of this executor's workers, the current or an earlier one, holds the task's lease. */
-  holdsLease(task: Task): boolean {
+  holdsLease(task: Pick<Task, 'leaseOwner'>): boolean {
     return task.leaseOwner !== null && task.leaseOwner.startsWith(`${this.o.owner}-`);
   }
 

@@ -1,11 +1,11 @@
 import { RUN_QUEUE } from '../../src/compat';
-import type { Task } from '../../src/queue/types';
+import type { TaskState } from '../../src/queue/sqlite/store';
 import { until } from './helpers';
 import { reviewRun, withStoreManager } from './sqlite-review-helpers';
 
 describe('sqlite mode: what the registry shows for runs this process follows', () => {
   it('a run of a handled module that the worker claimed ahead (prefetch) stays queued, without startedAt, until its work begins', async () => {
-    const reads = new Map<number, Task | undefined>();
+    const reads = new Map<number, TaskState>();
     await withStoreManager({ TASKBRIDGE_CONCURRENCY: '1' }, async ({ manager, registry, store }) => {
       manager.registerHandler('m', async () => undefined);
       let release!: () => void;
@@ -31,11 +31,12 @@ describe('sqlite mode: what the registry shows for runs this process follows', (
       expect(registry.getRun('next')).toMatchObject({ status: 'completed', exitCode: 0 });
     }, {
       prepare: (store) => {
-        const getSync = store.getSync.bind(store);
-        store.getSync = (id: number) => {
-          const task = getSync(id);
-          reads.set(id, task);
-          return task;
+        // The poll reads the states of the runs it follows in one batch.
+        const taskStatesSync = store.taskStatesSync.bind(store);
+        store.taskStatesSync = (...args: Parameters<typeof taskStatesSync>) => {
+          const states = taskStatesSync(...args);
+          for (const state of states) reads.set(state.id, state);
+          return states;
         };
       },
     });
