@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { dbPathOf, envValue } from '../compat/config';
 import { MAX_TIMER_MS, parseDuration } from '../core/duration';
-import { TaskbridgeError } from '../core/errors';
+import { describeValue, TaskbridgeError } from '../core/errors';
 import { isMemoryPath } from '../queue/sqlite/connection';
 
 /** Documented exit codes of the `taskbridge` command. */
@@ -130,7 +130,7 @@ export function decimalInteger(value: string): number | undefined {
 export function parseNonNegativeInt(value: string): number {
   const n = decimalInteger(value);
   if (n === undefined || n < 0) {
-    throw new InvalidArgumentError(`expected a non-negative decimal integer, got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`expected a non-negative decimal integer, got ${describeValue(value)}`);
   }
   return n;
 }
@@ -147,7 +147,7 @@ export function parseIntInRange(min: number, max: number): (value: string) => nu
   return (value) => {
     const n = decimalInteger(value);
     if (n === undefined || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a decimal integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(`expected a decimal integer from ${min} to ${max}, got ${describeValue(value)}`);
     }
     return n;
   };
@@ -156,7 +156,7 @@ export function parseIntInRange(min: number, max: number): (value: string) => nu
 /** Parses a task id argument. */
 export function parseTaskId(value: string): number {
   const n = decimalInteger(value);
-  if (n === undefined || n < 1) throw new InvalidArgumentError(`expected a numeric task id from 1 to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(value)}`);
+  if (n === undefined || n < 1) throw new InvalidArgumentError(`expected a numeric task id from 1 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value)}`);
   return n;
 }
 
@@ -165,7 +165,7 @@ export function parseJsonArg(value: string): unknown {
   try {
     return JSON.parse(value) as unknown;
   } catch (error) {
-    throw new InvalidArgumentError(`expected JSON, got ${JSON.stringify(value)} (${(error as Error).message})`);
+    throw new InvalidArgumentError(`expected JSON, got ${describeValue(value)} (${(error as Error).message})`);
   }
 }
 
@@ -174,7 +174,7 @@ export function parseDurationArg(value: string): number {
   try {
     return parseDuration('duration', value);
   } catch {
-    throw new InvalidArgumentError(`expected a duration such as 30s, 5m, 7d, got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`expected a duration such as 30s, 5m, 7d, got ${describeValue(value)}`);
   }
 }
 
@@ -186,7 +186,7 @@ export function parseDurationArg(value: string): number {
 export function parseIntervalArg(value: string): number {
   const ms = parseDurationArg(value);
   if (ms < 1000 || ms > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(`expected a duration from 1s to ${MAX_TIMER_MS} ms (about 24.8 days), got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`expected a duration from 1s to ${MAX_TIMER_MS} ms (about 24.8 days), got ${describeValue(value)}`);
   }
   return ms;
 }
@@ -197,7 +197,7 @@ export function parseIntervalArg(value: string): number {
  */
 export function parseNonBlankArg(what: string): (value: string) => string {
   return (value) => {
-    if (value.trim() === '') throw new InvalidArgumentError(`expected ${what}, got ${JSON.stringify(value)}`);
+    if (value.trim() === '') throw new InvalidArgumentError(`expected ${what}, got ${describeValue(value)}`);
     return value;
   };
 }

@@ -119,4 +119,10 @@ describe('parsePayloadArg, the parser of --payload', () => {
   it("still reports text that is not JSON as commander's invalid argument", () => {
     expect(() => parsePayloadArg('{to: 1}')).toThrow(InvalidArgumentError);
   });
+
+  it('names a long value that is not JSON by its first characters: commander already prints it whole', () => {
+    const value = `{"text": "${'x'.repeat(5_000)}`;
+    expect(() => parsePayloadArg(value)).toThrow(/^expected JSON, got "\{\\"text\\": \\"x+\.\.\." \(/);
+    expect(() => parsePayloadArg(value)).not.toThrow(/x{100}/);
+  });
 });
