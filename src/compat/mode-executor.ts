@@ -86,7 +86,10 @@ function shadowSide(registry: RunRegistry, config: TaskbridgeConfig, clock: Cloc
   return new ShadowRunExecutor(memorySide(registry, config, clock, logger, handlers), registry, writer);
 }
 
-function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, deps: ModeExecutorDeps & { clock: Clock; logger: Logger }, handlers: RunHandlerMap): SqliteRunExecutor {
+function sqliteSide(
+  registry: RunRegistry, config: TaskbridgeConfig, deps: ModeExecutorDeps & { clock: Clock; logger: Logger }, handlers: RunHandlerMap,
+  activeElsewhere?: (runId: string) => boolean,
+): SqliteRunExecutor {
   const { clock, logger } = deps;
   const store = deps.createStore?.() ?? openRunStore(config, { clock, logger });
   let side: MirrorStore | undefined;
@@ -102,6 +105,7 @@ function sqliteSide(registry: RunRegistry, config: TaskbridgeConfig, deps: ModeE
     concurrency: config.concurrency,
     leaseMs: config.leaseMs,
     pollIntervalMs: config.pollIntervalMs,
+    activeElsewhere,
   });
 }
 
@@ -123,8 +127,10 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
   if (config.mode === 'shadow') executor = shadowSide(registry, config, clock, logger, handlers);
   else {
     let queue: SqliteRunExecutor | undefined;
+    // A canary's memory side, built once the queue side is: its runs are not the queue side's to recover.
+    let rest: RunExecutor | undefined;
     try {
-      queue = sqliteSide(registry, config, { ...deps, clock, logger }, handlers);
+      queue = sqliteSide(registry, config, { ...deps, clock, logger }, handlers, (runId) => rest?.isActive(runId) ?? false);
     } catch (err) {
       if (config.fallback === 'refuse') throw err;
       logger.error('sqlite mode: the database cannot be opened; falling back to memory (TASKBRIDGE_FALLBACK=memory)', {
@@ -133,7 +139,10 @@ export function createModeExecutor(config: TaskbridgeConfig, registry: RunRegist
     }
     // No file: nothing to close, and nothing to keep alive.
     if (queue === undefined) return memorySide(registry, { ...config, dbPath: ':memory:' }, clock, logger, handlers, true);
-    if (isCanary(config)) executor = new RoutingRunExecutor(queue, shadowSide(registry, config, clock, logger, handlers), canaryPredicate(config));
+    if (isCanary(config)) {
+      rest = shadowSide(registry, config, clock, logger, handlers);
+      executor = new RoutingRunExecutor(queue, rest, canaryPredicate(config));
+    }
     else executor = queue;
   }
   live.add(executor);

@@ -31,6 +31,11 @@ export interface SqliteRunExecutorOptions {
   concurrency: number;
   leaseMs: number;
   pollIntervalMs: number;
+  /**
+   * True for a run id this process runs outside the queue (a canary's memory side): recovery leaves
+   * the queue's run of that id until the other one ended, so one registry record never follows two runs.
+   */
+  activeElsewhere?: (runId: string) => boolean;
 }
 
 /**
@@ -198,8 +203,9 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
 
   private recoverAll(): void {
     const cancelled = this.cancels.runIds();
+    const elsewhere = this.o.activeElsewhere ?? (() => false);
     for (const moduleId of this.o.handlers.moduleIds()) {
-      this.recovery.recoverModule(moduleId, (runId) => this.runs.has(runId) || cancelled.has(runId));
+      this.recovery.recoverModule(moduleId, (runId) => this.runs.has(runId) || cancelled.has(runId) || elsewhere(runId));
     }
   }
 
