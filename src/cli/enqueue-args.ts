@@ -34,16 +34,18 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?
  * @returns milliseconds since the epoch
  */
 export function parseRunAtArg(value: string): number {
+  // One message for every refusal, so each says what is accepted whatever part was wrong.
+  const refused = (why = ''): InvalidArgumentError => new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}${why}`);
   const epoch = decimalInteger(value);
   if (epoch !== undefined) {
-    if (epoch < 0 || epoch > MAX_TIME_MS) throw new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}`);
+    if (epoch < 0 || epoch > MAX_TIME_MS) throw refused();
     return epoch;
   }
   const m = ISO_DATE_TIME.exec(value.trim());
-  if (m === null) throw new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}`);
+  if (m === null) throw refused();
   const [, year, month, day, hour, minute, second = '0', fraction = '', zulu, sign, offsetHours, offsetMinutes] = m;
   if (zulu === undefined && sign === undefined) {
-    throw new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}: add Z or an offset such as +01:00 (a time without a zone means another instant in every zone)`);
+    throw refused(': add Z or an offset such as +01:00 (a time without a zone means another instant in every zone)');
   }
   const fields = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number];
   const local = new Date(0);
@@ -54,10 +56,10 @@ export function parseRunAtArg(value: string): number {
   const readBack = [local.getUTCFullYear(), local.getUTCMonth() + 1, local.getUTCDate(), local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
   const ms = local.getTime() - offset * 60_000;
   if (readBack.some((n, i) => n !== fields[i]) || Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) {
-    throw new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}: no such date or time`);
+    throw refused(': no such date or time');
   }
   // Four-digit years end in 9999, far below MAX_TIME_MS: only the start of the epoch bounds them.
-  if (ms < 0) throw new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}: before 1970-01-01T00:00:00Z`);
+  if (ms < 0) throw refused(': before 1970-01-01T00:00:00Z');
   return ms;
 }
 
