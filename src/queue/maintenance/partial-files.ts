@@ -37,7 +37,8 @@ export function unusableDestination(source: string, destination: string): string
   return undefined;
 }
 
-const PARTIAL = /\.partial-(\d+)(?:-wal|-shm|-journal)?$/;
+// From COMPANIONS, so a companion added there is cleaned up here too.
+const PARTIAL = new RegExp(`\\.partial-(\\d+)(?:${COMPANIONS.join('|')})?$`);
 
 /**
  * Deletes the `<backup>.partial-<pid>` files of backups whose process died mid-copy (a SIGKILL skips
