@@ -101,31 +101,49 @@ export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinn
  * row): recovery then cannot tell whether that process lives.
  */
 export function fromPayload(payload: unknown): { parameters: Record<string, unknown>; moduleName?: string; createdAt?: Date; owner?: string; runId?: string; moduleId?: string } {
-  const p = payload as { parameters?: unknown; run?: Partial<Record<keyof RunPayload['run'], unknown>> | null } | null;
-  // Every field is checked: the payload is whatever some producer wrote, and one malformed row
-  // must not stop recovery or the registry from reading the others.
-  if (p !== null && typeof p === 'object' && typeof p.run === 'object' && p.run !== null && typeof p.parameters === 'object') {
-    const created = typeof p.run.createdAt === 'string' ? new Date(p.run.createdAt) : undefined;
+  const p = payload as { parameters?: unknown } | null;
+  const run = runFieldsOf(payload);
+  if (run !== undefined) {
+    const created = typeof run.createdAt === 'string' ? new Date(run.createdAt) : undefined;
+    const runId = namedId(run.runId);
+    const moduleId = namedId(run.moduleId);
     return {
-      parameters: (p.parameters ?? {}) as Record<string, unknown>,
-      moduleName: typeof p.run.moduleName === 'string' ? p.run.moduleName : undefined,
+      parameters: (p!.parameters ?? {}) as Record<string, unknown>,
+      moduleName: typeof run.moduleName === 'string' ? run.moduleName : undefined,
       createdAt: created === undefined || Number.isNaN(created.getTime()) ? undefined : created,
-      owner: typeof p.run.owner === 'string' ? p.run.owner : undefined,
-      ...(typeof p.run.runId === 'string' && p.run.runId !== '' ? { runId: p.run.runId } : {}),
-      ...(typeof p.run.moduleId === 'string' && p.run.moduleId !== '' ? { moduleId: p.run.moduleId } : {}),
+      owner: typeof run.owner === 'string' ? run.owner : undefined,
+      ...(runId === undefined ? {} : { runId }),
+      ...(moduleId === undefined ? {} : { moduleId }),
     };
   }
   return { parameters: p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {} };
 }
 
+/**
+ * The `run` part of a payload of {@link toPayload}'s shape, its fields unchecked; undefined for any
+ * other payload. Every field is checked by its reader: the payload is whatever some producer wrote,
+ * and one malformed row must not stop recovery or the registry from reading the others.
+ */
+function runFieldsOf(payload: unknown): Partial<Record<keyof RunPayload['run'], unknown>> | undefined {
+  const p = payload as { parameters?: unknown; run?: Partial<Record<keyof RunPayload['run'], unknown>> | null } | null;
+  return p !== null && typeof p === 'object' && typeof p.run === 'object' && p.run !== null && typeof p.parameters === 'object' ? p.run : undefined;
+}
+
+function namedId(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+// These two read one field rather than the whole fromPayload: recovery asks runIdOf for every
+// unfinished task of the queue, once per lease period.
+
 /** The run id of a stored task: the one its payload names, else its key (null when it has neither). */
 export function runIdOf(key: string | null, payload: unknown): string | null {
-  return fromPayload(payload).runId ?? key;
+  return namedId(runFieldsOf(payload)?.runId) ?? key;
 }
 
 /** The module id of a stored task: the one its payload names, else its type. */
 export function moduleIdOf(type: string, payload: unknown): string {
-  return fromPayload(payload).moduleId ?? type;
+  return namedId(runFieldsOf(payload)?.moduleId) ?? type;
 }
 
 /** Rebuilds a legacy run record from a stored row (for runs this process did not start). */
