@@ -9,6 +9,14 @@ import type { ResolvedSqliteStoreOptions } from './options';
 /** The first 16 bytes of every SQLite database file. */
 export const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
+/**
+ * True for a SQLite error code that says the file is damaged or no database at all, extended codes
+ * (SQLITE_CORRUPT_INDEX, ...) included: every place that maps errors to NotADatabaseError asks this.
+ */
+export function isDamagedFileCode(code: string): boolean {
+  return code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB');
+}
+
 /** True for the in-memory database names SQLite understands. */
 export function isMemoryPath(p: string): boolean {
   return p === ':memory:' || p.startsWith('file::memory:');
@@ -109,7 +117,7 @@ export function openDatabase(options: ResolvedSqliteStoreOptions): Database.Data
     db.close();
     if (err instanceof TaskbridgeError) throw err;
     const code = (err as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new NotADatabaseError(file, err);
+    if (isDamagedFileCode(code)) throw new NotADatabaseError(file, err);
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR')) {
       throw new DatabaseUnavailableError(file, (err as Error).message, err);
     }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import Database = require('better-sqlite3');
 import { DatabaseReplacedError, NotADatabaseError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { SQLITE_HEADER } from './connection';
+import { isDamagedFileCode, SQLITE_HEADER } from './connection';
 import { fileHandle, readFileStart, type FileHandle } from './file-handles';
 
 /**
@@ -155,7 +155,7 @@ export class FileGuard {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && FILE_ERRORS.test(code)) {
       this.verify();
-      if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) throw new NotADatabaseError(this.db.name, err);
+      if (isDamagedFileCode(code)) throw new NotADatabaseError(this.db.name, err);
     }
     throw err;
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type Database = require('better-sqlite3');
 import { DatabaseMissingError, DatabaseUnreadableError, NotADatabaseError, TaskbridgeError } from '../../core/errors';
 import { openMaintenanceConnection } from '../maintenance/sqlite-file';
-import { checkSqliteHeader } from './connection';
+import { checkSqliteHeader, isDamagedFileCode } from './connection';
 import { guard } from './context';
 import { assertSchemaNotNewer, readSchemaVersion } from './migrations';
 
@@ -38,7 +38,7 @@ export function checkReadableDatabaseFile(file: string, missing: () => Error = (
 export function readOnlyError(file: string, error: unknown, schema = false): unknown {
   if (error instanceof TaskbridgeError) return error;
   const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : '';
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (schema && code === 'SQLITE_ERROR')) return new NotADatabaseError(file, error);
+  if (isDamagedFileCode(code) || (schema && code === 'SQLITE_ERROR')) return new NotADatabaseError(file, error);
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
     return new DatabaseUnreadableError(file, (error as Error).message, error);
   }
