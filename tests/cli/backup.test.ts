@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { ensureBuilt, runCli, runJson, startCli, tempWorkspace, waitUntil, writeHandlers, type LongRunning } from './helpers';
+import { runCli, runJson, startCli, tempWorkspace, waitUntil, writeHandlers, type LongRunning } from './helpers';
 
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 
@@ -30,7 +30,6 @@ function statusCounts(file: string): Record<string, number> {
 describe('taskbridge backup and restore', () => {
   let ws: ReturnType<typeof tempWorkspace>;
   let worker: LongRunning | undefined;
-  beforeAll(() => ensureBuilt());
   beforeEach(async () => {
     ws = tempWorkspace();
     const store = createSqliteTaskStore({ path: ws.db, logger: silent });

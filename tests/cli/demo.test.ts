@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, runCli } from './helpers';
+import { runCli } from './helpers';
 
 interface DemoReport {
   batchId: string;
@@ -13,7 +13,6 @@ interface DemoReport {
 
 describe('taskbridge demo (the main job)', () => {
   let dir: string;
-  beforeAll(() => ensureBuilt());
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-demo-'));
   });

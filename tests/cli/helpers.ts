@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,49 +8,6 @@ import Database from 'better-sqlite3';
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds dist/ when a source file is newer than the built CLI. A lock folder keeps two jest
- * workers from running tsc into the same dist/ at once. tsc emits even when another part of the
- * tree has a type error, which is all the CLI tests need.
- */
-export function ensureBuilt(): void {
-  const lock = path.join(os.tmpdir(), 'taskbridge-cli-test-build.lock');
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`could not take ${lock}`);
-      // A lock left by a killed run is older than any build takes.
-      const stat = fs.statSync(lock, { throwIfNoEntry: false });
-      if (stat !== undefined && Date.now() - stat.mtimeMs > 300_000) fs.rmSync(lock, { recursive: true, force: true });
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
-  try {
-    const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-    // tsc rewrites dist/ in place; a build less than a minute old is kept so that a test file
-    // starting later in the same run does not rewrite dist/ under a CLI another file is running.
-    if (built < newestMtime(path.join(ROOT, 'src')) && Date.now() - built > 60_000) {
-      spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-      if (!fs.existsSync(CLI)) throw new Error('build produced no dist/cli/main.js');
-    }
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
-}
-
 /** A temp folder with a database path inside, removed by cleanup(). */
 export function tempWorkspace(): { dir: string; db: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-cli-'));
@@ -58,14 +15,13 @@ export function tempWorkspace(): { dir: string; db: string; cleanup: () => void 
 }
 
 /**
- * Sets up a describe block of CLI tests: dist/ built once before its tests ({@link ensureBuilt}),
- * and a fresh {@link tempWorkspace} before each test, removed after it. Call it in the describe
+ * Sets up a describe block of CLI tests (dist/ is built by jest's global setup): a fresh
+ * {@link tempWorkspace} before each test, removed after it. Call it in the describe
  * body. The returned object reads the workspace of the test that is running, so `ws.db` in a test
  * is that test's own database and no two tests share a file.
  */
 export function useWorkspace(): { readonly dir: string; readonly db: string } {
   let current: ReturnType<typeof tempWorkspace> | undefined;
-  beforeAll(() => ensureBuilt());
   beforeEach(() => {
     current = tempWorkspace();
   });

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,7 +5,6 @@ import { SHADOW_QUEUE } from '../../src/compat';
 import { tempDb, until } from './helpers';
 import { markers, spawnApp, within } from './process-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 /** TASKBRIDGE_LEASE of these tests' processes. */
 const LEASE_MS = 1_000;
 
@@ -35,9 +33,6 @@ const OWNER_STALE = `SELECT (${LEASES_EXPIRED}) AND NOT EXISTS (SELECT 1 FROM wo
 /** The mirror rows of s1 and s2 say `running`. */
 const S1_S2_MIRRORED_RUNNING = "SELECT COUNT(*) = 2 AS ok FROM tasks WHERE queue = @queue AND idempotency_key IN ('s1', 's2') AND status = 'running'";
 
-beforeAll(() => {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-}, 120_000);
 
 describe('crash in sqlite mode', () => {
   it('a run whose process is SIGKILLed mid-run is completed by the restarted process, once', async () => {

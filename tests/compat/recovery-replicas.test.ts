@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { closeModeExecutor, createModeExecutor, loadConfig, RUN_QUEUE, type ModeExecutor } from '../../src/compat';
@@ -11,13 +11,8 @@ import { fifo } from '../../src/strategies';
 import { tempDb, until, type TempDb } from './helpers';
 import { spawnApp, within } from './process-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 const REPLICA = path.join(__dirname, 'fixtures', 'replica-process.js');
 
-beforeAll(() => {
-  // The replica runs the built package, as a deployed application does.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-}, 120_000);
 
 interface ReplicaMessage { event: 'started' | 'running' | 'done' | 'status'; runId?: string; active?: string[] }
 

@@ -8,7 +8,7 @@ import { TYPES } from '../../src/core/tokens';
 import { RunRegistry, type BackgroundTaskManager } from '../../src/manager';
 import { MemoryRunExecutor } from '../../src/manager/memory-executor';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { ensureBuilt, runJson } from '../cli/helpers';
+import { runJson } from '../cli/helpers';
 import { tempDb, type TempDb } from './helpers';
 import { within } from './process-helpers';
 import { leaveQueuedRun, queuedTask } from './rollback-helpers';
@@ -91,7 +91,6 @@ async function claimLeft(db: TempDb, clock: ManualClock, workerId: string, lease
 }
 
 describe('cancelling a run that a rollback took over', () => {
-  beforeAll(() => ensureBuilt());
 
   it('a `taskbridge cancel` from the CLI aborts the taken-over run at the next lease renewal and the queue records it cancelled, not completed', async () => {
     await withLeftRun(async ({ db, clock, handler }) => {

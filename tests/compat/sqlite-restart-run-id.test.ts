@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,12 +7,7 @@ import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
 import { tempDb, until } from './helpers';
 import { spawnApp } from './process-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 
-beforeAll(() => {
-  // The app process runs the built package, as a deployed application does.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-}, 120_000);
 
 function statusOf(dbPath: string, key: string): string | undefined {
   const raw = new Database(dbPath, { readonly: true });

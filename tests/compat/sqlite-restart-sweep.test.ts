@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,12 +7,7 @@ import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
 import { tempDb, until } from './helpers';
 import { spawnApp, within } from './process-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 
-beforeAll(() => {
-  // The app processes run the built package, as a deployed application does.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-}, 120_000);
 
 /** Status and error of each run's task in the work queue, read as another process would (read-only). */
 function queueRows(dbPath: string): Record<string, { status: string; error: string | null }> {

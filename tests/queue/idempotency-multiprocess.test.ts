@@ -1,31 +1,12 @@
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 
-const ROOT = path.join(__dirname, '../..');
 const FIXTURE = path.join(__dirname, 'fixtures/idempotent-enqueuer.js');
 const PROCESSES = 4;
 const KEYS = 300;
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Child processes run the built package; rebuild when it is missing or older than the store source. */
-function ensureBuilt(): void {
-  const built = path.join(ROOT, 'dist/queue/store-factory.js');
-  const sources = Math.max(newestMtime(path.join(ROOT, 'src/queue/sqlite')), fs.statSync(path.join(ROOT, 'src/queue/validation.ts')).mtimeMs);
-  if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= sources) return;
-  // tsc exits non-zero on a type error elsewhere in the tree but still emits; the test catches a bad build.
-  spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-}
 
 function message<T>(child: ChildProcess, accept: (m: unknown) => boolean): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -42,7 +23,6 @@ function message<T>(child: ChildProcess, accept: (m: unknown) => boolean): Promi
 describe('idempotency across processes', () => {
   let dir: string;
   const children: ChildProcess[] = [];
-  beforeAll(() => ensureBuilt());
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskbridge-idem-'));
   });

@@ -1,5 +1,5 @@
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock';
 import { HandlerRegistry } from '../../src/queue/handler-registry';
@@ -11,16 +11,6 @@ import { MemoryLogger, openStore, tempDir, waitFor } from './worker-helpers';
 const ROOT = join(__dirname, '../..');
 const FIXTURES = join(ROOT, 'tests/fixtures');
 
-/** Child processes run the built package; build it when it is missing or older than the worker source. */
-function ensureBuilt(): void {
-  const built = join(ROOT, 'dist/queue/worker.js');
-  const sources = ['src/queue/worker.ts', 'src/queue/worker-types.ts', 'src/queue/worker-options.ts', 'src/queue/handler-registry.ts'];
-  const newest = Math.max(...sources.map((s) => statSync(join(ROOT, s)).mtimeMs));
-  if (existsSync(built) && statSync(built).mtimeMs >= newest && existsSync(join(ROOT, 'dist/queue/store-factory.js'))) return;
-  // tsc exits non-zero on a type error elsewhere in the tree but still emits; the tests below catch a bad build.
-  spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-}
-
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -31,8 +21,6 @@ describe('worker processes', () => {
   let dir: string;
   let store: TaskStore | undefined;
   const children: ChildProcess[] = [];
-
-  beforeAll(() => ensureBuilt());
 
   beforeEach(() => {
     ({ dir, cleanup } = tempDir());

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, renameSync, statSync, truncateSync, writeFileS
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { Children, FIXTURES, SILENT, ensureBuilt, exited, lines, report, runCli, sha256, tempDir, waitFor } from './harness';
+import { Children, FIXTURES, SILENT, exited, lines, report, runCli, sha256, tempDir, waitFor } from './harness';
 
 const HANDLERS = join(FIXTURES, 'handlers.js');
 
@@ -12,7 +12,6 @@ describe('file trouble', () => {
   let dbPath: string;
   const children = new Children();
 
-  beforeAll(() => ensureBuilt());
   beforeEach(async () => {
     ({ dir, cleanup } = tempDir());
     dbPath = join(dir, 'queue.db');

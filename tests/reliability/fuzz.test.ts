@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/core/clock';
 import { PayloadTooLargeError, TaskbridgeError } from '../../src/core/errors';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies';
-import { SILENT, dump, ensureBuilt, report, runCli, tempDir } from './harness';
+import { SILENT, dump, report, runCli, tempDir } from './harness';
 
 /** Strings that break naive SQL or shell handling. */
 const HOSTILE = [
@@ -52,7 +52,6 @@ describe('bad input fuzz', () => {
   let dbPath: string;
   let store: SqliteTaskStore;
 
-  beforeAll(() => ensureBuilt());
   beforeEach(async () => {
     ({ dir, cleanup } = tempDir());
     dbPath = join(dir, 'queue.db');

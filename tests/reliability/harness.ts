@@ -1,7 +1,7 @@
 import type { SqliteTaskStore } from '../../src/queue/store-factory';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,30 +10,6 @@ export const ROOT = join(__dirname, '../..');
 export const FIXTURES = join(__dirname, 'fixtures');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 export const SILENT = { error() {}, warn() {}, info() {}, debug() {} };
-
-/**
- * Child processes run the built package. Rebuilt when any source file is newer than the build, so a
- * fix in src/ is what the children run. tsc emits even when another file has a type error.
- */
-export function ensureBuilt(): void {
-  const marker = join(ROOT, 'dist/cli/main.js');
-  const newestSource = newestMtime(join(ROOT, 'src'));
-  if (existsSync(marker) && statSync(marker).mtimeMs >= newestSource) return;
-  spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  const walk = (d: string): void => {
-    for (const entry of require('node:fs').readdirSync(d, { withFileTypes: true }) as import('node:fs').Dirent[]) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  walk(dir);
-  return newest;
-}
 
 /** A temp folder removed by the returned cleanup. */
 export function tempDir(prefix = 'taskbridge-rel-'): { dir: string; cleanup: () => void } {
@@ -153,13 +129,12 @@ export interface Sandbox {
 }
 
 /**
- * Registers the hooks every reliability scenario needs: the package built once, a fresh temp folder
+ * Registers the hooks every reliability scenario needs: a fresh temp folder
  * per test, and afterwards every child killed, the test's store closed and the folder removed.
  */
 export function useSandbox(): Sandbox {
   const box: { dir: string; children: Children; store: SqliteTaskStore | undefined } = { dir: '', children: new Children(), store: undefined };
   let cleanup = (): void => undefined;
-  beforeAll(() => ensureBuilt());
   beforeEach(() => {
     ({ dir: box.dir, cleanup } = tempDir());
   });
