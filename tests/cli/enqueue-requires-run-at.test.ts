@@ -56,7 +56,8 @@ describe('taskbridge enqueue --requires and --run-at', () => {
     expect(code).toBe(0);
     expect(json.task.runAfter).toBe(runAfter);
     const shown = await runCli(['--db', ws.db, 'show', '1']);
-    // Names the cause if show failed (once seen under load as an empty stdout, cause unknown).
+    // Names the cause if show failed (once seen as an empty stdout: another test file rebuilt dist/
+    // under it, which only jest's global setup does now, tests/support/build.ts).
     if (shown.code !== 0) throw new Error(`show exited ${shown.code}: ${shown.stderr}`);
     // The table shows whole seconds; --json has the milliseconds.
     expect(shown.stdout).toMatch(new RegExp(`^run after:\\s+${runAfter.replace(/\.\d{3}Z$/, 'Z')}$`, 'm'));
