@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describeThrown } from '../manager/run-lifecycle';
 import type { Run } from '../manager/types';
-import type { MirrorStore } from '../queue/sqlite/mirror-store';
+import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import type { Task } from '../queue/types';
 import { fromPayload, moduleIdOf, OWNER_CAPABILITY, RUN_QUEUE, SHADOW_QUEUE, runFromRow, runIdOf, taskType } from './run-payload';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
@@ -104,7 +104,7 @@ export function runFromTask(task: Task): Run {
  * Finds runs whose process is gone and gives each a future: resumed by a registered handler
  * (crash recovery, and shadow runs handed to the queue at cutover), or failed with a message
  * that says why when nothing can run them (never silently dropped). Runs that a live process
- * owns (see {@link RunRecovery.recoverModule}) are left to it: a manager's waitAll and active
+ * owns (see {@link RunRecovery.recoverModules}) are left to it: a manager's waitAll and active
  * counts are about its own runs.
  */
 export class RunRecovery {
@@ -132,20 +132,40 @@ export class RunRecovery {
   }
 
   /**
+   * One look over `moduleIds`: adopts each module's unfinished runs in the work queue that this
+   * manager does not know and no live process owns (see {@link recoverModule}). The worker table
+   * and the shadow queue's orphans are read once for all the modules; the work queue is listed per
+   * module, each list bounded as before, so one module's backlog never hides another's runs.
+   */
+  recoverModules(moduleIds: readonly string[], known: (runId: string) => boolean): void {
+    const side = this.o.side;
+    if (side === undefined || moduleIds.length === 0) return;
+    let others: Set<string>;
+    let shadowOrphans: StoredRunRow[];
+    try {
+      others = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
+      others.delete(this.o.owner);
+      shadowOrphans = side.listOrphans(SHADOW_QUEUE);
+    } catch (err) {
+      this.o.logger.error('could not recover runs from the queue', { moduleIds, error: describeThrown(err) });
+      return;
+    }
+    for (const moduleId of moduleIds) this.recoverModule(side, moduleId, known, others, shadowOrphans);
+  }
+
+  /**
    * Adopts the unfinished runs of `moduleId` in the work queue that this manager does not know and
    * no live process owns. Another live process owns a run when it is pinned to it (its closure),
    * when it started the run (its registry has it and its worker claims it), or when one of its
    * workers holds the run's lease. A run is live-owned by a process whose worker row is fresh
    * (two leases) and whose pid, on this host, still exists ({@link ownerProcessGone}).
+   * @param others the owners of the other live processes
+   * @param shadowOrphans the shadow queue's orphans, of every module
    */
-  recoverModule(moduleId: string, known: (runId: string) => boolean): void {
-    const side = this.o.side;
-    if (side === undefined) return;
+  private recoverModule(side: MirrorStore, moduleId: string, known: (runId: string) => boolean, others: ReadonlySet<string>, shadowOrphans: readonly StoredRunRow[]): void {
     try {
-      const others = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
-      others.delete(this.o.owner);
       // Shadow runs interrupted by a dead shadow-mode process move into the work queue once.
-      for (const row of side.listOrphans(SHADOW_QUEUE)) {
+      for (const row of shadowOrphans) {
         if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
       }
       // Newest first (the list's order): of two unfinished tasks of one run id (a run started again

@@ -204,9 +204,7 @@ export class SqliteRunExecutor implements ClosableExecutor, HandlerCapable {
   private recoverAll(): void {
     const cancelled = this.cancels.runIds();
     const elsewhere = this.o.activeElsewhere ?? (() => false);
-    for (const moduleId of this.o.handlers.moduleIds()) {
-      this.recovery.recoverModule(moduleId, (runId) => this.runs.has(runId) || cancelled.has(runId) || elsewhere(runId));
-    }
+    this.recovery.recoverModules(this.o.handlers.moduleIds(), (runId) => this.runs.has(runId) || cancelled.has(runId) || elsewhere(runId));
   }
 
   /**
