@@ -6,7 +6,7 @@ import { CLEARED_OUTCOME, describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
 import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
-import { openMirrorStore, type MirrorStore } from '../queue/sqlite/mirror-store';
+import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
 import type { HeartbeatOutcome } from '../queue/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
 import { LeaseLostError } from '../queue/worker-types';
@@ -112,7 +112,7 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
    */
   registerHandler(moduleId: string, handler: RunHandler, options?: RunHandlerOptions): void {
     this.o.handlers.set(moduleId, handler, options);
-    this.takeOverModule(moduleId);
+    this.takeOver([moduleId]);
     this.lookEachLease();
   }
 
@@ -124,10 +124,28 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
    */
   private lookEachLease(): void {
     if (this.lookTimer !== undefined || this.closing !== undefined) return;
-    this.lookTimer = setInterval(() => {
-      for (const moduleId of this.o.handlers.moduleIds()) this.takeOverModule(moduleId);
-    }, this.o.leaseMs);
+    this.lookTimer = setInterval(() => this.takeOver(this.o.handlers.moduleIds()), this.o.leaseMs);
     this.lookTimer.unref();
+  }
+
+  /**
+   * One look over `moduleIds` (see {@link takeOverModule}): the worker table and each queue's
+   * orphans are read once for all the modules, not once per module.
+   */
+  private takeOver(moduleIds: readonly string[]): void {
+    if (moduleIds.length === 0 || this.closing !== undefined) return;
+    const side = this.openSide();
+    if (side === undefined) return;
+    let alive: Set<string>;
+    let rows: StoredRunRow[];
+    try {
+      alive = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
+      rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
+    } catch (err) {
+      this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleIds, error: describeThrown(err) });
+      return;
+    }
+    for (const moduleId of moduleIds) this.takeOverModule(side, moduleId, alive, rows);
   }
 
   /**
@@ -135,15 +153,13 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
    * interrupted (an expired lease), and neither pinned to nor started by a process that is alive,
    * which runs them itself. None once close() has begun: a closing executor must not lease runs it
    * would not see through.
+   * @param alive the owners whose process is alive
+   * @param rows the orphans of the work and shadow queues, of every module
    */
-  private takeOverModule(moduleId: string): void {
+  private takeOverModule(side: MirrorStore, moduleId: string, alive: ReadonlySet<string>, rows: readonly StoredRunRow[]): void {
     const handler = this.o.handlers.get(moduleId);
     if (handler === undefined || this.closing !== undefined) return;
-    const side = this.openSide();
-    if (side === undefined) return;
     try {
-      const alive = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
-      const rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
       const cancelRequested: string[] = [];
       for (const row of rows) {
         if (moduleIdOf(row.type, row.payload) !== moduleId) continue;
