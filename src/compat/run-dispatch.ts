@@ -5,11 +5,13 @@ import type { HandlerContext } from '../queue/handler-registry';
 import type { Task } from '../queue/types';
 import { toAttemptError } from '../queue/worker-types';
 import { closureGoneMessage } from './recovery';
+import { runIdOf } from './run-payload';
 import { linkedSignal, type RunEntry, type RunTable } from './run-entry';
 import type { SqliteRunExecutorOptions } from './sqlite-executor';
 
 /** What {@link RunDispatch} needs from its sqlite-mode executor. */
-export interface RunDispatchOptions extends Pick<SqliteRunExecutorOptions, 'registry' | 'handlers' | 'clock' | 'logger'> {
+export interface RunDispatchOptions
+  extends Pick<SqliteRunExecutorOptions, 'registry' | 'handlers' | 'clock' | 'logger' | 'activeElsewhere' | 'pollIntervalMs'> {
   /** The executor's runs; a claimed task is executed as the run it belongs to. */
   runs: RunTable;
   /** True, with the cancel written now, for a task whose run was cancelled here while the store refused the write. */
@@ -32,7 +34,10 @@ export class RunDispatch {
     const task = ctx.task;
     if (this.o.refuseUnrecordedCancel(task)) throw new NonRetryableError(`Run ${task.idempotencyKey ?? task.id} was cancelled`);
     // A task this executor does not follow yet: one it did not start (recovered, or from another process).
-    if (this.o.runs.ofTask(task.id) === undefined) this.o.adoptClaimed(task);
+    if (this.o.runs.ofTask(task.id) === undefined) {
+      await this.untilNotActiveElsewhere(task, ctx.signal);
+      this.o.adoptClaimed(task);
+    }
     const e = this.o.runs.ofTask(task.id);
     // A superseded task: its run was started again (a newer task is the run), so its work never begins.
     if (e === undefined || e.cancelled || e.superseded) throw new NonRetryableError(`Run ${task.idempotencyKey ?? `task:${task.id}`} was cancelled`);
@@ -83,6 +88,34 @@ export class RunDispatch {
     this.finish(e, { status: 'completed', exitCode: 0, errorMessage: undefined });
     return null;
   };
+
+  /**
+   * A claimed task of a run id this process runs outside the queue (a canary's memory side, while a
+   * process with other canary settings started the id on the queue) waits, its lease held and
+   * heartbeated, until that run has ended: adopted at once, the registry's one record of the id
+   * followed two runs, and the queue run's parameters replaced the memory run's. Recovery waits the
+   * same way (SqliteRunExecutorOptions.activeElsewhere). A cancel, timeout or stop of the task ends
+   * the wait with the worker's reason.
+   */
+  private async untilNotActiveElsewhere(task: Task, signal: AbortSignal): Promise<void> {
+    const elsewhere = this.o.activeElsewhere;
+    const runId = elsewhere === undefined ? null : runIdOf(task.idempotencyKey, task.payload);
+    if (runId === null || !elsewhere!(runId)) return;
+    this.o.logger.info('claimed run waits: this process runs its id outside the queue', { runId, taskId: task.id });
+    while (elsewhere!(runId)) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.o.pollIntervalMs);
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done);
+      });
+    }
+    signal.throwIfAborted();
+  }
 
   /** The module's registered handler bound to the run's record (read only then: a copy per run). */
   private handlerWork(runId: string, moduleId: string): TaskWork | undefined {

@@ -145,6 +145,81 @@ describe('canary routing', () => {
     });
   });
 
+  it('a run of an id active on the rest side, claimed by the queue side from a live process, waits for the rest run to end', async () => {
+    // Another process (other canary settings, e.g. a later deploy at 100 %) started the id on the
+    // queue, unpinned: this process's queue worker, busy with a run of its own, may claim it.
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms' };
+    const id = restSideId('claimed', 50);
+    const own = Array.from({ length: 1000 }, (_, i) => `own-${i}`).find((r) => rolloutBucket(r) < 50)!;
+    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+      const held = heldHandler();
+      manager.registerHandler('reports', held.handler);
+      let releaseRest!: () => void;
+      let releaseOwn!: () => void;
+      manager.startTask(run(id, 'reports'), () => new Promise<void>((resolve) => (releaseRest = resolve)));
+      manager.startTask(run(own, 'reports'), () => new Promise<void>((resolve) => (releaseOwn = resolve)));
+      const other = createSqliteTaskStore({ path: db.dbPath });
+      try {
+        await until(() => registry.getRun(id)?.status === 'running' && registry.getRun(own)?.status === 'running', 'both runs to start');
+        expect([executor.routeOf(id), executor.routeOf(own)]).toEqual(['rest', 'queue']);
+        const theirs = other.enqueueSync(runRequest({ ...run(id, 'reports'), parameters: { n: 2 } }, 'other-live-process', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false)).task;
+        await until(() => other.getSync(theirs.id)?.status === 'running', 'the queue side to claim the other process\'s run');
+        // Claimed, but not begun: the registry's one record of the id still follows the rest run.
+        expect(held.calls()).toBe(0);
+        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
+        expect(executor.queueSide.isActive(id)).toBe(false);
+        releaseRest();
+        await until(() => held.calls() === 1, 'the claimed run to begin once the rest run ended');
+        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 2 } });
+        expect(await manager.cancelTask(id)).toBe(true);
+        releaseOwn();
+        await manager.waitAll();
+        expect(held.calls()).toBe(1);
+        expect(registry.getRun(id)?.status).toBe('cancelled');
+        expect(other.getSync(theirs.id)?.status).toBe('cancelled');
+      } finally {
+        releaseRest?.();
+        releaseOwn?.();
+        await Promise.all(executor.activeRunIds().map((r) => executor.queueSide.cancel(r)));
+        await other.close();
+      }
+    });
+  });
+
+  it('a claimed run waiting for the rest run ends cancelled, never begun, when its own process cancels it', async () => {
+    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms', TASKBRIDGE_LEASE: '300ms' };
+    const id = restSideId('waits', 50);
+    const own = Array.from({ length: 1000 }, (_, i) => `own-${i}`).find((r) => rolloutBucket(r) < 50)!;
+    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+      const held = heldHandler();
+      manager.registerHandler('reports', held.handler);
+      let releaseRest!: () => void;
+      let releaseOwn!: () => void;
+      manager.startTask(run(id, 'reports'), () => new Promise<void>((resolve) => (releaseRest = resolve)));
+      manager.startTask(run(own, 'reports'), () => new Promise<void>((resolve) => (releaseOwn = resolve)));
+      const other = createSqliteTaskStore({ path: db.dbPath });
+      try {
+        await until(() => registry.getRun(id)?.status === 'running' && registry.getRun(own)?.status === 'running', 'both runs to start');
+        const theirs = other.enqueueSync(runRequest({ ...run(id, 'reports'), parameters: { n: 2 } }, 'other-live-process', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false)).task;
+        await until(() => other.getSync(theirs.id)?.status === 'running', 'the queue side to claim the other process\'s run');
+        expect(other.cancelSync(theirs.id)).toBe('cancel-requested');
+        // The next heartbeat (a third of the lease) sees the request and ends the wait.
+        await until(() => other.getSync(theirs.id)?.status === 'cancelled', 'the waiting claim to end cancelled');
+        expect(held.calls()).toBe(0);
+        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
+        releaseRest();
+        releaseOwn();
+        await manager.waitAll();
+        expect(registry.getRun(id)?.status).toBe('completed');
+        expect(held.calls()).toBe(0);
+      } finally {
+        releaseRest?.();
+        releaseOwn?.();
+        await other.close();
+      }
+    });
+  });
+
   it("a gone process's run of an id active on the rest side is recovered by the queue side only once the rest run ended", async () => {
     const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms' };
     const id = restSideId('twice', 50);
