@@ -219,7 +219,7 @@ export function parseCapabilities(value: string): Record<string, string> {
   for (const part of value.split(',')) {
     if (part.trim() === '') continue;
     const pair = splitKeyValue(part);
-    if (pair === undefined) throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${JSON.stringify(part)}`);
+    if (pair === undefined) throw new InvalidArgumentError(`expected k=v pairs separated by commas, got ${describeValue(part)}`);
     pairs.push(pair);
   }
   // fromEntries defines own properties: an assignment of "__proto__" would set the prototype and drop the key.

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { InvalidOptionError, PayloadTooLargeError } from '../core/errors';
+import { describeValue, InvalidOptionError, PayloadTooLargeError } from '../core/errors';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../queue/sqlite/options';
 import { MAX_TIME_MS, assertJsonSize } from '../queue/validation';
 import { decimalInteger, parseJsonArg, splitKeyValue } from './common';
@@ -12,10 +12,10 @@ import { decimalInteger, parseJsonArg, splitKeyValue } from './common';
  */
 export function parseRequirementArg(value: string, previous: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const pair = splitKeyValue(value);
-  if (pair === undefined) throw new InvalidArgumentError(`expected key=value with a non-empty key, got ${JSON.stringify(value)}`);
+  if (pair === undefined) throw new InvalidArgumentError(`expected key=value with a non-empty key, got ${describeValue(value)}`);
   const [key, text] = pair;
   if (previous !== undefined && Object.hasOwn(previous, key)) {
-    throw new InvalidArgumentError(`expected each key once, got ${JSON.stringify(key)} again (already ${JSON.stringify(previous[key])})`);
+    throw new InvalidArgumentError(`expected each key once, got ${describeValue(key)} again (already ${describeValue(previous[key])})`);
   }
   // A computed key defines an own property even for "__proto__", which a plain assignment would drop.
   return { ...previous, [key]: text };
@@ -35,7 +35,7 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?
  */
 export function parseRunAtArg(value: string): number {
   // One message for every refusal, so each says what is accepted whatever part was wrong.
-  const refused = (why = ''): InvalidArgumentError => new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${JSON.stringify(value)}${why}`);
+  const refused = (why = ''): InvalidArgumentError => new InvalidArgumentError(`expected ${RUN_AT_ACCEPTED}, got ${describeValue(value)}${why}`);
   const epoch = decimalInteger(value);
   if (epoch !== undefined) {
     if (epoch < 0 || epoch > MAX_TIME_MS) throw refused();

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { TaskbridgeError } from '../core/errors';
+import { shortenEchoedArgument } from './commander-echo';
 import { EXIT, ReportedFailure, defaultDbPath, exitCodeFor, parseNonBlankArg } from './common';
 import { registerDemoCommand } from './demo';
 import { registerMaintenanceCommands } from './maintenance';
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
     .option('--db <path>', `database file (default: $TASKBRIDGE_DB_PATH or ${defaultDbPath({})})`, parseNonBlankArg('a database file path'))
     .option('--json', 'print one JSON document on stdout instead of tables')
     .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added: each copies the output settings when created.
+    .configureOutput({ outputError: (text, write) => write(shortenEchoedArgument(text)) })
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);
   registerTaskCommands(program);
@@ -53,7 +56,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     // reads stdout, so a usage error is also the documented error document there.
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.OK;
-      if (argv.includes('--json')) printErrorDocument('TASKBRIDGE_USAGE', error.message.replace(/^error: /, ''));
+      if (argv.includes('--json')) printErrorDocument('TASKBRIDGE_USAGE', shortenEchoedArgument(error.message).replace(/^error: /, ''));
       return EXIT.USAGE;
     }
     if (error instanceof ReportedFailure) return EXIT.FAILURE;
