@@ -1,21 +1,18 @@
 import fs from 'node:fs';
 import type { Clock } from '../core/clock';
-import { untilDoneOrTimeout } from '../core/deadline';
 import type { Logger } from '../core/logger';
 import { CLEARED_OUTCOME, describeThrown } from '../manager/run-lifecycle';
 import type { RunRegistry } from '../manager/run-registry';
-import type { Run, RunExecutor, RunHandlerOptions, TaskContext, TaskWork } from '../manager/types';
+import type { Run, RunExecutor, RunHandlerOptions, TaskWork } from '../manager/types';
 import { isMemoryPath } from '../queue/sqlite/connection';
 import { openMirrorStore, type MirrorStore, type StoredRunRow } from '../queue/sqlite/mirror-store';
-import type { HeartbeatOutcome } from '../queue/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../queue/worker-options';
-import { LeaseLostError } from '../queue/worker-types';
 import type { RunHandler, RunHandlerMap } from './handlers';
 import { aliveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
 import { RUN_QUEUE, SHADOW_QUEUE, fromPayload, moduleIdOf, runFromRow } from './run-payload';
-import { leaseRenewIntervalMs } from './lease-renewal';
+import { leaseBoundContext, TakenOverRuns } from './taken-over-runs';
 
 /** Options of {@link TakeoverExecutor}. */
 export interface TakeoverOptions {
@@ -36,55 +33,30 @@ export interface TakeoverOptions {
  */
 export const TAKEOVER_CLOSE_TIMEOUT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
-interface Taken {
-  readonly taskId: number;
-  readonly token: number;
-  /**
-   * Aborted with a {@link LeaseLostError} when another claim took the task: the handler's signal
-   * follows it, renewals stop, and the fenced write-back will be refused.
-   */
-  readonly leaseLost: AbortController;
-}
-
-/**
- * The handler's context: its signal aborts on a cancel (the memory executor's signal) and also
- * when the lease is lost, so the run stops here once another process may be running it.
- */
-function leaseBoundContext(ctx: TaskContext, leaseLost: AbortSignal): TaskContext {
-  const controller = new AbortController();
-  for (const source of [ctx.signal, leaseLost]) {
-    if (source.aborted) controller.abort(source.reason);
-    else source.addEventListener('abort', () => controller.abort(source.reason), { once: true });
-  }
-  return { runId: ctx.runId, signal: controller.signal, reportProgress: (p) => ctx.reportProgress(p) };
-}
-
 /**
  * The in-memory executor after a rollback: it runs new work exactly like `memory` mode, and when a
  * handler is registered it takes over the runs that a queue file still holds for that module
  * (queued, or interrupted by a dead process), leasing each so no other process runs it too, and
  * writing the outcome back. A cancellation requested in the queue meanwhile (`taskbridge cancel`
- * from another process) is seen at the next lease renewal ({@link leaseRenewIntervalMs}) and
- * cancels the run as cancelTask would; the task is then recorded `cancelled`, not its result. A
- * lease lost meanwhile aborts the run's signal (see `renew`). It never creates the file: without
- * one there is nothing to take over.
+ * from another process) is seen at the next lease renewal and cancels the run as cancelTask would;
+ * the task is then recorded `cancelled`, not its result. A lease lost meanwhile aborts the run's
+ * signal. {@link TakenOverRuns} keeps those leases and writes the outcomes back. It never creates
+ * the file: without one there is nothing to take over.
  */
 export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private side: MirrorStore | undefined;
-  private readonly taken = new Map<string, Taken>();
   private readonly owner = `rollback-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly taken: TakenOverRuns;
   private lookTimer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
   private closing: Promise<void> | undefined;
-  /** Set while close() waits: called when the last taken-over run has been written back. */
-  private drained: (() => void) | undefined;
 
   constructor(
     private readonly inner: RunExecutor,
     private readonly registry: RunRegistry,
     private readonly o: TakeoverOptions,
-  ) {}
+  ) {
+    this.taken = new TakenOverRuns({ registry, logger: o.logger, leaseMs: o.leaseMs, inner });
+  }
 
   start(run: Run, work: TaskWork): void {
     this.inner.start(run, work);
@@ -176,17 +148,16 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
         // as startTask replaces it: the earlier run's error, progress and exit code are not this run's.
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
         else this.registry.updateRun(run.runId, { ...CLEARED_OUTCOME, ...run });
-        const taken: Taken = { taskId: row.id, token, leaseLost: new AbortController() };
-        this.taken.set(run.runId, taken);
+        const leaseLost = this.taken.add(run.runId, row.id, token);
         this.o.logger.info('rollback: took over a run from the queue', { runId: run.runId, moduleId });
-        this.inner.start(run, (ctx) => handler(run, leaseBoundContext(ctx, taken.leaseLost.signal)));
+        this.inner.start(run, (ctx) => handler(run, leaseBoundContext(ctx, leaseLost)));
         if (lease.cancelRequested) cancelRequested.push(run.runId);
       }
-      if (this.taken.size > 0) this.watch(side);
+      if (this.taken.size > 0) this.taken.watch(side);
       // Cancelled by `taskbridge cancel` while a process that is now gone ran it. The memory executor
-      // starts work on the next turn, so a cancel now means the handler never begins; after watch(),
-      // so the subscription records the run `cancelled` under this lease's token.
-      for (const runId of cancelRequested) this.cancelTaken(runId, 'rollback: a taken-over run was cancelled in the queue before it could run');
+      // starts work on the next turn, so a cancel now means the handler never begins; after
+      // taken.watch(), so the subscription records the run `cancelled` under this lease's token.
+      for (const runId of cancelRequested) this.taken.cancel(runId, 'rollback: a taken-over run was cancelled in the queue before it could run');
     } catch (err) {
       this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleId, error: describeThrown(err) });
     }
@@ -215,22 +186,11 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
   private async closeNow(): Promise<void> {
     clearInterval(this.lookTimer);
     this.lookTimer = undefined;
-    await this.waitForTaken(this.o.closeTimeoutMs ?? TAKEOVER_CLOSE_TIMEOUT_MS);
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    clearInterval(this.renewTimer);
-    this.renewTimer = undefined;
+    await this.taken.settled(this.o.closeTimeoutMs ?? TAKEOVER_CLOSE_TIMEOUT_MS);
+    this.taken.stop();
     this.side?.close();
     this.side = undefined;
     await closeExecutor(this.inner);
-  }
-
-  /** Resolves once every taken-over run has been written back, or after `timeoutMs`. */
-  private async waitForTaken(timeoutMs: number): Promise<void> {
-    if (this.taken.size === 0) return;
-    // A ref'd deadline, like the queue Worker's stop: the process stays up to finish the write-back.
-    await untilDoneOrTimeout((done) => (this.drained = done), timeoutMs);
-    this.drained = undefined;
   }
 
   private openSide(): MirrorStore | undefined {
@@ -245,73 +205,5 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       this.o.logger.error('rollback: cannot open the queue file to take over its runs', { dbPath: this.o.dbPath, error: describeThrown(err) });
     }
     return this.side;
-  }
-
-  /**
-   * Writes each taken-over run's outcome back (a cancelled run as `cancelled`, whoever cancelled
-   * it), and keeps its lease while it runs.
-   */
-  private watch(side: MirrorStore): void {
-    this.unsubscribe ??= this.registry.subscribe((run) => {
-      const t = this.taken.get(run.runId);
-      if (t === undefined || run.status === 'queued' || run.status === 'running') return;
-      this.taken.delete(run.runId);
-      try {
-        side.settleTakenOver(t.taskId, t.token, run.status, run.errorMessage ?? null);
-      } catch (err) {
-        this.o.logger.error('rollback: could not record a taken-over run in the queue', { runId: run.runId, error: describeThrown(err) });
-      }
-      if (this.taken.size === 0) this.drained?.();
-    });
-    if (this.renewTimer !== undefined) return;
-    this.renewTimer = setInterval(() => {
-      if (this.taken.size === 0) {
-        clearInterval(this.renewTimer);
-        this.renewTimer = undefined;
-        return;
-      }
-      this.renew(side);
-    }, leaseRenewIntervalMs(this.o.leaseMs));
-    this.renewTimer.unref();
-  }
-
-  /**
-   * Heartbeats every taken-over run, as the queue Worker does for the tasks it runs. A lost lease
-   * (renewals failed for a whole lease, so another process may have claimed the task) ends the
-   * renewals and aborts the handler's signal with a {@link LeaseLostError}, as the queue Worker
-   * does: the run should not go on in two places. Whatever the handler then returns or throws is
-   * what this process's registry shows; the write-back is refused by its fencing token, so the
-   * new holder's row is left alone.
-   */
-  private renew(side: MirrorStore): void {
-    // A copy: a cancel below settles the run synchronously, which removes it from `taken`.
-    for (const [runId, t] of [...this.taken]) {
-      if (t.leaseLost.signal.aborted) continue;
-      let outcome: HeartbeatOutcome;
-      try {
-        outcome = side.heartbeatTakenOver(t.taskId, t.token, this.o.leaseMs);
-      } catch (err) {
-        this.o.logger.warn('rollback: lease renewal failed', { taskId: t.taskId, error: describeThrown(err) });
-        continue;
-      }
-      if (outcome === 'lost') {
-        this.o.logger.warn('rollback: another process took the lease of a taken-over run; its signal is aborted and its outcome will not be written back', { runId, taskId: t.taskId });
-        t.leaseLost.abort(new LeaseLostError(t.taskId));
-      } else if (outcome === 'cancel-requested') {
-        this.cancelTaken(runId, 'rollback: cancelling a taken-over run, as requested in the queue');
-      }
-    }
-  }
-
-  /**
-   * cancelTask's path: the signal is aborted (or the run never starts) and the registry shows
-   * `cancelled`, which the subscription in watch() writes back under the lease's token instead of
-   * the run's result.
-   */
-  private cancelTaken(runId: string, message: string): void {
-    this.o.logger.info(message, { runId, taskId: this.taken.get(runId)?.taskId });
-    this.inner.cancel(runId).catch((err: unknown) => {
-      this.o.logger.error('rollback: could not cancel a taken-over run', { runId, error: describeThrown(err) });
-    });
   }
 }
