@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { SystemClock, type Clock } from '../core/clock';
-import { envValue } from '../compat/config';
-import { ConfigError, DatabaseMissingError } from '../core/errors';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
+import { envValue, logLevelOf } from '../compat/config';
+import { DatabaseMissingError } from '../core/errors';
+import { createLogger, type Logger, type LogLevel } from '../core/logger';
 import { createSqliteTaskStore, type SqliteTaskStore } from '../queue/store-factory';
 import type { CommandContext } from './common';
 
@@ -15,12 +15,8 @@ export interface CliServices {
 
 /** The CLI's logger: JSON lines on stderr at TASKBRIDGE_LOG_LEVEL (default `warn`, or `fallback`). */
 export function cliLogger(fallback: LogLevel = 'warn'): Logger {
-  const raw = envValue(process.env, 'TASKBRIDGE_LOG_LEVEL');
-  // Unset or empty: the command's default. Anything else must be a level (exit 2 otherwise).
-  if (raw === undefined) return createLogger(fallback);
-  const level = raw.trim().toLowerCase() as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('TASKBRIDGE_LOG_LEVEL', raw, LOG_LEVELS.join(', '));
-  return createLogger(level);
+  // Unset or empty: the command's default. Anything else must be a level (ConfigError, exit 2).
+  return createLogger(logLevelOf(envValue(process.env, 'TASKBRIDGE_LOG_LEVEL'), fallback));
 }
 
 /**

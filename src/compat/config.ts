@@ -94,6 +94,17 @@ function oneOf<T extends string>(key: ConfigKey, raw: Raw, accepted: readonly T[
   throw new ConfigError(key, raw, accepted.join(', '));
 }
 
+/**
+ * TASKBRIDGE_LOG_LEVEL as the library reads it: one of {@link LOG_LEVELS} in any case, blanks
+ * around it dropped; `fallback` when unset. The CLI reads the variable here too (with its own
+ * fallback), so a level one accepts the other never refuses.
+ * @param raw the value, already through {@link envValue} when it comes from the environment
+ * @throws ConfigError naming TASKBRIDGE_LOG_LEVEL, the value and the levels
+ */
+export function logLevelOf(raw: Raw, fallback: LogLevel): LogLevel {
+  return oneOf('TASKBRIDGE_LOG_LEVEL', raw, LOG_LEVELS, fallback);
+}
+
 function integer(key: ConfigKey, raw: Raw, min: number, max: number, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
@@ -202,7 +213,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     sqliteModules: moduleList('TASKBRIDGE_SQLITE_MODULES', get('TASKBRIDGE_SQLITE_MODULES')),
     rolloutPercent: integer('TASKBRIDGE_ROLLOUT_PERCENT', get('TASKBRIDGE_ROLLOUT_PERCENT'), 0, 100, d.rolloutPercent),
     fallback: oneOf('TASKBRIDGE_FALLBACK', get('TASKBRIDGE_FALLBACK'), FALLBACKS, d.fallback),
-    logLevel: oneOf('TASKBRIDGE_LOG_LEVEL', get('TASKBRIDGE_LOG_LEVEL'), LOG_LEVELS, d.logLevel),
+    logLevel: logLevelOf(get('TASKBRIDGE_LOG_LEVEL'), d.logLevel),
     leaseMs: duration('TASKBRIDGE_LEASE', get('TASKBRIDGE_LEASE'), 100, d.leaseMs),
     pollIntervalMs: duration('TASKBRIDGE_POLL_INTERVAL', get('TASKBRIDGE_POLL_INTERVAL'), 1, d.pollIntervalMs),
     mirrorFlushDelayMs: duration('TASKBRIDGE_MIRROR_FLUSH_DELAY', get('TASKBRIDGE_MIRROR_FLUSH_DELAY'), 0, d.mirrorFlushDelayMs),
