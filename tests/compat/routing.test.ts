@@ -190,7 +190,7 @@ describe('canary routing', () => {
     const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms', TASKBRIDGE_LEASE: '300ms' };
     const id = restSideId('waits', 50);
     const own = Array.from({ length: 1000 }, (_, i) => `own-${i}`).find((r) => rolloutBucket(r) < 50)!;
-    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, manager }) => {
       const held = heldHandler();
       manager.registerHandler('reports', held.handler);
       let releaseRest!: () => void;
