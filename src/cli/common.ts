@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { dbPathOf, envValue } from '../compat/config';
-import { MAX_TIMER_MS, parseDuration } from '../core/duration';
-import { describeValue, TaskbridgeError } from '../core/errors';
+import { parseDuration } from '../core/duration';
+import { describeValue, InvalidOptionError, TaskbridgeError } from '../core/errors';
+import { INTERVAL_ACCEPTED, parseInterval } from '../queue/maintenance/scheduler';
 import { isMemoryPath } from '../queue/sqlite/connection';
 
 /** Documented exit codes of the `taskbridge` command. */
@@ -179,16 +180,18 @@ export function parseDurationArg(value: string): number {
 }
 
 /**
- * Parses a maintenance interval (`--checkpoint-every`, `--cleanup-every`, `--backup-every`): at
- * least 1s, and at most what a Node timer can wait (a longer one fires after 1 ms, so the job
- * would run back to back).
+ * Parses a maintenance interval (`--checkpoint-every`, `--cleanup-every`, `--backup-every`) by the
+ * scheduler's rule ({@link parseInterval}), refused here as bad usage before anything is opened.
  */
 export function parseIntervalArg(value: string): number {
   const ms = parseDurationArg(value);
-  if (ms < 1000 || ms > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(`expected a duration from 1s to ${MAX_TIMER_MS} ms (about 24.8 days), got ${describeValue(value)}`);
+  try {
+    return parseInterval('interval', ms);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    // Commander names the flag; the scheduler's words say what it accepts.
+    throw new InvalidArgumentError(`expected ${INTERVAL_ACCEPTED}, got ${describeValue(value)}`);
   }
-  return ms;
 }
 
 /**

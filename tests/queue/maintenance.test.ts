@@ -153,7 +153,7 @@ describe('maintenance', () => {
   });
 
   it('the scheduler validates its options, runs jobs on demand, logs failures instead of throwing, and stops', async () => {
-    expect(() => new MaintenanceScheduler({ path: file, checkpoint: { every: '10ms' } })).toThrow(/at least '1s'/);
+    expect(() => new MaintenanceScheduler({ path: file, checkpoint: { every: '10ms' } })).toThrow(/checkpoint\.every: "10ms"; accepted: a duration from 1s to 2147483647 ms/);
     expect(() => new MaintenanceScheduler({ path: file, retention: { every: '1h', completedOlderThan: 'soon' } })).toThrow(/retention.completedOlderThan/);
     expect(() => new MaintenanceScheduler({ path: file, backup: { every: '1h', directory: dir, keep: 0 } })).toThrow(/backup.keep/);
 

@@ -9,9 +9,31 @@ import { cleanupFinishedTasks } from './retention';
 import { rotatingBackup } from './rotation';
 import { openMaintenanceConnection } from './sqlite-file';
 
+/** The shortest interval a maintenance job runs at. */
+export const MIN_INTERVAL_MS = 1000;
+/** The longest: what a Node timer waits. Node runs a longer timer after 1 ms, so the job would run back to back, forever. */
+export const MAX_INTERVAL_MS = MAX_TIMER_MS;
+/** What a maintenance interval accepts, in the words of every refusal of one (the scheduler's and the CLI's). */
+export const INTERVAL_ACCEPTED = `a duration from 1s to ${MAX_INTERVAL_MS} ms (about 24.8 days)`;
+
+/**
+ * The one rule for a maintenance interval, which `taskbridge worker --checkpoint-every` and the
+ * like apply too: a duration from {@link MIN_INTERVAL_MS} to {@link MAX_INTERVAL_MS}.
+ * @param field the option's name, used in the error message (`checkpoint.every`)
+ * @returns the interval in whole milliseconds
+ * @throws InvalidOptionError naming `field`, the value and {@link INTERVAL_ACCEPTED} (or, for a
+ *   value that is no duration at all, what a duration is)
+ */
+export function parseInterval(field: string, value: Duration): number {
+  const n = parseDuration(field, value);
+  if (n < MIN_INTERVAL_MS || n > MAX_INTERVAL_MS) throw new InvalidOptionError(field, value, INTERVAL_ACCEPTED);
+  return n;
+}
+
 /**
  * Opt-in periodic maintenance for a worker process. Every job is optional; durations are `ms`
- * strings or ms. An interval (`every`) is 1 s to 2^31 - 1 ms (about 24.8 days), the longest a timer waits.
+ * strings or ms. An interval (`every`) is 1 s to 2^31 - 1 ms (about 24.8 days), the longest a timer
+ * waits: see {@link parseInterval}.
  */
 export interface MaintenanceOptions {
   /** The database file the worker uses. */
@@ -61,10 +83,7 @@ export class MaintenanceScheduler {
     this.logger = options.logger ?? createLogger('info');
     const interval = (job: MaintenanceJob, value: Record<string, unknown>): void => {
       refuseUnknownKeys(`${job}.`, value, JOB_KEYS[job]);
-      const n = parseDuration(`${job}.every`, value.every as Duration);
-      // Node runs a longer timer after 1 ms: the job would run back to back, forever.
-      if (n < 1000 || n > MAX_TIMER_MS) throw new InvalidOptionError(`${job}.every`, value.every, `a duration of at least '1s' and at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
-      this.intervals.set(job, n);
+      this.intervals.set(job, parseInterval(`${job}.every`, value.every as Duration));
     };
     if (options.checkpoint) {
       interval('checkpoint', jobOptions('checkpoint', options.checkpoint));
