@@ -10,7 +10,7 @@ import { leaseRenewIntervalMs } from './lease-renewal';
 import { MirrorFileGuard } from './mirror-file-guard';
 import { MirrorOpener, type MirrorReopenOptions } from './mirror-opener';
 import { mirrorRowOf } from './mirror-row';
-import { SHADOW_QUEUE } from './run-payload';
+import { runIdOf, SHADOW_QUEUE } from './run-payload';
 
 /** Counters of the shadow mirror, for dashboards and the go/stop numbers of the runbook. */
 export interface ShadowStats {
@@ -265,7 +265,7 @@ export class MirrorWriter {
   private checkPayloadSize(row: MirrorRow): void {
     try {
       // The queue's own size rule and default limit, so the rehearsal refuses what the cutover would.
-      assertJsonSize(`payload of run ${row.key}`, JSON.stringify(row.payload ?? null), DEFAULT_MAX_PAYLOAD_BYTES);
+      assertJsonSize(`payload of run ${runIdOf(row.key, row.payload) ?? row.key}`, JSON.stringify(row.payload ?? null), DEFAULT_MAX_PAYLOAD_BYTES);
     } catch (err) {
       this.recordFault(err, 'size check: sqlite mode refuses this run');
     }

@@ -7,7 +7,7 @@ import type { Run } from '../manager/types';
 import type { MirrorStore, StoredRunRow } from '../queue/sqlite/mirror-store';
 import { readMirrorFile } from './read-only-store';
 import { flushMirrorsOf } from './shadow-executor';
-import { RUN_QUEUE, SHADOW_QUEUE, runIdOf } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, moduleIdOf, runIdOf } from './run-payload';
 
 /** What differs between the registry and the SQLite side for one run. */
 export type MismatchKind = 'missing-in-sqlite' | 'missing-in-registry' | 'status' | 'startedAt' | 'completedAt' | 'moduleId';
@@ -153,7 +153,8 @@ export function checkParity(registry: RunRegistry, store: Pick<MirrorStore, 'lis
       continue;
     }
     if (row.status !== run.status) mismatches.push({ runId: run.runId, kind: 'status', registry: run.status, sqlite: row.status });
-    if (row.type !== run.moduleId) mismatches.push({ runId: run.runId, kind: 'moduleId', registry: run.moduleId, sqlite: row.type });
+    const moduleId = moduleIdOf(row.type, row.payload);
+    if (moduleId !== run.moduleId) mismatches.push({ runId: run.runId, kind: 'moduleId', registry: run.moduleId, sqlite: moduleId });
     // A work-queue row holds the queue's own times: started_at is the claim (a prefetched run waits
     // for a slot after it) and finished_at the completion write, not the run's start and finish.
     if (mirrored === undefined) continue;
@@ -201,10 +202,12 @@ function summarise(store: MirrorStore): MirrorFileReport {
   const work = byKey(store.listQueue(RUN_QUEUE));
   const byStatus: Record<string, number> = {};
   for (const row of mirror) byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
-  const orphanedRunIds = store.listOrphans(SHADOW_QUEUE).map((r) => r.key ?? `task:${r.id}`);
-  const divergentRunIds = mirror
-    .filter((r) => r.key !== null && work.has(r.key) && work.get(r.key)!.status !== r.status && r.status !== 'queued')
-    .map((r) => r.key as string);
+  const orphanedRunIds = store.listOrphans(SHADOW_QUEUE).map((r) => runIdOf(r.key, r.payload) ?? `task:${r.id}`);
+  const divergentRunIds: string[] = [];
+  for (const r of mirror) {
+    const runId = runIdOf(r.key, r.payload);
+    if (runId !== null && r.status !== 'queued' && work.has(runId) && work.get(runId)!.status !== r.status) divergentRunIds.push(runId);
+  }
   return { byStatus, orphanedRunIds, divergentRunIds };
 }
 

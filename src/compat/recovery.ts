@@ -166,7 +166,9 @@ export class RunRecovery {
     try {
       // Shadow runs interrupted by a dead shadow-mode process move into the work queue once.
       for (const row of shadowOrphans) {
-        if (row.type === moduleId && row.key !== null && !known(row.key)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
+        if (moduleIdOf(row.type, row.payload) !== moduleId) continue;
+        const runId = runIdOf(row.key, row.payload);
+        if (runId !== null && !known(runId)) side.adopt(row.id, RUN_QUEUE, ADOPTED_ATTEMPTS);
       }
       // Newest first (the list's order): of two unfinished tasks of one run id (a run started again
       // while its previous task was settling), the newer is the run; the older one is superseded.

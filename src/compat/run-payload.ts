@@ -71,6 +71,20 @@ export function toPayload(run: Run, owner: string): RunPayload {
 }
 
 /**
+ * The payload of a run's row stored under `key` and `type` (a task of sqlite mode, a row of the
+ * shadow mirror): where either is not the id itself ({@link runKey}, {@link taskType}), the payload
+ * names the id, so every reader ({@link runIdOf}, {@link moduleIdOf}) gets the run's own ids back.
+ */
+export function storedPayload(run: Run, owner: string, key: string, type: string): RunPayload {
+  const payload = toPayload(run, owner);
+  if (key === run.runId && type === run.moduleId) return payload;
+  return {
+    ...payload,
+    run: { ...payload.run, ...(key === run.runId ? {} : { runId: run.runId }), ...(type === run.moduleId ? {} : { moduleId: run.moduleId }) },
+  };
+}
+
+/**
  * The queue task of a run started in sqlite mode: keyed by run id (or by `key`, when that is taken),
  * typed by module id, with the module's retry policy. Where the key or the type is not the id itself
  * ({@link runKey}, {@link taskType}), the payload names the id.
@@ -79,15 +93,11 @@ export function toPayload(run: Run, owner: string): RunPayload {
  */
 export function runRequest(run: Run, owner: string, policy: RunRetryPolicy, pinned: boolean, key = runKey(run.runId)): EnqueueRequest {
   const b = policy.backoff;
-  const payload = toPayload(run, owner);
   const type = taskType(run.moduleId);
   return {
     type,
     queue: RUN_QUEUE,
-    payload: key === run.runId && type === run.moduleId ? payload : {
-      ...payload,
-      run: { ...payload.run, ...(key === run.runId ? {} : { runId: run.runId }), ...(type === run.moduleId ? {} : { moduleId: run.moduleId }) },
-    },
+    payload: storedPayload(run, owner, key, type),
     idempotencyKey: key,
     maxAttempts: policy.maxAttempts,
     ...(b === undefined ? {} : { backoff: { base: b.baseMs, factor: b.factor, cap: b.capMs, jitter: b.jitter } }),
