@@ -1,30 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SHADOW_QUEUE } from '../../src/compat';
 import { tempDb, until } from './helpers';
-import { markers, spawnApp, within } from './process-helpers';
+import { dbSays, markers, spawnApp, within } from './process-helpers';
 
 /** TASKBRIDGE_LEASE of these tests' processes. */
 const LEASE_MS = 1_000;
-
-/**
- * Whether the database file says `sql` (one row, column `ok`; `@now` is bound to the current time)
- * as the app processes left it: read-only, so reading never checkpoints or rewrites what they
- * wrote. False while the file or its tables (a process creating it) do not exist yet.
- */
-function dbSays(dbPath: string, sql: string, params: Record<string, unknown> = {}): boolean {
-  if (!fs.existsSync(dbPath)) return false;
-  const raw = new Database(dbPath, { readonly: true });
-  try {
-    return (raw.prepare(sql).get({ ...params, now: Date.now() }) as { ok: number }).ok === 1;
-  } catch (err) {
-    if (/no such table/.test((err as Error).message)) return false;
-    throw err;
-  } finally {
-    raw.close();
-  }
-}
 
 /** Every unfinished row's lease has expired: a new process may take it over as an orphan. */
 const LEASES_EXPIRED = "SELECT NOT EXISTS (SELECT 1 FROM tasks WHERE status IN ('queued', 'running') AND lease_expires_at > @now) AS ok";
@@ -32,7 +13,6 @@ const LEASES_EXPIRED = "SELECT NOT EXISTS (SELECT 1 FROM tasks WHERE status IN (
 const OWNER_STALE = `SELECT (${LEASES_EXPIRED}) AND NOT EXISTS (SELECT 1 FROM workers WHERE last_seen_at >= @now - 2 * @leaseMs) AS ok`;
 /** The mirror rows of s1 and s2 say `running`. */
 const S1_S2_MIRRORED_RUNNING = "SELECT COUNT(*) = 2 AS ok FROM tasks WHERE queue = @queue AND idempotency_key IN ('s1', 's2') AND status = 'running'";
-
 
 describe('crash in sqlite mode', () => {
   it('a run whose process is SIGKILLed mid-run is completed by the restarted process, once', async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'app-process.js');
 
@@ -33,3 +34,26 @@ export async function within<T>(p: Promise<T>, label: string, ms = 30_000): Prom
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What `read` finds in the database file as the app processes left it: read-only, so reading never
+ * checkpoints or rewrites what they wrote. `missing` while the file or its tables (a process
+ * creating it) do not exist yet.
+ */
+export function readAsLeft<T>(dbPath: string, read: (db: Database.Database) => T, missing: T): T {
+  if (!fs.existsSync(dbPath)) return missing;
+  const raw = new Database(dbPath, { readonly: true });
+  try {
+    return read(raw);
+  } catch (err) {
+    if (/no such table/.test((err as Error).message)) return missing;
+    throw err;
+  } finally {
+    raw.close();
+  }
+}
+
+/** Whether the file says `sql` (one row, column `ok`; `@now` is bound to the current time), read as {@link readAsLeft} reads. */
+export function dbSays(dbPath: string, sql: string, params: Record<string, unknown> = {}): boolean {
+  return readAsLeft(dbPath, (db) => (db.prepare(sql).get({ ...params, now: Date.now() }) as { ok: number }).ok === 1, false);
+}

@@ -13,7 +13,6 @@ import { spawnApp, within } from './process-helpers';
 
 const REPLICA = path.join(__dirname, 'fixtures', 'replica-process.js');
 
-
 interface ReplicaMessage { event: 'started' | 'running' | 'done' | 'status'; runId?: string; active?: string[] }
 
 /** A replica process (fixtures/replica-process.js) with the messages it sent so far. */

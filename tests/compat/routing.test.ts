@@ -145,13 +145,26 @@ describe('canary routing', () => {
     });
   });
 
-  it('a run of an id active on the rest side, claimed by the queue side from a live process, waits for the rest run to end', async () => {
-    // Another process (other canary settings, e.g. a later deploy at 100 %) started the id on the
-    // queue, unpinned: this process's queue worker, busy with a run of its own, may claim it.
-    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms' };
-    const id = restSideId('claimed', 50);
+  /** What {@link claimedWhileRestRuns} set up: the held handler, the claimed task, and the two runs' releases. */
+  interface ClaimedWhileRestRuns {
+    held: ReturnType<typeof heldHandler>;
+    theirs: number;
+    other: ReturnType<typeof createSqliteTaskStore>;
+    releaseRest(): void;
+    releaseOwn(): void;
+  }
+
+  /**
+   * A canary at 50 % runs `id` on its rest side and a run of its own on its queue side (so its queue
+   * worker is busy and claiming), with the module's handler registered; then another process
+   * (other canary settings, e.g. a later deploy at 100 %) starts `id` on the queue, unpinned, with
+   * parameters { n: 2 }, and this process's queue worker claims it. Cleans up after `body`.
+   */
+  async function claimedWhileRestRuns(id: string, env: Record<string, string>, body: (m: ModeManager<RoutingRunExecutor>, c: ClaimedWhileRestRuns) => Promise<void>): Promise<void> {
     const own = Array.from({ length: 1000 }, (_, i) => `own-${i}`).find((r) => rolloutBucket(r) < 50)!;
-    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, executor, manager }) => {
+    const canary = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms', ...env };
+    await withModeManager<RoutingRunExecutor>(canary, async (m) => {
+      const { db, registry, executor, manager } = m;
       const held = heldHandler();
       manager.registerHandler('reports', held.handler);
       let releaseRest!: () => void;
@@ -162,21 +175,9 @@ describe('canary routing', () => {
       try {
         await until(() => registry.getRun(id)?.status === 'running' && registry.getRun(own)?.status === 'running', 'both runs to start');
         expect([executor.routeOf(id), executor.routeOf(own)]).toEqual(['rest', 'queue']);
-        const theirs = other.enqueueSync(runRequest({ ...run(id, 'reports'), parameters: { n: 2 } }, 'other-live-process', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false)).task;
-        await until(() => other.getSync(theirs.id)?.status === 'running', 'the queue side to claim the other process\'s run');
-        // Claimed, but not begun: the registry's one record of the id still follows the rest run.
-        expect(held.calls()).toBe(0);
-        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
-        expect(executor.queueSide.isActive(id)).toBe(false);
-        releaseRest();
-        await until(() => held.calls() === 1, 'the claimed run to begin once the rest run ended');
-        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 2 } });
-        expect(await manager.cancelTask(id)).toBe(true);
-        releaseOwn();
-        await manager.waitAll();
-        expect(held.calls()).toBe(1);
-        expect(registry.getRun(id)?.status).toBe('cancelled');
-        expect(other.getSync(theirs.id)?.status).toBe('cancelled');
+        const theirs = other.enqueueSync(runRequest({ ...run(id, 'reports'), parameters: { n: 2 } }, 'other-live-process', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false)).task.id;
+        await until(() => other.getSync(theirs)?.status === 'running', 'the queue side to claim the other process\'s run');
+        await body(m, { held, theirs, other, releaseRest, releaseOwn });
       } finally {
         releaseRest?.();
         releaseOwn?.();
@@ -184,39 +185,40 @@ describe('canary routing', () => {
         await other.close();
       }
     });
+  }
+
+  it('a run of an id active on the rest side, claimed by the queue side from a live process, waits for the rest run to end', async () => {
+    const id = restSideId('claimed', 50);
+    await claimedWhileRestRuns(id, {}, async ({ registry, executor, manager }, { held, theirs, other, releaseRest, releaseOwn }) => {
+      // Claimed, but not begun: the registry's one record of the id still follows the rest run.
+      expect(held.calls()).toBe(0);
+      expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
+      expect(executor.queueSide.isActive(id)).toBe(false);
+      releaseRest();
+      await until(() => held.calls() === 1, 'the claimed run to begin once the rest run ended');
+      expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 2 } });
+      expect(await manager.cancelTask(id)).toBe(true);
+      releaseOwn();
+      await manager.waitAll();
+      expect(held.calls()).toBe(1);
+      expect(registry.getRun(id)?.status).toBe('cancelled');
+      expect(other.getSync(theirs)?.status).toBe('cancelled');
+    });
   });
 
   it('a claimed run waiting for the rest run ends cancelled, never begun, when its own process cancels it', async () => {
-    const env = { TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_SQLITE_MODULES: 'reports', TASKBRIDGE_ROLLOUT_PERCENT: '50', TASKBRIDGE_POLL_INTERVAL: '20ms', TASKBRIDGE_LEASE: '300ms' };
     const id = restSideId('waits', 50);
-    const own = Array.from({ length: 1000 }, (_, i) => `own-${i}`).find((r) => rolloutBucket(r) < 50)!;
-    await withModeManager<RoutingRunExecutor>(env, async ({ db, registry, manager }) => {
-      const held = heldHandler();
-      manager.registerHandler('reports', held.handler);
-      let releaseRest!: () => void;
-      let releaseOwn!: () => void;
-      manager.startTask(run(id, 'reports'), () => new Promise<void>((resolve) => (releaseRest = resolve)));
-      manager.startTask(run(own, 'reports'), () => new Promise<void>((resolve) => (releaseOwn = resolve)));
-      const other = createSqliteTaskStore({ path: db.dbPath });
-      try {
-        await until(() => registry.getRun(id)?.status === 'running' && registry.getRun(own)?.status === 'running', 'both runs to start');
-        const theirs = other.enqueueSync(runRequest({ ...run(id, 'reports'), parameters: { n: 2 } }, 'other-live-process', { maxAttempts: 3, retryFailures: false, backoff: undefined }, false)).task;
-        await until(() => other.getSync(theirs.id)?.status === 'running', 'the queue side to claim the other process\'s run');
-        expect(other.cancelSync(theirs.id)).toBe('cancel-requested');
-        // The next heartbeat (a third of the lease) sees the request and ends the wait.
-        await until(() => other.getSync(theirs.id)?.status === 'cancelled', 'the waiting claim to end cancelled');
-        expect(held.calls()).toBe(0);
-        expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
-        releaseRest();
-        releaseOwn();
-        await manager.waitAll();
-        expect(registry.getRun(id)?.status).toBe('completed');
-        expect(held.calls()).toBe(0);
-      } finally {
-        releaseRest?.();
-        releaseOwn?.();
-        await other.close();
-      }
+    await claimedWhileRestRuns(id, { TASKBRIDGE_LEASE: '300ms' }, async ({ registry, manager }, { held, theirs, other, releaseRest, releaseOwn }) => {
+      expect(other.cancelSync(theirs)).toBe('cancel-requested');
+      // The next heartbeat (a third of the lease) sees the request and ends the wait.
+      await until(() => other.getSync(theirs)?.status === 'cancelled', 'the waiting claim to end cancelled');
+      expect(held.calls()).toBe(0);
+      expect(registry.getRun(id)).toMatchObject({ status: 'running', parameters: { n: 1 } });
+      releaseRest();
+      releaseOwn();
+      await manager.waitAll();
+      expect(registry.getRun(id)?.status).toBe('completed');
+      expect(held.calls()).toBe(0);
     });
   });
 

@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { checkParity, SHADOW_QUEUE } from '../../src/compat';
 import type { Run } from '../../src/manager';
 import { SystemClock } from '../../src/core/clock';
 import { openMirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { tempDb, until, withModeManager } from './helpers';
-import { spawnApp } from './process-helpers';
+import { dbSays, spawnApp } from './process-helpers';
 
 /** TASKBRIDGE_LEASE of the shadow process and of the sqlite-mode manager that follows it. */
 const LEASE_MS = 1_000;
@@ -14,20 +12,6 @@ const LEASE_MS = 1_000;
 // SQLite would read back as U+FFFD). sqlite mode stores them as digests and its payloads name them.
 const LONG = `job:${'x'.repeat(1500)}`;
 const SURROGATE = 'run-\ud800-1';
-
-/** One row, column `ok`, read-only so reading never rewrites what the app process wrote. */
-function dbSays(dbPath: string, sql: string, params: Record<string, unknown> = {}): boolean {
-  if (!fs.existsSync(dbPath)) return false;
-  const raw = new Database(dbPath, { readonly: true });
-  try {
-    return (raw.prepare(sql).get({ ...params, now: Date.now() }) as { ok: number }).ok === 1;
-  } catch (err) {
-    if (/no such table/.test((err as Error).message)) return false;
-    throw err;
-  } finally {
-    raw.close();
-  }
-}
 
 describe('shadow -> sqlite with runs of odd ids in flight', () => {
   it('runs whose ids the queue cannot key as they are, interrupted in shadow mode, are run by sqlite mode under their own ids, once', async () => {

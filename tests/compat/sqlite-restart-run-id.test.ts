@@ -7,8 +7,6 @@ import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
 import { tempDb, until } from './helpers';
 import { spawnApp } from './process-helpers';
 
-
-
 function statusOf(dbPath: string, key: string): string | undefined {
   const raw = new Database(dbPath, { readonly: true });
   try {

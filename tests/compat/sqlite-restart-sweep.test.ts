@@ -1,27 +1,16 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { closeModeExecutor, createModeExecutor, loadConfig, RUN_QUEUE, type ModeExecutor } from '../../src/compat';
 import { createLogger } from '../../src/core/logger';
 import { BackgroundTaskManager, RunRegistry } from '../../src/manager';
 import { tempDb, until } from './helpers';
-import { spawnApp, within } from './process-helpers';
-
-
+import { readAsLeft, spawnApp, within } from './process-helpers';
 
 /** Status and error of each run's task in the work queue, read as another process would (read-only). */
 function queueRows(dbPath: string): Record<string, { status: string; error: string | null }> {
-  if (!fs.existsSync(dbPath)) return {};
-  const raw = new Database(dbPath, { readonly: true });
-  try {
+  return readAsLeft(dbPath, (raw) => {
     const rows = raw.prepare('SELECT idempotency_key AS k, status, last_error AS error FROM tasks WHERE queue = ?').all(RUN_QUEUE) as { k: string; status: string; error: string | null }[];
     return Object.fromEntries(rows.map((r) => [r.k, { status: r.status, error: r.error }]));
-  } catch (err) {
-    if (/no such table/.test((err as Error).message)) return {};
-    throw err;
-  } finally {
-    raw.close();
-  }
+  }, {});
 }
 
 describe('sqlite mode: a process restarted right after a crash', () => {
