@@ -76,3 +76,17 @@ export function statusReached(registry: RunRegistry, runId: string, status: Run[
     });
   });
 }
+
+/**
+ * Fakes only the interval timers for each test of the describe block it is called in: the
+ * once-per-lease looks run exactly when a test advances them, while timeouts, immediates and the
+ * clock stay real (the store, the worker and `until` need them).
+ */
+export function useFakeIntervalTimers(): void {
+  beforeEach(() => {
+    jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+}

@@ -6,7 +6,7 @@ import { RunRegistry } from '../../src/manager';
 import { MemoryRunExecutor } from '../../src/manager/memory-executor';
 import { MirrorStore } from '../../src/queue/sqlite/mirror-store';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
-import { tempDb, withModeManager } from './helpers';
+import { tempDb, useFakeIntervalTimers, withModeManager } from './helpers';
 
 const LEASE_MS = 30_000;
 const MODULES = ['reports', 'exports', 'imports'];
@@ -26,13 +26,7 @@ function readsDuring(look: () => void): { workerTable: number; orphanLists: numb
 }
 
 describe('one look over the registered modules reads the worker table once', () => {
-  beforeEach(() => {
-    // Only the interval timers: the periodic look runs exactly when the test advances them.
-    jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
-  });
-  afterEach(() => {
-    jest.useRealTimers();
-  });
+  useFakeIntervalTimers();
 
   it('sqlite mode: with three modules registered, a lease period\'s recovery reads the workers and the shadow orphans once, not once per module', async () => {
     await withModeManager({ TASKBRIDGE_MODE: 'sqlite', TASKBRIDGE_LEASE: `${LEASE_MS}ms` }, async ({ manager }) => {

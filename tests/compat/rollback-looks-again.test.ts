@@ -9,7 +9,7 @@ import { RunRegistry, type Run } from '../../src/manager';
 import { MemoryRunExecutor } from '../../src/manager/memory-executor';
 import { createSqliteTaskStore } from '../../src/queue/store-factory';
 import { fifo } from '../../src/strategies';
-import { tempDb, type TempDb } from './helpers';
+import { tempDb, useFakeIntervalTimers, type TempDb } from './helpers';
 
 const LEASE_MS = 30_000;
 const logger = createLogger('silent');
@@ -31,12 +31,7 @@ function rolledBack(db: TempDb, clock: ManualClock): { executor: TakeoverExecuto
 }
 
 describe('rollback takeover looks again once per lease period', () => {
-  beforeEach(() => {
-    jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
-  });
-  afterEach(() => {
-    jest.useRealTimers();
-  });
+  useFakeIntervalTimers();
 
   it('a run held under a live lease at the first look is taken over by a later look once that lease has expired', async () => {
     const db = tempDb();
