@@ -1,8 +1,7 @@
 import { HandlerRegistry } from '../../src/queue/handler-registry';
-import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
 import { TaskCancelledError } from '../../src/queue/worker-types';
-import { advanceUntil, gate, MemoryLogger, openStore, tempDir } from './worker-helpers';
+import { advanceUntil, gate, MemoryLogger, useWorkerStore } from './worker-helpers';
 
 /**
  * A cancel asked for while a handler runs aborts its signal; the task ends (cancelled) when the
@@ -11,21 +10,11 @@ import { advanceUntil, gate, MemoryLogger, openStore, tempDir } from './worker-h
  * the handler hangs, where without the cancel it would have ended at its timeout.
  */
 describe('a cancel requested while a handler runs keeps the attempt timeout', () => {
-  let cleanup: () => void;
-  let store: TaskStore;
-
-  beforeEach(() => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    store = openStore(tmp.dir);
-  });
-
-  afterEach(async () => {
-    await store.close();
-    cleanup();
-  });
+  // A real store on a fresh temp folder per test, closed and removed after it.
+  const ctx = useWorkerStore();
 
   it('a handler that ignores its signal after a cancel still ends the task at its timeout, as cancelled', async () => {
+    const { store } = ctx;
     // Fake timers (promise plumbing stays real): heartbeat, timeout and poll timers move only when
     // the test moves them, so the order "heartbeat sees the cancel, then the timeout passes" holds
     // on any machine.

@@ -1,25 +1,15 @@
 import { HandlerRegistry } from '../../src/queue/handler-registry';
 import type { TaskStore } from '../../src/queue/types';
 import { Worker } from '../../src/queue/worker';
-import { advanceUntil, gate, MemoryLogger, openStore, tempDir } from './worker-helpers';
+import { advanceUntil, gate, MemoryLogger, useWorkerStore } from './worker-helpers';
 
 describe('worker stop', () => {
-  let cleanup: () => void;
-  let store: TaskStore;
-
-  beforeEach(() => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    store = openStore(tmp.dir);
-  });
-
-  afterEach(async () => {
-    await store.close();
-    cleanup();
-  });
+  // A real store on a fresh temp folder per test, closed and removed after it.
+  const ctx = useWorkerStore();
 
   // docs/worker.md: "When it resolves the worker holds no timer or listener."
   it('past its deadline, stop() leaves no outcome write retry behind: no store call after it resolves', async () => {
+    const { store } = ctx;
     // Fake timers (promise plumbing stays real): the check below moves time far past every retry
     // delay of a write (20 + 40 + 80 + 160 ms), so a retry that survived stop() fires before it on
     // any machine, however slow.
@@ -51,6 +41,7 @@ describe('worker stop', () => {
   });
 
   it('stop() twice on a worker that never started makes no store call and stays stopped', async () => {
+    const { store } = ctx;
     const calls: string[] = [];
     const spy = Object.create(store) as TaskStore;
     spy.unregisterWorker = async (id) => {
@@ -71,6 +62,7 @@ describe('worker stop', () => {
     ['null', null, 'stop options'],
     ['a misspelt key', { timout: '10s' }, 'stop option timout'],
   ])('stop() refuses %s with a typed error naming it, and keeps running', async (_what, options, field) => {
+    const { store } = ctx;
     const w = new Worker(store, new HandlerRegistry(), { logger: new MemoryLogger() });
     await w.start();
     try {
@@ -82,6 +74,7 @@ describe('worker stop', () => {
   });
 
   it('stop() while start() is registering the worker: the claim loop never runs, nothing is claimed', async () => {
+    const { store } = ctx;
     const registry = new HandlerRegistry().register('job', async () => 'ok');
     await store.enqueue({ type: 'job' });
     const registered = gate();
