@@ -1,4 +1,4 @@
-import { describeValue } from '../core/errors';
+import { cutText } from '../core/cut-text';
 
 /**
  * Commander's own refusal of an argument, as it words it before our parser's message:
@@ -14,7 +14,7 @@ const ECHOES = [
 
 /**
  * Commander's message for a refused argument with the value cut by the rule every other refusal
- * follows ({@link describeValue}: the first 77 characters and `...` past 80), so a 5,000-character
+ * follows ({@link cutText}: the first 77 characters and `...` past 80), so a 5,000-character
  * `--requires` is not printed whole. Commander writes the value itself into the message before our
  * parser's words, and offers no hook between the two; any other message is returned as it is.
  * @param message a message commander wrote or threw (with or without the trailing newline)
@@ -22,8 +22,8 @@ const ECHOES = [
 export function shortenEchoedArgument(message: string): string {
   for (const echo of ECHOES) {
     const m = echo.exec(message);
-    // describeValue quotes the text as JSON; commander quotes it with ', so only the cut is taken.
-    if (m !== null) return `${m[1]}${JSON.parse(describeValue(m[2])) as string}${m[3]}${message.slice(m[0].length)}`;
+    // Commander quotes the value with ' itself, so it is cut but not quoted again as describeValue would.
+    if (m !== null) return `${m[1]}${cutText(m[2]!)}${m[3]}${message.slice(m[0].length)}`;
   }
   return message;
 }

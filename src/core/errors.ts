@@ -2,6 +2,7 @@
  * Typed errors. Every error taskbridge raises on purpose is a {@link TaskbridgeError}
  * with a stable `code`, so callers can branch on `err.code` instead of parsing messages.
  */
+import { cutText } from './cut-text';
 
 /** Base class of every error taskbridge raises on purpose. */
 export class TaskbridgeError extends Error {
@@ -20,7 +21,7 @@ export class TaskbridgeError extends Error {
 
 /** Renders a rejected value for an error message without throwing on cycles or BigInt. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string') return JSON.stringify(cutText(value));
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date(${value.toISOString()})`;
@@ -30,7 +31,7 @@ export function describeValue(value: unknown): string {
   try {
     const text = JSON.stringify(value);
     if (text === undefined) return String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    return cutText(text);
   } catch {
     return Object.prototype.toString.call(value);
   }
