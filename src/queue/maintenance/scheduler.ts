@@ -81,20 +81,16 @@ export class MaintenanceScheduler {
     refuseUnknownKeys('', options, OPTION_KEYS);
     this.clock = options.clock ?? new SystemClock();
     this.logger = options.logger ?? createLogger('info');
-    const interval = (job: MaintenanceJob, value: Record<string, unknown>): void => {
-      refuseUnknownKeys(`${job}.`, value, JOB_KEYS[job]);
-      this.intervals.set(job, parseInterval(`${job}.every`, value.every as Duration));
-    };
     if (options.checkpoint) {
-      interval('checkpoint', jobOptions('checkpoint', options.checkpoint));
+      this.intervals.set('checkpoint', jobInterval('checkpoint', options.checkpoint));
       if (options.checkpoint.mode !== undefined) validateCheckpointMode('checkpoint.mode', options.checkpoint.mode);
     }
     if (options.retention) {
-      interval('retention', jobOptions('retention', options.retention));
+      this.intervals.set('retention', jobInterval('retention', options.retention));
       this.retentionPolicy();
     }
     if (options.backup) {
-      interval('backup', jobOptions('backup', options.backup));
+      this.intervals.set('backup', jobInterval('backup', options.backup));
       const { directory, keep } = options.backup;
       // path.resolve('') is the working directory: an empty folder would fill it with backups.
       if (typeof directory !== 'string' || directory.trim() === '') throw new InvalidOptionError('backup.directory', directory, 'a folder path');
@@ -220,9 +216,11 @@ const JOB_KEYS: Record<MaintenanceJob, ReadonlySet<string>> = {
   backup: new Set(['every', 'directory', 'keep']),
 };
 
-function jobOptions(job: MaintenanceJob, value: unknown): Record<string, unknown> {
+/** Checks one job's options, an object of that job's known keys, and returns its interval in ms. */
+function jobInterval(job: MaintenanceJob, value: unknown): number {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError(job, value, `an object { ${[...JOB_KEYS[job]].join(', ')} }`);
   }
-  return value as Record<string, unknown>;
+  refuseUnknownKeys(`${job}.`, value, JOB_KEYS[job]);
+  return parseInterval(`${job}.every`, (value as { every: Duration }).every);
 }
