@@ -10,9 +10,9 @@ import { rotatingBackup } from './rotation';
 import { openMaintenanceConnection } from './sqlite-file';
 
 /** The shortest interval a maintenance job runs at. */
-export const MIN_INTERVAL_MS = 1000;
+const MIN_INTERVAL_MS = 1000;
 /** The longest: what a Node timer waits. Node runs a longer timer after 1 ms, so the job would run back to back, forever. */
-export const MAX_INTERVAL_MS = MAX_TIMER_MS;
+const MAX_INTERVAL_MS = MAX_TIMER_MS;
 /** What a maintenance interval accepts, in the words of every refusal of one (the scheduler's and the CLI's). */
 export const INTERVAL_ACCEPTED = `a duration from 1s to ${MAX_INTERVAL_MS} ms (about 24.8 days)`;
 
