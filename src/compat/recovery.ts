@@ -69,7 +69,7 @@ export function ownerProcessGone(owner: string): boolean {
  * Owners (executor identities) with a worker seen within two leases: a run pinned to one of them
  * still has its closure in a live process.
  */
-export function liveOwners(side: MirrorStore, now: number, leaseMs: number): Set<string> {
+function liveOwners(side: MirrorStore, now: number, leaseMs: number): Set<string> {
   const owners = new Set<string>();
   for (const caps of side.liveWorkerCapabilities(now - 2 * leaseMs)) {
     const owner = caps[OWNER_CAPABILITY];
