@@ -99,10 +99,11 @@ export class RunDispatch {
    */
   private async untilNotActiveElsewhere(task: Task, signal: AbortSignal): Promise<void> {
     const elsewhere = this.o.activeElsewhere;
-    const runId = elsewhere === undefined ? null : runIdOf(task.idempotencyKey, task.payload);
-    if (runId === null || !elsewhere!(runId)) return;
+    if (elsewhere === undefined) return;
+    const runId = runIdOf(task.idempotencyKey, task.payload);
+    if (runId === null || !elsewhere(runId)) return;
     this.o.logger.info('claimed run waits: this process runs its id outside the queue', { runId, taskId: task.id });
-    while (elsewhere!(runId)) {
+    while (elsewhere(runId)) {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.o.pollIntervalMs);
