@@ -11,7 +11,7 @@ import type { RunHandler, RunHandlerMap } from './handlers';
 import { aliveOwners, OWNER_CAPABILITY } from './recovery';
 import { planRollbackFromStore, type RollbackPlan } from './rollback';
 import { closeExecutor, type ClosableExecutor, type HandlerCapable } from './routing';
-import { RUN_QUEUE, SHADOW_QUEUE, fromPayload, moduleIdOf, runFromRow } from './run-payload';
+import { RUN_QUEUE, SHADOW_QUEUE, fromPayload, moduleIdOf, runFromRow, runIdOf } from './run-payload';
 import { leaseBoundContext, TakenOverRuns } from './taken-over-runs';
 
 /** Options of {@link TakeoverExecutor}. */
@@ -136,14 +136,16 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
       for (const row of rows) {
         if (moduleIdOf(row.type, row.payload) !== moduleId) continue;
         // By its run id, which a task of a run started again does not have as its key.
-        const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
-        if (run.runId === '' || this.inner.isActive(run.runId)) continue;
+        const runId = runIdOf(row.key, row.payload);
+        if (runId === null || runId === '' || this.inner.isActive(runId)) continue;
         const pin = row.requires?.[OWNER_CAPABILITY];
         const starter = fromPayload(row.payload).owner;
         if ((pin !== undefined && alive.has(pin)) || (starter !== undefined && alive.has(starter))) continue;
         const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
         if (lease === undefined) continue;
         const { token } = lease;
+        // Built only for a row taken over: most looks take none, as other processes still hold them.
+        const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         // A record the registry already holds (an earlier run of the id in this process) is replaced,
         // as startTask replaces it: the earlier run's error, progress and exit code are not this run's.
         if (this.registry.getRun(run.runId) === undefined) this.registry.addRun(run);
