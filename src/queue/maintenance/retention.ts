@@ -57,7 +57,7 @@ export function cleanupFinishedTasks(db: Database.Database, policy: RetentionPol
     const before = now - age;
     // Each DELETE is its own short write transaction, so workers' commits interleave between windows.
     for (let after = 0; ;) {
-      const upTo = windowEnd.get({ status, after, batch }) as number | null;
+      const upTo = windowEnd.get({ after, batch }) as number | null;
       if (upTo === null) break;
       deleted[status] += deleteInWindow.run({ status, after, upTo, before }).changes;
       after = upTo;
