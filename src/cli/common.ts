@@ -75,33 +75,32 @@ export function printLines(...lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** A stop request by SIGINT or SIGTERM, listened for from the moment {@link listenForStop} returns. */
-export interface StopListener {
-  /** Resolves with the first SIGINT or SIGTERM received since the listener was installed. */
-  readonly requested: Promise<NodeJS.Signals>;
-  /** Stops listening (idempotent): a later signal has its default effect again. */
-  dispose(): void;
-}
-
 /**
- * Listens for SIGINT and SIGTERM at once. A long-running command calls it before any start-up
- * work: until a listener exists, a signal ends the process by the signal, with nothing closed.
+ * Runs a long-running command with SIGINT and SIGTERM listened for from its first line: until a
+ * listener exists, a signal ends the process by the signal, with nothing closed. Once `command`
+ * settles, a later signal has its default effect again.
+ * @param command gets the first SIGINT or SIGTERM since the start, which may settle before
+ *   `command` reaches the point where it waits for one
  */
-export function listenForStop(): StopListener {
+export async function untilStopped<T>(command: (stopRequested: Promise<NodeJS.Signals>) => Promise<T>): Promise<T> {
   let on: (signal: NodeJS.Signals) => void = () => undefined;
-  const dispose = (): void => {
+  const stopListening = (): void => {
     process.off('SIGINT', on);
     process.off('SIGTERM', on);
   };
   const requested = new Promise<NodeJS.Signals>((resolve) => {
     on = (signal) => {
-      dispose();
+      stopListening();
       resolve(signal);
     };
   });
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
-  return { requested, dispose };
+  try {
+    return await command(requested);
+  } finally {
+    stopListening();
+  }
 }
 
 /** Maps an error to the documented exit code: usage mistakes 2, everything else 1. */

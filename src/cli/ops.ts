@@ -7,7 +7,7 @@ import { health, storageFigures, type HealthReport } from '../queue/health';
 import { DEFAULT_STALE_AFTER_MS, type QueueMetrics } from '../queue/metrics';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../queue/prometheus';
 import { TASK_STATUSES } from '../queue/types';
-import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, listenForStop, printJson, printLines, type CommandContext } from './common';
+import { ReportedFailure, UsageError, contextOf, parseDurationArg, parseNonNegativeInt, printJson, printLines, untilStopped, type CommandContext } from './common';
 import { formatBytes, formatDuration, formatInstant, formatPercent, keyValues, table } from './format';
 import { ReadOnlyQueue, withReadOnlyQueue } from './read-only';
 import { cliLogger, requireDatabase } from './store';
@@ -57,18 +57,15 @@ export function registerOpsCommands(program: Command): void {
   ).action(async (flags: HealthFlags & { port: number; staleAfter: number }, command: Command) => {
     // First, before any start-up work: a signal during the database check (which can wait up to
     // the busy timeout for a writer) must stop serve as one while it listens does, not kill it.
-    const stop = listenForStop();
-    try {
+    await untilStopped(async (stopRequested) => {
       const ctx = contextOf(command);
       if (flags.port > 65_535) throw new UsageError(`--port must be 0..65535, got ${flags.port}`);
       requireDatabase(ctx);
       const logger = cliLogger();
       // Refuses a foreign or newer file before listening; each request then reads the file afresh.
       ReadOnlyQueue.open(ctx.dbPath).close();
-      await serve(ctx, flags, logger, stop.requested);
-    } finally {
-      stop.dispose();
-    }
+      await serve(ctx, flags, logger, stopRequested);
+    });
   });
 }
 

@@ -7,7 +7,7 @@ import { MaintenanceScheduler } from '../queue/maintenance/scheduler';
 import type { SqliteTaskStore } from '../queue/store-factory';
 import { Worker } from '../queue/worker';
 import { resolveWorkerOptions, type WorkerOptions } from '../queue/worker-options';
-import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseNonBlankArg, parseIntervalArg, parsePositiveInt, printJson, printLines, listenForStop } from './common';
+import { UsageError, contextOf, parseCapabilities, parseDurationArg, parseNonBlankArg, parseIntervalArg, parsePositiveInt, printJson, printLines, untilStopped } from './common';
 import { cliLogger, openServices } from './store';
 
 interface WorkerFlags {
@@ -48,12 +48,7 @@ export function registerWorkerCommand(program: Command): void {
       // First, before any start-up work: loading handlers and opening the store (which can wait up
       // to the busy timeout for another writer) must not leave a window where a signal kills the
       // process instead of stopping it.
-      const stop = listenForStop();
-      try {
-        await runWorker(flags, command, stop.requested);
-      } finally {
-        stop.dispose();
-      }
+      await untilStopped((stopRequested) => runWorker(flags, command, stopRequested));
     });
 }
 
