@@ -112,7 +112,9 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
     let rows: StoredRunRow[];
     try {
       alive = aliveOwners(side, this.o.clock.now(), this.o.leaseMs);
-      rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)];
+      // Newest first, as recovery reads them: of two unfinished tasks of one run id (a run started
+      // again while its previous task was unsettled), the newer is the run.
+      rows = [...side.listOrphans(RUN_QUEUE), ...side.listOrphans(SHADOW_QUEUE)].sort((a, b) => b.id - a.id);
     } catch (err) {
       this.o.logger.error('rollback takeover failed; the runs stay in the queue', { moduleIds, error: describeThrown(err) });
       return;
@@ -126,24 +128,36 @@ export class TakeoverExecutor implements ClosableExecutor, HandlerCapable {
    * which runs them itself. None once close() has begun: a closing executor must not lease runs it
    * would not see through.
    * @param alive the owners whose process is alive
-   * @param rows the orphans of the work and shadow queues, of every module
+   * An older unfinished task of a run id whose newer task this look also found is never run: it is
+   * ended `failed` as superseded (when no live process owns it), or a later look, once the newer run
+   * ended, would run the replaced run's work again.
+   * @param rows the orphans of the work and shadow queues, of every module, newest first
    */
   private takeOverModule(side: MirrorStore, moduleId: string, alive: ReadonlySet<string>, rows: readonly StoredRunRow[]): void {
     const handler = this.o.handlers.get(moduleId);
     if (handler === undefined || this.closing !== undefined) return;
     try {
       const cancelRequested: string[] = [];
+      /** The newest task found of each run id: the run. */
+      const newest = new Map<string, number>();
       for (const row of rows) {
         if (moduleIdOf(row.type, row.payload) !== moduleId) continue;
         // By its run id, which a task of a run started again does not have as its key.
         const runId = runIdOf(row.key, row.payload);
-        if (runId === null || runId === '' || this.inner.isActive(runId)) continue;
+        if (runId === null || runId === '') continue;
+        const newer = newest.get(runId);
+        if (newer === undefined) newest.set(runId, row.id);
+        if (newer === undefined && this.inner.isActive(runId)) continue;
         const pin = row.requires?.[OWNER_CAPABILITY];
         const starter = fromPayload(row.payload).owner;
         if ((pin !== undefined && alive.has(pin)) || (starter !== undefined && alive.has(starter))) continue;
         const lease = side.takeOver(row.id, this.owner, this.o.leaseMs);
         if (lease === undefined) continue;
         const { token } = lease;
+        if (newer !== undefined) {
+          side.settleTakenOver(row.id, token, 'failed', `superseded by task ${newer} of the same run id (started again); never run`);
+          continue;
+        }
         // Built only for a row taken over: most looks take none, as other processes still hold them.
         const run = runFromRow({ ...row, status: 'queued', startedAt: null, finishedAt: null, lastError: null });
         // A record the registry already holds (an earlier run of the id in this process) is replaced,
